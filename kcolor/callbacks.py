@@ -1,0 +1,435 @@
+"""Training companions: a crash-safe pandas training log and colour previews.
+
+Two Keras callbacks that a colourisation run wants next to ``model.fit``:
+
+* :class:`PandasLogger` keeps one row per epoch (every log key, the learning
+  rate, wall seconds and images per second) as a :class:`pandas.DataFrame`,
+  rewrites its CSV atomically after every epoch, survives ``SIGKILL`` (every
+  completed epoch stays on disk) and resumes cleanly under
+  :class:`keras.callbacks.BackupAndRestore` (no duplicated or lost rows).
+* :class:`ColorizationPreview` saves a ``grey | prediction | truth`` grid of a
+  fixed sample every few epochs, so you can watch the colours arrive.
+
+The file names they write follow the run-directory layout described in
+:mod:`kcolor.reports`, which :func:`kcolor.reports.build_report` turns into
+one HTML page.
+
+Example:
+    >>> import kcolor
+    >>> from kcolor.callbacks import PandasLogger, ColorizationPreview
+    >>> logger = PandasLogger("runs/demo/history.csv")               # doctest: +SKIP
+    >>> preview = ColorizationPreview(x[:8], y[:8], "runs/demo/previews")  # doctest: +SKIP
+    >>> model.fit(x, y, epochs=10, callbacks=[logger, preview])      # doctest: +SKIP
+    >>> logger.frame.tail()                                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from kcolor import color
+from kcolor.errors import DataError
+
+__all__ = ["ColorizationPreview", "PandasLogger", "atomic_write_bytes"]
+
+# Columns the logger adds next to the Keras log keys.
+EPOCH = "epoch"
+LEARNING_RATE = "learning_rate"
+SECONDS = "seconds"
+SAMPLES = "samples"
+IMAGES_PER_S = "images_per_s"
+BOOKKEEPING_COLUMNS = (EPOCH, "batch", LEARNING_RATE, SECONDS, SAMPLES, IMAGES_PER_S)
+
+
+def atomic_write_bytes(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: a temp file in the same folder, then ``os.replace``.
+
+    A reader (or a process killed half-way) sees either the old file or the
+    new one, never a half-written one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; give the usual umask mode
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _file_mode(path) -> int:
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _to_float(value):
+    try:
+        return float(keras.ops.convert_to_numpy(value))
+    except Exception:  # noqa: BLE001 - a log value we cannot read as a number
+        return value
+
+
+def _current_learning_rate(model):
+    """The optimizer's learning rate now (schedules are evaluated at the current step)."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return float("nan")
+    try:
+        return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    except Exception:  # noqa: BLE001 - e.g. a custom optimizer without a readable rate
+        return float("nan")
+
+
+def _batch_size_of(data):
+    """Leading dimension of the first array in a (x, y[, sample_weight]) batch."""
+    for leaf in keras.tree.flatten(data):
+        shape = getattr(leaf, "shape", None)
+        if shape is not None and len(shape) > 0 and shape[0] is not None:
+            return int(shape[0])
+    return None
+
+
+class PandasLogger(keras.callbacks.Callback):
+    """Log training to a :class:`pandas.DataFrame` and a crash-safe CSV.
+
+    One row per epoch with the columns ``epoch`` (0-based, as Keras'
+    ``CSVLogger``), every log key Keras reports (``loss``, metrics and their
+    ``val_`` twins), ``learning_rate``, ``seconds`` (wall time of the whole
+    epoch, validation included), ``samples`` (training images seen) and
+    ``images_per_s`` (``samples`` over the training part of the epoch).
+
+    **Learning rate.** Taken from ``logs["learning_rate"]`` when a callback
+    such as ``ReduceLROnPlateau`` puts it there, otherwise read from the
+    optimizer at the start of the epoch (a ``LearningRateSchedule`` is
+    evaluated at the current step).
+
+    **Images per second.** Keras hands callbacks the logs of a batch but not
+    the batch, so by default the logger wraps ``model.train_function`` for the
+    length of ``fit`` and counts the leading dimension of every batch (exact,
+    partial last batches and ``PyDataset`` included; the wrapper is removed in
+    ``on_train_end``). With ``count_samples=False`` it uses
+    ``steps * batch_size`` instead, which needs the ``batch_size`` argument
+    (otherwise ``samples`` and ``images_per_s`` are NaN).
+
+    **Crash safety.** After every epoch the whole CSV is rewritten through a
+    temp file in the same folder and ``os.replace``, so a process killed at
+    any moment (even with ``SIGKILL``) leaves a CSV that parses and holds
+    every completed epoch.
+
+    **Resuming.** At the start of ``fit`` the logger reads the CSV back (when
+    ``csv_path`` is set and the file exists, else it keeps the rows it holds),
+    and on the first epoch of that ``fit`` drops every row whose epoch is not
+    before the epoch training starts from. So a run resumed by
+    ``keras.callbacks.BackupAndRestore`` (which restarts at the epoch after
+    its last backup), or continued with ``fit(..., initial_epoch=k)``, ends
+    with each epoch exactly once, while a fresh ``fit`` from epoch 0 starts a
+    fresh log.
+
+    Args:
+        csv_path: where to write the CSV, or ``None`` to keep the log in
+            memory only. Parent folders are created.
+        per_batch: also keep one row per training batch (``epoch``, ``batch``,
+            the batch logs, ``seconds`` since the epoch began), available as
+            :attr:`batch_frame` and written next to the CSV as
+            ``<stem>.batches.csv`` after every epoch.
+        batch_size: the training batch size, used only when samples are not
+            counted (``count_samples=False``).
+        count_samples: count the images of every batch (see above).
+
+    Example:
+        >>> import kcolor, keras, numpy as np
+        >>> from kcolor.callbacks import PandasLogger
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        >>> model.compile("sgd", "mse")
+        >>> logger = PandasLogger()
+        >>> _ = model.fit(np.zeros((8, 4)), np.zeros((8, 1)), epochs=2, verbose=0,
+        ...               callbacks=[logger])
+        >>> logger.frame[["epoch", "loss", "samples"]].to_dict("list")
+        {'epoch': [0, 1], 'loss': [0.0, 0.0], 'samples': [8, 8]}
+    """
+
+    def __init__(self, csv_path=None, per_batch=False, batch_size=None, count_samples=True):
+        super().__init__()
+        self.csv_path = Path(csv_path) if csv_path is not None else None
+        self.per_batch = bool(per_batch)
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.count_samples = bool(count_samples)
+        self._rows: list[dict] = []
+        self._batch_rows: list[dict] = []
+        self._first_epoch_of_fit = True
+        self._wrapped_model = None
+
+    # ------------------------------------------------------------------ frames
+    @property
+    def frame(self) -> pd.DataFrame:
+        """A copy of the log so far, one row per epoch."""
+        return self._to_frame(self._rows)
+
+    @property
+    def batch_frame(self) -> pd.DataFrame:
+        """A copy of the per-batch log so far (empty unless ``per_batch=True``)."""
+        return self._to_frame(self._batch_rows, keys=(EPOCH, "batch"))
+
+    @staticmethod
+    def _to_frame(rows, keys=(EPOCH,)) -> pd.DataFrame:
+        frame = pd.DataFrame(list(rows))
+        if frame.empty:
+            return pd.DataFrame(columns=list(keys))
+        first = [k for k in keys if k in frame.columns]
+        logs = [c for c in frame.columns if c not in BOOKKEEPING_COLUMNS]
+        last = [c for c in BOOKKEEPING_COLUMNS if c in frame.columns and c not in keys]
+        return frame[first + logs + last].reset_index(drop=True)
+
+    @property
+    def batch_csv_path(self):
+        if self.csv_path is None:
+            return None
+        return self.csv_path.with_name(self.csv_path.stem + ".batches.csv")
+
+    # ------------------------------------------------------------------ disk
+    def _read_back(self, path):
+        if path is None or not path.exists() or path.stat().st_size == 0:
+            return None
+        try:
+            frame = pd.read_csv(path)
+        except Exception as exc:  # noqa: BLE001
+            raise DataError(f"{path}: cannot read the training log back to resume: {exc}") from exc
+        if EPOCH not in frame.columns:
+            raise DataError(f"{path}: not a PandasLogger CSV (no {EPOCH!r} column)")
+        return [
+            {k: v for k, v in row.items() if not _is_nan(v)} for row in frame.to_dict("records")
+        ]
+
+    def _write(self):
+        if self.csv_path is None:
+            return
+        atomic_write_bytes(self.csv_path, self.frame.to_csv(index=False).encode())
+        if self.per_batch:
+            atomic_write_bytes(self.batch_csv_path, self.batch_frame.to_csv(index=False).encode())
+
+    # ------------------------------------------------------------------ sample counting
+    def _wrap_train_function(self):
+        model = self.model
+        fn = getattr(model, "train_function", None)
+        if fn is None or not callable(fn):
+            return
+        original = getattr(fn, "_kcolor_original", fn)  # never wrap a wrapper
+
+        def counting_train_function(data, _original=original, _logger=self):
+            n = _batch_size_of(data)
+            if n is not None:
+                _logger._epoch_samples += n
+            return _original(data)
+
+        counting_train_function._kcolor_original = original
+        model.train_function = counting_train_function
+        self._wrapped_model = model
+
+    def _unwrap_train_function(self):
+        model, self._wrapped_model = self._wrapped_model, None
+        if model is None:
+            return
+        fn = getattr(model, "train_function", None)
+        original = getattr(fn, "_kcolor_original", None)
+        if original is not None:
+            model.train_function = original
+
+    # ------------------------------------------------------------------ keras hooks
+    def on_train_begin(self, logs=None):
+        rows = self._read_back(self.csv_path)
+        if rows is not None:
+            self._rows = rows
+            self._batch_rows = (
+                (self._read_back(self.batch_csv_path) or []) if self.per_batch else []
+            )
+        self._first_epoch_of_fit = True
+        if self.count_samples:
+            self._wrap_train_function()
+
+    def on_train_end(self, logs=None):
+        self._unwrap_train_function()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._first_epoch_of_fit:
+            # BackupAndRestore (or initial_epoch) decides where this fit starts:
+            # everything logged from that epoch on is about to be redone.
+            self._rows = [r for r in self._rows if int(r[EPOCH]) < epoch]
+            self._batch_rows = [r for r in self._batch_rows if int(r[EPOCH]) < epoch]
+            self._first_epoch_of_fit = False
+        self._epoch = epoch
+        self._epoch_lr = _current_learning_rate(self.model)
+        self._epoch_samples = 0
+        self._epoch_steps = 0
+        self._train_seconds = None
+        self._epoch_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._epoch_steps += 1
+        now = time.perf_counter()
+        self._train_seconds = now - self._epoch_start
+        if self.per_batch:
+            row = {EPOCH: self._epoch, "batch": int(batch)}
+            row.update({k: _to_float(v) for k, v in (logs or {}).items()})
+            row[SECONDS] = self._train_seconds
+            self._batch_rows.append(row)
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self._epoch_start
+        logs = dict(logs or {})
+        row = {EPOCH: int(epoch)}
+        lr = logs.pop(LEARNING_RATE, None)
+        row.update({k: _to_float(v) for k, v in logs.items()})
+        row[LEARNING_RATE] = _to_float(lr) if lr is not None else self._epoch_lr
+        row[SECONDS] = seconds
+        if self.count_samples and self._wrapped_model is not None:
+            samples = self._epoch_samples
+        elif self.batch_size is not None:
+            samples = self._epoch_steps * self.batch_size
+        else:
+            samples = None
+        train_seconds = self._train_seconds or seconds
+        row[SAMPLES] = samples if samples is not None else float("nan")
+        row[IMAGES_PER_S] = (
+            samples / train_seconds if samples and train_seconds > 0 else float("nan")
+        )
+        self._rows.append(row)
+        self._write()
+
+    def get_config(self):
+        return {
+            "csv_path": None if self.csv_path is None else str(self.csv_path),
+            "per_batch": self.per_batch,
+            "batch_size": self.batch_size,
+            "count_samples": self.count_samples,
+        }
+
+
+def _is_nan(value):
+    return isinstance(value, float) and value != value
+
+
+class ColorizationPreview(keras.callbacks.Callback):
+    """Save a ``grey | prediction | truth`` grid of a fixed sample every few epochs.
+
+    The grid is a PNG named ``preview_epoch_{epoch:03d}.png`` in ``out_dir``
+    where ``epoch`` is the 0-based index of the epoch just finished (the same
+    number as the ``epoch`` column of :class:`PandasLogger`). It is written
+    atomically, with matplotlib's Agg backend (no display needed).
+
+    Args:
+        sample_inputs: the model's input for the sample: encoded L
+            ``(N, H, W, 1)``, or for a two-input (fusion) model a list/tuple
+            ``[L, embedding]``; the grey column is drawn from the first input.
+        sample_targets: encoded ab ``(N, H, W, 2)``, the truth.
+        out_dir: folder for the PNGs (created).
+        every: save after every ``every``-th epoch (and after the last one).
+        max_images: at most this many rows (the first ones of the sample).
+        cell_size: size of one image in the grid, inches (at 100 dpi).
+
+    Example:
+        >>> from kcolor.color import split_lab
+        >>> x, y = split_lab(rgb_images)                                   # doctest: +SKIP
+        >>> preview = ColorizationPreview(x[:6], y[:6], "runs/demo/previews", every=2)  # doctest: +SKIP
+        >>> model.fit(x, y, epochs=10, callbacks=[preview])                # doctest: +SKIP
+    """
+
+    def __init__(
+        self, sample_inputs, sample_targets, out_dir, every=1, max_images=8, cell_size=1.6
+    ):
+        super().__init__()
+        if int(every) < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        if int(max_images) < 1:
+            raise ValueError(f"max_images must be >= 1, got {max_images}")
+        self.every = int(every)
+        self.max_images = int(max_images)
+        self.cell_size = float(cell_size)
+        self.out_dir = Path(out_dir)
+        n = self.max_images
+        if isinstance(sample_inputs, (list, tuple)):
+            self.sample_inputs = [np.asarray(a, dtype="float32")[:n] for a in sample_inputs]
+            grey_input = self.sample_inputs[0]
+        else:
+            self.sample_inputs = np.asarray(sample_inputs, dtype="float32")[:n]
+            grey_input = self.sample_inputs
+        self.sample_targets = np.asarray(sample_targets, dtype="float32")[:n]
+        if grey_input.ndim != 4 or grey_input.shape[-1] != 1:
+            raise ValueError(
+                f"the (first) sample input must be encoded L of shape (N, H, W, 1), got {grey_input.shape}"
+            )
+        if self.sample_targets.shape != grey_input.shape[:3] + (2,):
+            raise ValueError(
+                f"sample_targets must be encoded ab of shape {grey_input.shape[:3] + (2,)}, "
+                f"got {self.sample_targets.shape}"
+            )
+        self._L = grey_input
+        self.saved: list[Path] = []
+        self._last_epoch = None
+
+    def path_for(self, epoch) -> Path:
+        return self.out_dir / f"preview_epoch_{int(epoch):03d}.png"
+
+    def on_epoch_end(self, epoch, logs=None):
+        last = self.params.get("epochs") if self.params else None
+        if (epoch + 1) % self.every == 0 or (last is not None and epoch + 1 == last):
+            self.save(epoch)
+
+    def render(self, epoch=None):
+        """The preview figure for the model as it is now (a matplotlib Figure)."""
+        from kcolor.reports import compare_grid
+
+        pred = self.model.predict(self.sample_inputs, batch_size=len(self._L), verbose=0)
+        pred = np.asarray(keras.ops.convert_to_numpy(pred), dtype="float32")
+        if pred.shape != self.sample_targets.shape:
+            raise DataError(
+                f"ColorizationPreview: the model predicts shape {pred.shape}, "
+                f"expected encoded ab {self.sample_targets.shape}"
+            )
+        grey = color.merge_lab(self._L, np.zeros_like(self.sample_targets))
+        fake = color.merge_lab(self._L, pred)
+        real = color.merge_lab(self._L, self.sample_targets)
+        title = None if epoch is None else f"epoch {int(epoch)}"
+        return compare_grid(
+            {"grey input": list(grey), "prediction": list(fake), "truth": list(real)},
+            title=title,
+            cell_size=self.cell_size,
+        )
+
+    def save(self, epoch):
+        """Render and save the grid for ``epoch``; returns the PNG path."""
+        import io
+
+        fig = self.render(epoch)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100)
+        path = self.path_for(epoch)
+        atomic_write_bytes(path, buffer.getvalue())
+        self.saved.append(path)
+        return path
+
+    def get_config(self):
+        return {
+            "out_dir": str(self.out_dir),
+            "every": self.every,
+            "max_images": self.max_images,
+            "cell_size": self.cell_size,
+        }

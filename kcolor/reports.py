@@ -1,0 +1,611 @@
+"""Figures and one-page HTML reports for colourisation runs.
+
+Every function returns a :class:`matplotlib.figure.Figure` built without
+``pyplot`` (no global state, no display: it renders with Agg), so it is safe
+in scripts, tests and servers. Save one with ``fig.savefig("x.png")``.
+
+* :func:`plot_history`: loss and metrics per epoch, train against val.
+* :func:`compare_grid`: rows of images, columns such as grey / model A /
+  model B / truth, with titles.
+* :func:`metrics_table`: a table of metrics with the best value per column
+  highlighted (:func:`metrics_styler` gives the same as a pandas ``Styler``).
+* :func:`build_report`: one self-contained HTML page for a training run.
+
+Run-directory layout
+--------------------
+A training run (``kcolor train`` writes this; any script can) is a folder::
+
+    run_dir/
+      config.json        the run's configuration (model, data, epochs, ...); optional
+      history.csv        kcolor.callbacks.PandasLogger, one row per epoch
+      previews/          kcolor.callbacks.ColorizationPreview: preview_epoch_000.png, ...
+      metrics.csv        final evaluation: one row per model/split, one column per
+      (or metrics.json)  metric; a flat {"metric": value} json is one row; optional
+      report.html        written by build_report (self-contained, images embedded)
+      history.png        written by build_report
+      metrics.png        written by build_report (when there are metrics)
+
+Anything else in the folder (checkpoints, weights) is ignored. When
+``history.csv`` is absent, :func:`build_report` uses any other ``*.csv`` that
+has an ``epoch`` column; previews are also looked for directly in ``run_dir``.
+
+Example:
+    >>> from kcolor import reports
+    >>> fig = reports.plot_history("runs/demo/history.csv")   # doctest: +SKIP
+    >>> fig.savefig("history.png")                            # doctest: +SKIP
+    >>> reports.build_report("runs/demo")                     # doctest: +SKIP
+    PosixPath('runs/demo/report.html')
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import html
+import io
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from kcolor.callbacks import BOOKKEEPING_COLUMNS, atomic_write_bytes
+from kcolor.errors import DataError
+
+__all__ = [
+    "build_report",
+    "compare_grid",
+    "figure_to_png",
+    "metrics_styler",
+    "metrics_table",
+    "plot_history",
+]
+
+_HIGHLIGHT = "#d9f2d0"
+_LOWER_IS_BETTER = (
+    "loss", "mse", "mae", "rmse", "error", "lpips", "ciede", "delta_e", "fid", "seconds", "time",
+)  # fmt: skip
+_HIGHER_IS_BETTER = (
+    "psnr", "ssim", "acc", "auc", "colorful", "colourful", "images_per_s", "precision", "recall",
+    "iou", "f1", "score",
+)  # fmt: skip
+
+
+# ---------------------------------------------------------------- helpers
+def figure_to_png(fig: Figure, dpi: int = 100) -> bytes:
+    """The figure as PNG bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def _load_history(frame_or_csv) -> pd.DataFrame:
+    if isinstance(frame_or_csv, pd.DataFrame):
+        return frame_or_csv.copy()
+    if hasattr(frame_or_csv, "frame") and isinstance(frame_or_csv.frame, pd.DataFrame):
+        return frame_or_csv.frame  # a PandasLogger
+    path = Path(frame_or_csv)
+    try:
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such training log") from None
+    except Exception as exc:  # noqa: BLE001
+        raise DataError(f"{path}: cannot read the training log: {exc}") from exc
+
+
+def _history_metrics(frame: pd.DataFrame) -> list[str]:
+    """Base metric names (``loss``, ``mae``...) in log order, from train and ``val_`` columns."""
+    names = []
+    for col in frame.columns:
+        if col in BOOKKEEPING_COLUMNS or not pd.api.types.is_numeric_dtype(frame[col]):
+            continue
+        base = col[4:] if col.startswith("val_") else col
+        if base not in names and not base.startswith("learning_rate"):
+            names.append(base)
+    # loss first, as everyone expects
+    return sorted(names, key=lambda n: (n != "loss", names.index(n)))
+
+
+def _direction(name: str):
+    """'min', 'max' or None for a metric name, by its usual meaning."""
+    n = name.lower()
+    n = n[4:] if n.startswith("val_") else n
+    if any(t in n for t in _HIGHER_IS_BETTER):
+        return "max"
+    if any(t in n for t in _LOWER_IS_BETTER):
+        return "min"
+    return None
+
+
+def _as_display(image):
+    """An image as float RGB in [0, 1] (H, W, 3), or None for an empty cell."""
+    if image is None:
+        return None
+    if type(image).__module__.startswith("torch"):
+        image = image.detach().cpu().numpy()
+    a = np.asarray(image)
+    if a.ndim == 3 and a.shape[-1] == 1:
+        a = a[..., 0]
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=-1)
+    if a.ndim != 3 or a.shape[-1] not in (3, 4):
+        raise ValueError(
+            f"expected an image (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), got {a.shape}"
+        )
+    a = a[..., :3]
+    if a.dtype == np.uint8:
+        return a.astype(np.float32) / 255.0
+    if a.dtype == bool:
+        return a.astype(np.float32)
+    a = a.astype(np.float32)
+    if a.size and a.max() > 1.5:  # 0-255 floats
+        a = a / 255.0
+    return np.clip(a, 0.0, 1.0)
+
+
+# ---------------------------------------------------------------- plot_history
+def plot_history(frame_or_csv, metrics=None, log_scale=False, title=None) -> Figure:
+    """Loss and metrics per epoch: one subplot per metric, train solid and val dashed.
+
+    Args:
+        frame_or_csv: a DataFrame (such as ``PandasLogger.frame`` or
+            ``pd.DataFrame(history.history)``), a :class:`PandasLogger`, or the
+            path of its CSV.
+        metrics: base names to plot (``"loss"``, ``"mae"``...; the ``val_``
+            twin is added when present). Default: every logged metric, loss first.
+        log_scale: log y axis (for subplots whose values are all positive).
+        title: figure title.
+
+    Returns:
+        A Figure with one axes per metric.
+
+    Example:
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"epoch": [0, 1, 2], "loss": [1.0, 0.5, 0.3],
+        ...                       "val_loss": [1.1, 0.7, 0.6]})
+        >>> len(plot_history(frame).axes)
+        1
+    """
+    frame = _load_history(frame_or_csv)
+    if frame.empty:
+        raise DataError("plot_history: the training log has no rows yet")
+    available = _history_metrics(frame)
+    if metrics is None:
+        metrics = available
+        lr = frame.get("learning_rate")
+        if lr is not None and lr.notna().any() and lr.nunique(dropna=True) > 1:
+            metrics = metrics + ["learning_rate"]  # a schedule or ReduceLROnPlateau: show it
+    else:
+        metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+        missing = [m for m in metrics if m not in frame.columns and f"val_{m}" not in frame.columns]
+        if missing:
+            raise DataError(
+                f"plot_history: no column for {missing}; the log has {list(frame.columns)}"
+            )
+    if not metrics:
+        raise DataError(f"plot_history: no numeric metric columns in {list(frame.columns)}")
+
+    x = frame["epoch"].to_numpy() if "epoch" in frame.columns else np.arange(len(frame))
+    ncols = min(3, len(metrics))
+    nrows = math.ceil(len(metrics) / ncols)
+    fig = Figure(figsize=(4.4 * ncols, 3.3 * nrows + (0.4 if title else 0)), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    marker = "o" if len(frame) <= 30 else None
+    for ax, name in zip(axes, metrics, strict=False):
+        values = []
+        for col, style, label in ((name, "-", "train"), (f"val_{name}", "--", "val")):
+            if col in frame.columns:
+                y = frame[col].to_numpy(dtype=float)
+                ax.plot(x, y, style, color="C0" if label == "train" else "C1", marker=marker,
+                        markersize=3.5, linewidth=1.6, label=label)  # fmt: skip
+                values.append(y[np.isfinite(y)])
+        values = np.concatenate(values) if values else np.array([])
+        if (log_scale or name == "learning_rate") and values.size and (values > 0).all():
+            ax.set_yscale("log")
+        ax.set_title(name)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, alpha=0.3)
+        if name != "learning_rate":
+            ax.legend(frameon=False, fontsize="small")
+    for ax in axes[len(metrics) :]:
+        fig.delaxes(ax)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+# ---------------------------------------------------------------- compare_grid
+def compare_grid(images, column_titles=None, row_titles=None, title=None, cell_size=2.0) -> Figure:
+    """A grid of images: one row per photo, one column per version of it.
+
+    Args:
+        images: either a mapping ``{column title: [image per row]}`` (for
+            example ``{"grey": g, "model A": a, "model B": b, "truth": t}``)
+            or a list of rows, each a list of images. An image is uint8 or
+            float RGB (``(H, W, 3)``, floats in ``[0, 1]``), or grey
+            ``(H, W)`` / ``(H, W, 1)``; ``None`` leaves a cell empty.
+        column_titles: titles above the columns (default: the mapping's keys).
+        row_titles: labels left of the rows.
+        title: figure title.
+        cell_size: size of one cell in inches.
+
+    Returns:
+        A Figure with ``rows * columns`` axes.
+
+    Example:
+        >>> import numpy as np
+        >>> grey, pred, truth = (np.zeros((2, 8, 8, 3)) for _ in range(3))
+        >>> fig = compare_grid({"grey": grey, "prediction": pred, "truth": truth})
+        >>> len(fig.axes)
+        6
+    """
+    if isinstance(images, Mapping):
+        keys = list(images)
+        columns = [list(images[k]) for k in keys]
+        if column_titles is None:
+            column_titles = [str(k) for k in keys]
+        n_rows = max((len(c) for c in columns), default=0)
+        rows = [[c[i] if i < len(c) else None for c in columns] for i in range(n_rows)]
+    else:
+        rows = [list(r) for r in images]
+    if not rows or not any(len(r) for r in rows):
+        raise ValueError("compare_grid: no images")
+    n_rows, n_cols = len(rows), max(len(r) for r in rows)
+    if column_titles is not None and len(column_titles) != n_cols:
+        raise ValueError(f"compare_grid: {len(column_titles)} column titles for {n_cols} columns")
+    if row_titles is not None and len(row_titles) != n_rows:
+        raise ValueError(f"compare_grid: {len(row_titles)} row titles for {n_rows} rows")
+
+    first = next(_as_display(im) for r in rows for im in r if im is not None)
+    aspect = first.shape[0] / first.shape[1]  # height / width
+    head = 0.35 if column_titles is not None else 0.0
+    fig = Figure(
+        figsize=(cell_size * n_cols + (0.5 if row_titles else 0.0),
+                 cell_size * aspect * n_rows + head + (0.45 if title else 0.0)),
+        layout="compressed",  # the constrained layout, with the gaps of fixed-aspect images closed
+    )  # fmt: skip
+    fig.get_layout_engine().set(w_pad=0.03, h_pad=0.03, wspace=0.02, hspace=0.02)
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    fontsize = 10 if cell_size >= 1.5 else 8
+    for i, row in enumerate(rows):
+        for j in range(n_cols):
+            ax = axes[i, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            image = _as_display(row[j]) if j < len(row) else None
+            if image is not None:
+                small = max(image.shape[:2]) < 64
+                ax.imshow(image, interpolation="nearest" if small else "antialiased")
+            if i == 0 and column_titles is not None:
+                ax.set_title(str(column_titles[j]), fontsize=fontsize)
+            if j == 0 and row_titles is not None:
+                ax.set_ylabel(str(row_titles[i]), fontsize=fontsize)
+    if title:
+        fig.suptitle(title, fontsize=fontsize + 2, fontweight="bold")
+    return fig
+
+
+# ---------------------------------------------------------------- metrics tables
+def _metrics_frame(data) -> pd.DataFrame:
+    """Rows = models/runs, columns = metrics, from a DataFrame, Series or dict."""
+    if isinstance(data, pd.DataFrame):
+        frame = data.copy()
+    elif isinstance(data, pd.Series):
+        frame = data.to_frame().T
+    elif isinstance(data, Mapping):
+        values = list(data.values())
+        if values and all(isinstance(v, Mapping) for v in values):
+            frame = pd.DataFrame.from_dict(data, orient="index")  # {model: {metric: value}}
+        else:
+            frame = pd.DataFrame([data])  # {metric: value}
+    else:
+        raise TypeError(f"metrics must be a DataFrame or a dict, got {type(data).__name__}")
+    if frame.empty:
+        raise DataError("metrics table: no metrics")
+    return frame
+
+
+def _best_rows(frame: pd.DataFrame, better=None) -> dict:
+    """{column: index label of the best row} for numeric columns with a known direction."""
+    better = dict(better or {})
+    best = {}
+    for col in frame.columns:
+        direction = better.get(col, _direction(str(col)))
+        series = pd.to_numeric(frame[col], errors="coerce")
+        if direction not in ("min", "max") or series.notna().sum() < 2:
+            continue
+        best[col] = series.idxmin() if direction == "min" else series.idxmax()
+    return best
+
+
+def _fmt(value, fmt):
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return "" if pd.isna(value) else fmt.format(value)
+    return str(value)
+
+
+def metrics_table(data, better=None, fmt="{:.4g}", title=None) -> Figure:
+    """A table figure of metrics with the best value of each column in bold on green.
+
+    Args:
+        data: a DataFrame (rows = models or runs, columns = metrics), a dict
+            ``{model: {metric: value}}``, or a flat dict ``{metric: value}``.
+        better: ``{column: "min" | "max"}`` to say which way is better; other
+            columns are guessed from their names (``loss``, ``mae``, ``lpips``
+            ... lower; ``psnr``, ``ssim``, ``accuracy``, ``auc`` ... higher) and
+            left plain when unknown. Only columns with two or more values are marked.
+        fmt: number format.
+        title: figure title.
+
+    Returns:
+        A Figure holding one table axes.
+
+    Example:
+        >>> fig = metrics_table({"alpha": {"psnr": 20.1, "mae": 0.09},
+        ...                      "beta": {"psnr": 22.4, "mae": 0.07}})
+        >>> len(fig.axes)
+        1
+    """
+    frame = _metrics_frame(data)
+    best = _best_rows(frame, better)
+    cells = [[_fmt(v, fmt) for v in row] for row in frame.itertuples(index=False)]
+    row_labels = [str(i) for i in frame.index]
+    show_index = not isinstance(frame.index, pd.RangeIndex)
+    col_labels = [str(c) for c in frame.columns]
+    width_chars = max([len(c) for c in col_labels] + [len(x) for r in cells for x in r] + [4])
+    label_chars = max([len(r) for r in row_labels] + [1]) if show_index else 0
+    width = min(16.0, 0.5 + 0.11 * (width_chars + 2) * len(col_labels) + 0.11 * label_chars)
+    height = 0.45 + 0.3 * (len(frame) + 1) + (0.35 if title else 0.0)
+    fig = Figure(figsize=(max(width, 3.0), height), layout="constrained")
+    ax = fig.add_subplot()
+    ax.axis("off")
+    table = ax.table(
+        cellText=cells,
+        colLabels=col_labels,
+        rowLabels=row_labels if show_index else None,
+        loc="center",
+        cellLoc="center",
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(10)
+    table.scale(1.0, 1.35)
+    for (r, c), cell in table.get_celld().items():
+        cell.set_edgecolor("#bbbbbb")
+        if r == 0 or c == -1:
+            cell.set_text_props(fontweight="bold")
+            cell.set_facecolor("#f0f0f0")
+    positions = {label: k for k, label in enumerate(frame.index)}
+    for j, col in enumerate(frame.columns):
+        if col in best:
+            cell = table[positions[best[col]] + 1, j]
+            cell.set_facecolor(_HIGHLIGHT)
+            cell.set_text_props(fontweight="bold")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def metrics_styler(data, better=None, fmt="{:.4g}"):
+    """The metrics as a :class:`pandas.io.formats.style.Styler` (for notebooks and HTML),
+    best value per column in bold on green (same rules as :func:`metrics_table`)."""
+    frame = _metrics_frame(data)
+    best = _best_rows(frame, better)
+
+    def mark(col):
+        return [
+            f"font-weight: bold; background-color: {_HIGHLIGHT}"
+            if col.name in best and label == best[col.name]
+            else ""
+            for label in col.index
+        ]
+
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    return frame.style.apply(mark, axis=0).format(fmt, subset=numeric, na_rep="")
+
+
+def _metrics_html(frame: pd.DataFrame, better=None, fmt="{:.4g}") -> str:
+    best = _best_rows(frame, better)
+    show_index = not isinstance(frame.index, pd.RangeIndex)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = []
+    for label, row in frame.iterrows():
+        cells = "".join(
+            f'<td class="{"best" if best.get(c) == label else ""}">{html.escape(_fmt(v, fmt))}</td>'
+            for c, v in row.items()
+        )
+        lead = f"<th>{html.escape(str(label))}</th>" if show_index else ""
+        body.append(f"<tr>{lead}{cells}</tr>")
+    corner = "<th></th>" if show_index else ""
+    return f"<table><thead><tr>{corner}{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+# ---------------------------------------------------------------- build_report
+def _find_history(run_dir: Path):
+    preferred = run_dir / "history.csv"
+    if preferred.exists():
+        return preferred
+    for path in sorted(run_dir.glob("*.csv")):
+        if path.name == "metrics.csv" or path.name.endswith(".batches.csv"):
+            continue
+        try:
+            if "epoch" in pd.read_csv(path, nrows=0).columns:
+                return path
+        except Exception:  # noqa: BLE001 - not a CSV we can read: not a history
+            continue
+    return None
+
+
+def _read_metrics(run_dir: Path):
+    csv, js = run_dir / "metrics.csv", run_dir / "metrics.json"
+    try:
+        if csv.exists():
+            frame = pd.read_csv(csv)
+            first = frame.columns[0]
+            if not pd.api.types.is_numeric_dtype(frame[first]):
+                frame = frame.set_index(first)
+            return frame, csv
+        if js.exists():
+            return _metrics_frame(json.loads(js.read_text())), js
+    except (DataError, TypeError, ValueError, OSError) as exc:
+        raise DataError(f"{csv if csv.exists() else js}: cannot read the metrics: {exc}") from exc
+    return None, None
+
+
+def _img_tag(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+
+
+_CSS = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #222;
+       max-width: 1100px; margin: 24px auto; padding: 0 16px; line-height: 1.4; }
+h1 { font-size: 1.7em; margin-bottom: 0.1em; }
+h2 { font-size: 1.25em; border-bottom: 1px solid #ddd; padding-bottom: 4px; margin-top: 1.6em; }
+.sub { color: #666; margin-top: 0; }
+img { max-width: 100%; height: auto; display: block; margin: 8px 0; }
+figure { margin: 0 0 18px 0; }
+figcaption { color: #555; font-size: 0.9em; }
+table { border-collapse: collapse; margin: 8px 0; font-size: 0.95em; }
+th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: right; }
+th { background: #f3f3f3; }
+td.best { background: #d9f2d0; font-weight: bold; }
+.kv th { text-align: left; }
+.kv td { text-align: left; font-family: ui-monospace, Menlo, Consolas, monospace; }
+.row { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+.row figure { flex: 0 1 340px; min-width: 220px; }
+.cards { display: flex; flex-wrap: wrap; gap: 12px; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: 8px 14px; min-width: 120px; }
+.card .v { font-size: 1.3em; font-weight: bold; }
+.card .k { color: #666; font-size: 0.85em; }
+"""
+
+
+def _summary_cards(history: pd.DataFrame) -> str:
+    cards = [("epochs", str(len(history)))]
+    for col in ("loss", "val_loss"):
+        if col in history.columns and history[col].notna().any():
+            cards.append((f"last {col}", f"{history[col].dropna().iloc[-1]:.4g}"))
+            if col == "val_loss":
+                k = history[col].idxmin()
+                epoch = history["epoch"][k] if "epoch" in history.columns else k
+                cards.append(("best val_loss", f"{history[col][k]:.4g} (epoch {epoch})"))
+    if "seconds" in history.columns:
+        cards.append(("training time", f"{history['seconds'].sum():.1f} s"))
+    if "images_per_s" in history.columns and history["images_per_s"].notna().any():
+        cards.append(("images / s", f"{history['images_per_s'].median():.0f}"))
+    return '<div class="cards">' + "".join(
+        f'<div class="card"><div class="v">{html.escape(v)}</div><div class="k">{html.escape(k)}</div></div>'
+        for k, v in cards
+    ) + "</div>"  # fmt: skip
+
+
+def build_report(run_dir, title=None, max_previews=3, log_scale=False) -> Path:
+    """Write ``run_dir/report.html`` (one self-contained page) and its PNG figures.
+
+    Reads what the run left in ``run_dir`` (see the layout in this module's
+    docstring): the training history, the latest ``max_previews`` preview
+    grids, the metrics and ``config.json``; sections without data are left out.
+    Writes ``history.png`` (and ``metrics.png``) next to the page; every image
+    is embedded in the HTML as base64, so the page can be mailed on its own.
+
+    Args:
+        run_dir: the run folder.
+        title: page title (default: the folder's name).
+        max_previews: how many of the latest preview grids to show.
+        log_scale: plot the history on a log scale.
+
+    Returns:
+        The path of ``report.html``.
+
+    Raises:
+        DataError: the folder is missing or holds nothing to report.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DataError(f"{run_dir}: no such run folder")
+    title = title or run_dir.resolve().name
+    sections = []
+
+    history_path = _find_history(run_dir)
+    history = _load_history(history_path) if history_path is not None else None
+    if history is not None and not history.empty:
+        fig = plot_history(history, log_scale=log_scale, title=None)
+        png = figure_to_png(fig)
+        atomic_write_bytes(run_dir / "history.png", png)
+        sections.append(
+            "<h2>Training</h2>"
+            + _summary_cards(history)
+            + f"<figure>{_img_tag(png, 'training history')}"
+            + f"<figcaption>{html.escape(history_path.name)}: solid = train, dashed = validation."
+            + "</figcaption></figure>"
+        )
+
+    previews = sorted((run_dir / "previews").glob("preview_*.png")) + sorted(
+        run_dir.glob("preview_*.png")
+    )
+    previews = sorted(previews, key=lambda p: p.name)[-max_previews:] if max_previews else []
+    if previews:
+        figures = "".join(
+            f"<figure>{_img_tag(p.read_bytes(), p.stem)}"
+            f"<figcaption>{html.escape(p.name)}</figcaption></figure>"
+            for p in reversed(previews)
+        )
+        sections.append(f'<h2>Previews (latest first)</h2><div class="row">{figures}</div>')
+
+    metrics, metrics_path = _read_metrics(run_dir)
+    if metrics is not None:
+        fig = metrics_table(metrics)
+        atomic_write_bytes(run_dir / "metrics.png", figure_to_png(fig))
+        sections.append(
+            f"<h2>Metrics</h2>{_metrics_html(metrics)}"
+            f'<p class="sub">From {html.escape(metrics_path.name)}; best value per column in bold.</p>'
+        )
+
+    config_path = run_dir / "config.json"
+    if config_path.exists():
+        try:
+            config = json.loads(config_path.read_text())
+        except ValueError as exc:
+            raise DataError(f"{config_path}: not valid JSON: {exc}") from exc
+        if isinstance(config, Mapping):
+            rows = "".join(
+                f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_config_value(v))}</td></tr>"
+                for k, v in config.items()
+            )
+            sections.append(f'<h2>Configuration</h2><table class="kv">{rows}</table>')
+        else:
+            sections.append(
+                f"<h2>Configuration</h2><pre>{html.escape(json.dumps(config, indent=2))}</pre>"
+            )
+
+    if not sections:
+        raise DataError(
+            f"{run_dir}: nothing to report (no history.csv, previews/, metrics.csv|json or config.json)"
+        )
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1>"
+        f'<p class="sub">kcolor training report &middot; {html.escape(str(run_dir))} &middot; {stamp}</p>'
+        + "".join(sections)
+        + "</body></html>\n"
+    )
+    out = run_dir / "report.html"
+    atomic_write_bytes(out, page.encode("utf-8"))
+    return out
+
+
+def _config_value(value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (Sequence, Mapping)):
+        return json.dumps(value)
+    return str(value)
