@@ -1,0 +1,390 @@
+"""Presets: named, ready-to-use colourisation models (keras-hub style).
+
+A preset is a registry entry ``name -> {description, architecture, config,
+input_size, embedder, training, file | url, sha256}``:
+
+* ``architecture`` names a builder in :mod:`kcolor.models` (``"alpha"``, ``"beta"``, ``"fusion"``);
+* ``config`` holds the keyword arguments for that builder;
+* ``input_size`` is the side the model was trained at (the :class:`~kcolor.Colorizer`
+  runs it at that size and upsamples the colour onto the full-resolution photo);
+* ``embedder`` is ``None`` or the name of the frozen classifier a fusion model needs;
+* ``training`` says how the weights were made (``data``, ``command``);
+* ``file`` is a path inside the installed package (under ``kcolor/weights/``), or
+  ``url`` an address that :func:`keras.utils.get_file` downloads once and caches in
+  ``~/.keras/kcolor/``; either way ``sha256`` is checked before the weights are used.
+
+Weights ship inside the package, so presets work offline.
+
+Example:
+    >>> import kcolor
+    >>> from kcolor import presets
+    >>> sorted(presets.list_presets())[:2]
+    ['alpha-woman', 'beta-faces']
+    >>> model = presets.build_model("beta-photos")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+from pathlib import Path
+
+from kcolor.errors import WeightsError
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+#: The default preset of the ``Colorizer`` and ``kcolor colorize`` / ``kcolor demo``.
+DEFAULT_PRESET = "beta-photos"
+
+_REQUIRED = ("description", "architecture", "config", "input_size")
+
+# The real presets. Their weights come from training on real photos (a later
+# issue); until a weights file (or url) and its sha256 are filled in, an entry
+# is listed as "not available" and asking for it raises a WeightsError that says so.
+_PRESETS: dict[str, dict] = {
+    "alpha-woman": {
+        "description": "Alpha: the article's first network, overfitted on one portrait of a woman "
+        "(a teaching example; it only colours that photo well).",
+        "architecture": "alpha",
+        "config": {},
+        "input_size": 256,
+        "embedder": None,
+        "training": {
+            "data": "../shared/data (the article's single portrait)",
+            "command": None,
+        },
+        "file": None,
+        "url": None,
+        "sha256": None,
+    },
+    "beta-faces": {
+        "description": "Beta: the article's encoder/decoder network trained on face photos.",
+        "architecture": "beta",
+        "config": {},
+        "input_size": 256,
+        "embedder": None,
+        "training": {"data": "../shared/data/photos/faces", "command": None},
+        "file": None,
+        "url": None,
+        "sha256": None,
+    },
+    "beta-photos": {
+        "description": "Beta: the article's encoder/decoder network trained on general photos.",
+        "architecture": "beta",
+        "config": {},
+        "input_size": 256,
+        "embedder": None,
+        "training": {"data": "../shared/data/photos", "command": None},
+        "file": None,
+        "url": None,
+        "sha256": None,
+    },
+    "fusion-lite0-photos": {
+        "description": "Full version: encoder/decoder fused with EfficientNet-Lite0 ImageNet "
+        "class probabilities, trained on general photos.",
+        "architecture": "fusion",
+        "config": {},
+        "input_size": 256,
+        "embedder": "efficientnet_lite0",
+        "training": {"data": "../shared/data/photos", "command": None},
+        "file": None,
+        "url": None,
+        "sha256": None,
+    },
+}
+
+
+# ---------------------------------------------------------------- registry
+def list_presets() -> dict[str, str]:
+    """All registered presets: ``{name: description}``, in registration order."""
+    return {name: entry["description"] for name, entry in _PRESETS.items()}
+
+
+def get_preset(name: str) -> dict:
+    """A copy of the registry entry of preset ``name``.
+
+    Raises:
+        WeightsError: if there is no such preset; the message lists the available names.
+    """
+    if not isinstance(name, str) or name not in _PRESETS:
+        raise WeightsError(
+            None,
+            f"Unknown preset {name!r}. Available presets: {', '.join(_PRESETS)}. "
+            "(`kcolor models` lists them with descriptions.)",
+        )
+    entry = copy.deepcopy(_PRESETS[name])
+    entry["name"] = name
+    return entry
+
+
+def is_available(name: str) -> bool:
+    """Whether preset ``name`` has weights to load: a file in the package or a url."""
+    entry = get_preset(name)
+    if entry.get("url"):
+        return True
+    return bool(entry.get("file")) and _packaged_path(entry["file"]).is_file()
+
+
+def is_installed(name: str) -> bool:
+    """Whether the weights of ``name`` are on this machine now (packaged, or downloaded and cached)."""
+    entry = get_preset(name)
+    if entry.get("file"):
+        return _packaged_path(entry["file"]).is_file()
+    if entry.get("url"):
+        return _cache_path(entry).is_file()
+    return False
+
+
+def register_preset(
+    name: str,
+    *,
+    description: str,
+    architecture: str,
+    config: dict | None = None,
+    input_size: int | None = None,
+    embedder: str | None = None,
+    training: dict | None = None,
+    file: str | os.PathLike | None = None,
+    url: str | None = None,
+    sha256: str | None = None,
+    overwrite: bool = False,
+) -> dict:
+    """Add a preset to the registry (for your own weights, or for tests).
+
+    Args:
+        name: the preset's name.
+        description: one line for ``kcolor models``.
+        architecture: a builder in :mod:`kcolor.models` (``"alpha"``, ``"beta"``, ``"fusion"``).
+        config: keyword arguments for the builder.
+        input_size: the side the model runs at (``None`` for the photo's own size).
+        embedder: ``None``, or the name of the embedder a fusion model needs.
+        training: ``{"data": ..., "command": ...}``, how the weights were made.
+        file: the weights file: relative paths are inside ``kcolor/weights/``.
+        url: where to download the weights from (``http(s)://`` or ``file://``).
+        sha256: the weights' SHA-256 hex digest; required with ``url``, checked whenever set.
+        overwrite: replace an existing preset of the same name.
+
+    Returns:
+        The registered entry.
+
+    Example:
+        >>> register_preset("my-beta", description="mine", architecture="beta",
+        ...                 input_size=256, file="/path/to/my.weights.h5")  # doctest: +SKIP
+    """
+    if name in _PRESETS and not overwrite:
+        raise ValueError(
+            f"A preset named {name!r} exists already; pass overwrite=True to replace it."
+        )
+    if file and url:
+        raise ValueError("Give a preset either `file` or `url`, not both.")
+    if url and not sha256:
+        raise ValueError(
+            f"Preset {name!r}: a `url` needs its `sha256` so the download can be checked."
+        )
+    entry = {
+        "description": description,
+        "architecture": architecture,
+        "config": dict(config or {}),
+        "input_size": input_size,
+        "embedder": embedder,
+        "training": dict(training or {}),
+        "file": None if file is None else os.fspath(file),
+        "url": url,
+        "sha256": sha256,
+    }
+    _PRESETS[name] = entry
+    return get_preset(name)
+
+
+def unregister_preset(name: str) -> None:
+    """Remove preset ``name`` from the registry (no error if absent)."""
+    _PRESETS.pop(name, None)
+
+
+# ---------------------------------------------------------------- weights
+def sha256sum(path: str | os.PathLike) -> str:
+    """The SHA-256 hex digest of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _packaged_path(file) -> Path:
+    path = Path(file)
+    return path if path.is_absolute() else WEIGHTS_DIR / path
+
+
+def _fname(entry) -> str:
+    name = os.path.basename(entry["url"].split("?")[0].rstrip("/"))
+    return name or f"{entry['name']}.weights.h5"
+
+
+def _cache_path(entry) -> Path:
+    cache_dir = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(cache_dir) / "kcolor" / _fname(entry)
+
+
+def resolve_weights(name_or_path: str | os.PathLike, architecture: str | None = None) -> str:
+    """The local path of a weights file, given a preset name or a path.
+
+    A packaged preset is looked up under ``kcolor/weights/`` and its SHA-256 checked;
+    a preset with a ``url`` is downloaded once with :func:`keras.utils.get_file`
+    (checked against its hash, cached under ``~/.keras/kcolor/``). A path to an
+    existing file is returned as it is.
+
+    Args:
+        name_or_path: a preset name (see :func:`list_presets`) or a weights file path.
+        architecture: if given, the preset must be of this architecture.
+
+    Raises:
+        WeightsError: unknown preset (listing the available ones), preset without
+            weights yet, mismatched architecture, missing file, failed download or
+            wrong hash; the message names the preset and file and what to do.
+    """
+    name = os.fspath(name_or_path)
+    if name not in _PRESETS:
+        if os.path.isfile(name):
+            return name
+        if os.sep in name or name.endswith((".h5", ".keras")):
+            raise WeightsError(name, "no such weights file.")
+    entry = get_preset(name)
+    if architecture is not None and entry["architecture"] != architecture:
+        raise WeightsError(
+            None,
+            f"Preset {name!r} holds weights for the {entry['architecture']!r} architecture, "
+            f"not {architecture!r}. Use kcolor.models.{entry['architecture']}(weights={name!r}), "
+            f"or pick a {architecture!r} preset (`kcolor models` lists them).",
+        )
+    if entry.get("file"):
+        path = _packaged_path(entry["file"])
+        if not path.is_file():
+            raise WeightsError(
+                path,
+                f"the weights file of preset {name!r} is missing. Reinstall kcolor "
+                "(pip install --force-reinstall kcolor) or choose another preset.",
+            )
+        if entry.get("sha256"):
+            digest = sha256sum(path)
+            if digest != entry["sha256"]:
+                raise WeightsError(
+                    path,
+                    f"the weights file of preset {name!r} fails its SHA-256 check "
+                    f"(expected {entry['sha256']}, got {digest}); it is corrupt or was replaced. "
+                    "Reinstall kcolor or choose another preset.",
+                )
+        return os.fspath(path)
+    if entry.get("url"):
+        return _download(entry)
+    raise WeightsError(
+        None,
+        f"Preset {name!r} has no weights yet: they will ship with a later kcolor release. "
+        f"Train your own with `kcolor train --model {entry['architecture']} --data DIR -o RUN_DIR` "
+        "and use `--model RUN_DIR`, or choose an installed preset (`kcolor models`).",
+    )
+
+
+def _download(entry) -> str:
+    import keras
+
+    name, url, digest = entry["name"], entry["url"], entry["sha256"]
+    cached = _cache_path(entry)
+    if cached.is_file() and sha256sum(cached) != digest:
+        # A stale or corrupt cached copy: fetch it again.
+        cached.unlink()
+    try:
+        path = keras.utils.get_file(
+            _fname(entry),
+            origin=url,
+            file_hash=digest,
+            hash_algorithm="sha256",
+            cache_subdir="kcolor",
+        )
+    except Exception as err:  # keras raises ValueError (hash) or Exception (network)
+        raise WeightsError(
+            url,
+            f"could not fetch the weights of preset {name!r}: {err}. Check your network "
+            "connection, or download the file yourself and pass its path instead of the preset name.",
+        ) from err
+    if sha256sum(path) != digest:
+        raise WeightsError(
+            path,
+            f"the downloaded weights of preset {name!r} fail their SHA-256 check "
+            f"(expected {digest}). Delete the file and try again.",
+        )
+    return os.fspath(path)
+
+
+# ---------------------------------------------------------------- models
+def _builder(architecture: str):
+    import kcolor.models as models
+
+    fn = getattr(models, architecture, None)
+    if fn is None or not callable(fn):
+        raise WeightsError(
+            None, f"Unknown architecture {architecture!r}: kcolor.models has no such builder."
+        )
+    return fn
+
+
+def build_model(name: str):
+    """Build the model of preset ``name`` and load its (checked) weights.
+
+    Returns:
+        A keras ``Model``: encoded L (and, for fusion, an embedding) in, encoded ab out.
+    """
+    entry = get_preset(name)
+    path = resolve_weights(name, architecture=entry["architecture"])
+    builder = _builder(entry["architecture"])
+    try:
+        # A path: the builder loads it, checking that the file fits the network.
+        return builder(**entry["config"], weights=path)
+    except WeightsError as err:
+        raise WeightsError(
+            err.path, f"preset {name!r}: {err.reason} Reinstall kcolor or choose another preset."
+        ) from err
+
+
+def save_weights(model, path: str | os.PathLike, *, float16: bool = True) -> str:
+    """Save ``model``'s weights to a ``.weights.h5`` file, as float16 by default (half the size).
+
+    Keras casts the stored values back to the model's dtype when loading.
+
+    Returns:
+        The file's SHA-256, ready for a preset's ``sha256``.
+    """
+    import h5py
+    import numpy as np
+
+    path = os.fspath(path)
+    if not path.endswith(".weights.h5"):
+        raise ValueError(f"{path}: weights files must end in .weights.h5")
+    model.save_weights(path, overwrite=True)
+    if float16:
+        with h5py.File(path, "r+") as f:
+            names = []
+            f.visititems(lambda k, v: names.append(k) if isinstance(v, h5py.Dataset) else None)
+            for key in names:
+                data = f[key][()]
+                if isinstance(data, np.ndarray) and data.dtype == np.float32:
+                    attrs = dict(f[key].attrs)
+                    del f[key]
+                    ds = f.create_dataset(key, data=data.astype(np.float16))
+                    ds.attrs.update(attrs)
+        # h5py keeps the freed space; rewrite compactly.
+        _repack(path)
+    return sha256sum(path)
+
+
+def _repack(path: str) -> None:
+    import h5py
+
+    tmp = path + ".tmp"
+    with h5py.File(path, "r") as src, h5py.File(tmp, "w") as dst:
+        for k, v in src.attrs.items():
+            dst.attrs[k] = v
+        for key in src:
+            src.copy(src[key], dst, name=key)
+    os.replace(tmp, path)
