@@ -371,12 +371,12 @@ class Colorizer:
                 except Exception:
                     # Find the culprit(s): one photo at a time.
                     colours = []
-                    for src, _, rgb in loaded:
+                    for _src, _, rgb in loaded:
                         try:
                             colours.append(self._colorize_rgbs([rgb])[0])
                         except Exception as err:  # noqa: BLE001 - reported per file
                             colours.append(err)
-                for (src, dst, _), col in zip(loaded, colours):
+                for (src, dst, _), col in zip(loaded, colours, strict=True):
                     if isinstance(col, Exception):
                         result.failed.append((src, f"colorizing failed: {_reason(col)}"))
                     else:

@@ -147,7 +147,7 @@ def test_batches_equal_one_by_one():
     ]
     batched = c.colorize(images)
     assert isinstance(batched, list) and len(batched) == len(images)
-    for image, out in zip(images, batched):
+    for image, out in zip(images, batched, strict=True):
         np.testing.assert_allclose(out.astype(int), c.colorize(image).astype(int), atol=1)
     stack = np.stack([photo(16, 12, seed=i) for i in range(4)])
     outs = c.colorize(stack)
