@@ -1,0 +1,301 @@
+"""kcolor.callbacks with real (tiny) training runs."""
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from _tiny_training import tiny_data, tiny_model
+from PIL import Image
+
+import kcolor
+from kcolor import color
+from kcolor.callbacks import ColorizationPreview, PandasLogger, atomic_write_bytes
+from kcolor.errors import DataError
+
+import keras  # noqa: E402  isort: skip  (after kcolor: torch backend)
+
+HERE = Path(__file__).resolve().parent
+
+
+# ---------------------------------------------------------------- PandasLogger
+def test_one_row_per_epoch_with_every_column(tmp_path):
+    x, y = tiny_data(20)
+    xv, yv = tiny_data(8, seed=1)
+    model = tiny_model()
+    csv = tmp_path / "sub" / "history.csv"
+    logger = PandasLogger(csv, per_batch=True)
+    model.fit(x, y, batch_size=8, epochs=3, validation_data=(xv, yv), verbose=0, callbacks=[logger])
+
+    frame = logger.frame
+    assert list(frame["epoch"]) == [0, 1, 2]
+    for col in (
+        "loss",
+        "mae",
+        "val_loss",
+        "val_mae",
+        "learning_rate",
+        "seconds",
+        "samples",
+        "images_per_s",
+    ):
+        assert col in frame.columns, col
+    assert frame.columns[0] == "epoch"
+    # 8 + 8 + 4: the partial last batch is counted too
+    assert list(frame["samples"]) == [20, 20, 20]
+    assert (frame["seconds"] > 0).all() and (frame["images_per_s"] > 0).all()
+    assert np.allclose(frame["learning_rate"], 1e-2)
+    # the log values are Keras' own
+    history = model.history.history
+    assert np.allclose(frame["loss"], history["loss"]) and np.allclose(
+        frame["val_mae"], history["val_mae"]
+    )
+
+    on_disk = pd.read_csv(csv)
+    pd.testing.assert_frame_equal(on_disk, frame, check_dtype=False)
+    assert not [p for p in csv.parent.iterdir() if p.name.endswith(".tmp")]
+
+    batches = logger.batch_frame
+    assert len(batches) == 9 and list(batches["batch"][:3]) == [0, 1, 2]
+    assert (csv.parent / "history.batches.csv").exists()
+
+    # .frame is a copy
+    frame.loc[0, "loss"] = -1.0
+    assert logger.frame.loc[0, "loss"] != -1.0
+    # the sample-counting wrapper is gone after fit
+    assert not hasattr(model.train_function, "_kcolor_original")
+
+
+def test_learning_rate_schedule_and_batch_size_argument():
+    x, y = tiny_data(16)
+    model = tiny_model()
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=2, decay_rate=0.5)
+    model.compile(keras.optimizers.SGD(schedule), "mse")
+    logger = PandasLogger(batch_size=8, count_samples=False)
+    model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[logger])
+    frame = logger.frame
+    # two steps per epoch: the rate at the start of epoch k is 0.1 * 0.5 ** (2k / 2)
+    assert np.allclose(frame["learning_rate"], [0.1, 0.05, 0.025], rtol=1e-5)
+    assert list(frame["samples"]) == [16, 16, 16]
+
+
+def test_without_batch_size_images_per_s_is_nan():
+    x, y = tiny_data(8)
+    model = tiny_model()
+    logger = PandasLogger(count_samples=False)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[logger])
+    assert math.isnan(logger.frame["images_per_s"][0])
+
+
+def test_reduce_lr_on_plateau_rate_is_logged():
+    x, y = tiny_data(8)
+    model = tiny_model(learning_rate=0.5)
+    reduce = keras.callbacks.ReduceLROnPlateau("loss", factor=0.1, patience=0, min_delta=10.0)
+    logger = PandasLogger()
+    model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[reduce, logger])
+    # epoch 0 improves; epoch 1 does not, so the rate drops for epoch 2. Logged: the rate
+    # in force during each epoch (ReduceLROnPlateau logs it before it cuts it)
+    assert np.allclose(logger.frame["learning_rate"], [0.5, 0.5, 0.05], rtol=1e-5)
+    assert "learning_rate" not in [c for c in logger.frame.columns if c.startswith("val_")]
+
+
+class _Crash(keras.callbacks.Callback):
+    """Raise once, at the end of the given epoch or after the first batch of it."""
+
+    def __init__(self, epoch, where):
+        super().__init__()
+        self.epoch, self.where, self.fired = epoch, where, False
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.where == "batch" and self._epoch == self.epoch and not self.fired:
+            self.fired = True
+            raise RuntimeError("simulated crash")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.where == "epoch_end" and epoch == self.epoch and not self.fired:
+            self.fired = True
+            raise RuntimeError("simulated crash")
+
+
+class _EpochsRun(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append(epoch)
+
+
+@pytest.mark.parametrize("where", ["batch", "epoch_end"])
+def test_backup_and_restore_resume_keeps_each_epoch_once(tmp_path, where):
+    """Crash in epoch 2, resume with BackupAndRestore: rows 0..4, each once.
+
+    "epoch_end" crashes after the logger wrote epoch 2 but before the backup of
+    epoch 2 was made, so epoch 2 is trained again and its first row must go.
+    """
+    x, y = tiny_data(16)
+    csv = tmp_path / "history.csv"
+    backup = tmp_path / "backup"
+    model = tiny_model()
+
+    def callbacks(crash):
+        # the order matters for "epoch_end": logger, crash, then backup
+        cbs = [PandasLogger(csv), _EpochsRun()]
+        if crash:
+            cbs.append(_Crash(2, where))
+        cbs.append(keras.callbacks.BackupAndRestore(str(backup)))
+        return cbs
+
+    first = callbacks(crash=True)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        model.fit(x, y, batch_size=8, epochs=5, verbose=0, callbacks=first)
+    rows_after_crash = list(pd.read_csv(csv)["epoch"])
+    assert rows_after_crash == ([0, 1] if where == "batch" else [0, 1, 2])
+    assert first[1].epochs == [0, 1, 2]
+
+    # a new process would build a new model and logger: do the same
+    model = tiny_model()
+    second = callbacks(crash=False)
+    model.fit(x, y, batch_size=8, epochs=5, verbose=0, callbacks=second)
+    assert second[1].epochs == [2, 3, 4]  # BackupAndRestore did resume
+    frame = pd.read_csv(csv)
+    assert list(frame["epoch"]) == [0, 1, 2, 3, 4]
+    assert frame["loss"].notna().all() and list(frame["samples"]) == [16] * 5
+    pd.testing.assert_frame_equal(frame, second[0].frame, check_dtype=False)
+
+
+def test_same_logger_across_fits_and_fresh_start(tmp_path):
+    x, y = tiny_data(8)
+    model = tiny_model()
+    logger = PandasLogger(tmp_path / "h.csv")
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[logger])
+    model.fit(x, y, batch_size=8, epochs=4, initial_epoch=2, verbose=0, callbacks=[logger])
+    assert list(logger.frame["epoch"]) == [0, 1, 2, 3]
+    # counting wrapper not stacked by a second fit
+    assert not hasattr(model.train_function, "_kcolor_original")
+    assert list(logger.frame["samples"]) == [8] * 4
+    # a fresh fit from epoch 0 replaces the log rather than appending to it
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[logger])
+    assert list(pd.read_csv(tmp_path / "h.csv")["epoch"]) == [0]
+
+
+def test_unreadable_csv_is_named(tmp_path):
+    bad = tmp_path / "history.csv"
+    bad.write_text("loss\n1.0\n")
+    x, y = tiny_data(4)
+    model = tiny_model()
+    with pytest.raises(DataError, match="history.csv"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[PandasLogger(bad)])
+
+
+def test_atomic_write_keeps_the_usual_mode(tmp_path):
+    path = tmp_path / "a.txt"
+    atomic_write_bytes(path, b"one")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.read_bytes() == b"one" and (path.stat().st_mode & 0o777) == (0o666 & ~umask)
+    atomic_write_bytes(path, b"two")
+    assert path.read_bytes() == b"two" and len(list(tmp_path.iterdir())) == 1
+
+
+@pytest.mark.slow
+def test_sigkill_mid_epoch_keeps_completed_epochs(tmp_path):
+    csv, progress = tmp_path / "history.csv", tmp_path / "progress.txt"
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "_tiny_training.py"), str(csv), str(progress), "0.05"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if progress.exists() and len(progress.read_text().split()) >= 2:
+                break
+            time.sleep(0.02)
+        else:
+            pytest.fail(
+                f"the training script did not log 2 epochs: {proc.stderr.read().decode()[-2000:]}"
+            )
+        time.sleep(0.11)  # land inside an epoch (4 batches of >= 0.05 s each)
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    done = [int(e) for e in progress.read_text().split()]
+    frame = pd.read_csv(csv)  # parses: never half-written
+    assert len(done) >= 2
+    assert list(frame["epoch"]) == list(range(len(frame)))
+    assert set(done) <= set(frame["epoch"])  # every completed epoch kept
+    assert len(frame) <= len(done) + 1  # (the logger may be one callback ahead of progress)
+    assert frame["loss"].notna().all()
+
+
+# ---------------------------------------------------------------- ColorizationPreview
+def _pixels(path):
+    return np.asarray(Image.open(path).convert("RGB"), dtype=float)
+
+
+def test_preview_files_every_n_epochs(tmp_path):
+    x, y = tiny_data(12)
+    model = tiny_model()
+    preview = ColorizationPreview(x[:10], y[:10], tmp_path / "previews", every=2, max_images=3)
+    model.fit(x, y, batch_size=6, epochs=3, verbose=0, callbacks=[preview])
+    names = sorted(p.name for p in (tmp_path / "previews").iterdir())
+    # after epoch 1 (every 2nd) and epoch 2 (the last one)
+    assert names == ["preview_epoch_001.png", "preview_epoch_002.png"]
+    pixels = _pixels(tmp_path / "previews" / "preview_epoch_002.png")
+    assert pixels.var() > 0 and pixels.shape[0] > pixels.shape[1]  # 3 rows x 3 columns + titles
+
+    fig = preview.render(epoch=2)
+    assert len(fig.axes) == 9
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["grey input", "prediction", "truth"]
+    grey = fig.axes[0].images[0].get_array()
+    assert np.allclose(grey[..., 0], grey[..., 1], atol=1e-3) and np.allclose(
+        grey[..., 1], grey[..., 2], atol=1e-3
+    )
+    truth = fig.axes[2].images[0].get_array()
+    assert np.allclose(truth, color.merge_lab(x[:1], y[:1])[0], atol=1e-5)
+    pred = model.predict(x[:1], verbose=0)
+    assert np.allclose(
+        fig.axes[1].images[0].get_array(), color.merge_lab(x[:1], pred)[0], atol=1e-4
+    )
+
+
+def test_preview_two_input_model(tmp_path):
+    x, y = tiny_data(6)
+    emb = np.random.default_rng(0).random((6, 10)).astype("float32")
+    model = tiny_model(embedding_dim=10)
+    preview = ColorizationPreview([x, emb], y, tmp_path, every=1, max_images=4)
+    model.fit([x, emb], y, batch_size=6, epochs=2, verbose=0, callbacks=[preview])
+    assert [p.name for p in preview.saved] == ["preview_epoch_000.png", "preview_epoch_001.png"]
+    assert _pixels(preview.saved[-1]).var() > 0
+    assert len(preview.render().axes) == 12
+
+
+def test_preview_checks_shapes(tmp_path):
+    x, y = tiny_data(2)
+    with pytest.raises(ValueError, match=r"\(N, H, W, 1\)"):
+        ColorizationPreview(y, y, tmp_path)
+    with pytest.raises(ValueError, match="sample_targets"):
+        ColorizationPreview(x, y[:, :8], tmp_path)
+    with pytest.raises(ValueError, match="every"):
+        ColorizationPreview(x, y, tmp_path, every=0)
+
+
+def test_lazy_import():
+    assert kcolor.callbacks.PandasLogger is PandasLogger

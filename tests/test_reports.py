@@ -1,0 +1,195 @@
+"""kcolor.reports: figures and the HTML run report, from a real tiny run."""
+
+import base64
+import io
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from _tiny_training import tiny_data, tiny_model
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+from PIL import Image
+
+from kcolor import reports
+from kcolor.callbacks import ColorizationPreview, PandasLogger
+from kcolor.errors import DataError
+
+
+def _png_pixels(png_bytes_or_path):
+    if isinstance(png_bytes_or_path, bytes):
+        png_bytes_or_path = io.BytesIO(png_bytes_or_path)
+    return np.asarray(Image.open(png_bytes_or_path).convert("RGB"), dtype=float)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A real tiny training run laid out as the module docstring says."""
+    import keras  # (kcolor, imported above, has set the torch backend)
+
+    keras.utils.set_random_seed(0)
+    run = tmp_path_factory.mktemp("run")
+    x, y = tiny_data(16)
+    xv, yv = tiny_data(8, seed=1)
+    model = tiny_model()
+    callbacks = [
+        PandasLogger(run / "history.csv"),
+        ColorizationPreview(xv[:4], yv[:4], run / "previews", every=1, max_images=4),
+    ]
+    model.fit(
+        x, y, batch_size=8, epochs=4, validation_data=(xv, yv), verbose=0, callbacks=callbacks
+    )
+    (run / "config.json").write_text(json.dumps({"model": "tiny", "epochs": 4, "size": [16, 16]}))
+    pd.DataFrame({"model": ["tiny", "zeros"], "psnr": [21.5, 19.0], "mae": [0.04, 0.06]}).to_csv(
+        run / "metrics.csv", index=False
+    )
+    return run
+
+
+# ---------------------------------------------------------------- plot_history
+def test_plot_history_from_csv(run_dir):
+    fig = reports.plot_history(run_dir / "history.csv")
+    assert isinstance(fig, Figure)
+    assert [ax.get_title() for ax in fig.axes] == ["loss", "mae"]  # constant lr: no lr panel
+    lines = fig.axes[0].get_lines()
+    assert [ln.get_label() for ln in lines] == ["train", "val"]
+    assert lines[0].get_linestyle() == "-" and lines[1].get_linestyle() == "--"
+    assert list(lines[0].get_xdata()) == [0, 1, 2, 3]
+    assert _png_pixels(reports.figure_to_png(fig)).var() > 0
+
+
+def test_plot_history_options():
+    frame = pd.DataFrame(
+        {
+            "epoch": [0, 1, 2],
+            "loss": [1.0, 0.1, 0.01],
+            "val_loss": [1.2, 0.3, 0.2],
+            "psnr": [10.0, 15.0, 18.0],
+            "val_psnr": [9.0, 14.0, 16.0],
+            "acc": [0.1, 0.5, 0.7],
+            "learning_rate": [1e-2, 1e-3, 1e-4],
+            "seconds": [1.0, 1.0, 1.0],
+        }
+    )
+    fig = reports.plot_history(frame, log_scale=True)
+    assert [ax.get_title() for ax in fig.axes] == ["loss", "psnr", "acc", "learning_rate"]
+    assert all(ax.get_yscale() == "log" for ax in fig.axes)
+    fig = reports.plot_history(frame, metrics=["psnr"])
+    assert len(fig.axes) == 1 and len(fig.axes[0].get_lines()) == 2
+    assert fig.axes[0].get_yscale() == "linear"
+    with pytest.raises(DataError, match="nope"):
+        reports.plot_history(frame, metrics=["nope"])
+    with pytest.raises(DataError, match="no rows"):
+        reports.plot_history(frame.iloc[:0])
+    with pytest.raises(DataError, match="missing.csv"):
+        reports.plot_history("missing.csv")
+
+
+# ---------------------------------------------------------------- compare_grid
+def test_compare_grid_mapping_of_mixed_images():
+    rng = np.random.default_rng(0)
+    grey = rng.random((3, 20, 30))  # (H, W) floats
+    a = (rng.random((3, 20, 30, 3)) * 255).astype(np.uint8)
+    b = rng.random((3, 20, 30, 1))
+    truth = rng.random((3, 20, 30, 3))
+    fig = reports.compare_grid(
+        {"grey": grey, "model A": a, "model B": b, "truth": truth},
+        row_titles=["one", "two", "three"],
+        title="comparison",
+    )
+    assert len(fig.axes) == 12
+    assert [ax.get_title() for ax in fig.axes[:4]] == ["grey", "model A", "model B", "truth"]
+    assert [fig.axes[k].get_ylabel() for k in (0, 4, 8)] == ["one", "two", "three"]
+    shown = fig.axes[1].images[0].get_array()
+    assert shown.shape == (20, 30, 3) and np.allclose(shown, a[0] / 255.0)
+    assert fig.axes[2].images[0].get_array().shape == (20, 30, 3)
+    # wider than tall cells: the figure follows the images' aspect
+    w, h = fig.get_size_inches()
+    assert w > h
+    assert _png_pixels(reports.figure_to_png(fig)).var() > 0
+
+
+def test_compare_grid_rows_and_errors():
+    img = np.zeros((8, 8, 3))
+    fig = reports.compare_grid([[img, img], [img, None]], column_titles=["x", "y"])
+    assert len(fig.axes) == 4 and not fig.axes[3].images
+    with pytest.raises(ValueError, match="column titles"):
+        reports.compare_grid([[img, img]], column_titles=["only one"])
+    with pytest.raises(ValueError, match="no images"):
+        reports.compare_grid([])
+    with pytest.raises(ValueError, match="expected an image"):
+        reports.compare_grid([[np.zeros((8, 8, 5))]])
+
+
+# ---------------------------------------------------------------- metrics_table
+def test_metrics_table_marks_the_best_value():
+    data = {"alpha": {"psnr": 20.1, "mae": 0.09, "note": "x"}, "beta": {"psnr": 22.4, "mae": 0.07, "note": "y"},
+            "gamma": {"psnr": 21.0, "mae": 0.08, "note": "z"}}  # fmt: skip
+    fig = reports.metrics_table(data, title="val")
+    assert len(fig.axes) == 1
+    table = fig.axes[0].tables[0]
+    cells = table.get_celld()
+    green = to_rgba(reports._HIGHLIGHT)
+    marked = {(r, c) for (r, c), cell in cells.items() if cell.get_facecolor() == green}
+    # beta (row 2) is best for psnr (higher) and mae (lower); "note" has no direction
+    assert marked == {(2, 0), (2, 1)}
+    assert (
+        cells[0, 0].get_text().get_text() == "psnr"
+        and cells[1, -1].get_text().get_text() == "alpha"
+    )
+    assert _png_pixels(reports.figure_to_png(fig)).var() > 0
+
+    # "better" overrides the guess; a flat dict is a single row, with nothing to mark
+    fig = reports.metrics_table(data, better={"psnr": "min"})
+    cells = fig.axes[0].tables[0].get_celld()
+    assert cells[1, 0].get_facecolor() == green
+    fig = reports.metrics_table({"psnr": 20.0, "mae": 0.1})
+    assert not any(
+        cell.get_facecolor() == green for cell in fig.axes[0].tables[0].get_celld().values()
+    )
+
+    html = reports.metrics_styler(data).to_html()
+    style = html.split("</style>")[0]
+    styled = set(re.findall(r"row(\d+)_col(\d+)", style))
+    assert styled == {("1", "0"), ("1", "1")} and "font-weight: bold" in style and "22.4" in html
+
+
+# ---------------------------------------------------------------- build_report
+def test_build_report_from_a_real_run(run_dir):
+    out = reports.build_report(run_dir, title="Tiny run", max_previews=2)
+    assert out == run_dir / "report.html"
+    page = out.read_text()
+    assert "<title>Tiny run</title>" in page
+    for section in ("Training", "Previews", "Metrics", "Configuration"):
+        assert f"<h2>{section}" in page
+    # self-contained: history + 2 previews embedded, nothing loaded from elsewhere
+    embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(embedded) == 3
+    assert not re.search(r'src="(?!data:)', page)
+    for b64 in embedded:
+        assert _png_pixels(base64.b64decode(b64)).var() > 0
+    assert "preview_epoch_003.png" in page and "preview_epoch_002.png" in page
+    assert "preview_epoch_001.png" not in page
+    assert '<td class="best">21.5</td>' in page and '<td class="best">0.04</td>' in page
+    assert "<th>model</th><td>tiny</td>" in page and "[16, 16]" in page
+    for png in ("history.png", "metrics.png"):
+        assert _png_pixels(run_dir / png).var() > 0
+
+
+def test_build_report_finds_another_history_csv_and_json_metrics(tmp_path):
+    pd.DataFrame({"epoch": [0, 1], "loss": [0.5, 0.4]}).to_csv(tmp_path / "log.csv", index=False)
+    (tmp_path / "metrics.json").write_text(json.dumps({"psnr": 20.0}))
+    page = reports.build_report(tmp_path).read_text()
+    assert "log.csv" in page and "<h2>Metrics" in page and "Previews" not in page
+
+
+def test_build_report_errors(tmp_path):
+    with pytest.raises(DataError, match="no such run folder"):
+        reports.build_report(tmp_path / "absent")
+    with pytest.raises(DataError, match="nothing to report"):
+        reports.build_report(tmp_path)
+    (tmp_path / "config.json").write_text("{oops")
+    with pytest.raises(DataError, match="config.json"):
+        reports.build_report(tmp_path)
