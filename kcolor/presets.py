@@ -47,7 +47,7 @@ _PRESETS: dict[str, dict] = {
         "description": "Alpha: the article's first network, overfitted on one portrait of a woman "
         "(a teaching example; it only colours that photo well).",
         "architecture": "alpha",
-        "config": {},
+        "config": {"input_shape": [None, None, 1]},
         "input_size": 256,
         "embedder": None,
         "training": {
@@ -61,7 +61,7 @@ _PRESETS: dict[str, dict] = {
     "beta-faces": {
         "description": "Beta: the article's encoder/decoder network trained on face photos.",
         "architecture": "beta",
-        "config": {},
+        "config": {"input_shape": [None, None, 1]},
         "input_size": 256,
         "embedder": None,
         "training": {"data": "../shared/data/photos/faces", "command": None},
@@ -72,7 +72,7 @@ _PRESETS: dict[str, dict] = {
     "beta-photos": {
         "description": "Beta: the article's encoder/decoder network trained on general photos.",
         "architecture": "beta",
-        "config": {},
+        "config": {"input_shape": [None, None, 1]},
         "input_size": 256,
         "embedder": None,
         "training": {"data": "../shared/data/photos", "command": None},
@@ -84,7 +84,7 @@ _PRESETS: dict[str, dict] = {
         "description": "Full version: encoder/decoder fused with EfficientNet-Lite0 ImageNet "
         "class probabilities, trained on general photos.",
         "architecture": "fusion",
-        "config": {},
+        "config": {"input_shape": [None, None, 1]},
         "input_size": 256,
         "embedder": "efficientnet_lite0",
         "training": {"data": "../shared/data/photos", "command": None},
