@@ -222,9 +222,13 @@ def _fname(entry) -> str:
     return name or f"{entry['name']}.weights.h5"
 
 
+def _cache_dir() -> Path:
+    """Where downloads go: ``$KERAS_HOME`` (default ``~/.keras``); weights in its ``kcolor/``."""
+    return Path(os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras"))
+
+
 def _cache_path(entry) -> Path:
-    cache_dir = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return Path(cache_dir) / "kcolor" / _fname(entry)
+    return _cache_dir() / "kcolor" / _fname(entry)
 
 
 def resolve_weights(name_or_path: str | os.PathLike, architecture: str | None = None) -> str:
@@ -291,6 +295,10 @@ def _download(entry) -> str:
 
     name, url, digest = entry["name"], entry["url"], entry["sha256"]
     cached = _cache_path(entry)
+    try:  # keras falls back to /tmp/.keras when the folder does not exist yet
+        cached.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
     if cached.is_file() and sha256sum(cached) != digest:
         # A stale or corrupt cached copy: fetch it again.
         cached.unlink()
@@ -301,6 +309,7 @@ def _download(entry) -> str:
             file_hash=digest,
             hash_algorithm="sha256",
             cache_subdir="kcolor",
+            cache_dir=os.fspath(_cache_dir()),
         )
     except Exception as err:  # keras raises ValueError (hash) or Exception (network)
         raise WeightsError(
