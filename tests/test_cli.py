@@ -1,0 +1,262 @@
+"""The kcolor command, run in-process via main(argv) (and once as `python -m kcolor`)."""
+
+import json
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from kcolor import color
+from kcolor.cli import main
+
+
+def make_photos(folder, n=8, size=(40, 36), seed=0):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        base = rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)
+        Image.fromarray(base).resize(size, Image.BILINEAR).save(folder / f"img{i}.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """One epoch of `kcolor train` on 8 generated photos at 32x32: a usable run folder."""
+    root = tmp_path_factory.mktemp("train")
+    data = make_photos(root / "data")
+    run = root / "run"
+    code = main(
+        ["train", "--model", "alpha", "--data", str(data), "-o", str(run), "--epochs", "1",
+         "--size", "32", "--batch-size", "4", "-q"]
+    )  # fmt: skip
+    assert code == 0
+    return run
+
+
+def test_python_m_kcolor_help():
+    out = subprocess.run(
+        [sys.executable, "-m", "kcolor", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    for command in ("colorize", "models", "train", "demo"):
+        assert command in out.stdout
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["colorize", "x.png"])  # no -o
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--model", "beta", "--data", "d", "-o", "r", "--size", "30"])
+    assert info.value.code == 2
+    assert "multiple of 8" in capsys.readouterr().err
+
+
+def test_models_lists_presets(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "beta-photos" in out and "fusion+efficientnet_lite0" in out
+    assert "not available" in out and "kcolor train" in out
+
+
+def test_demo_says_plainly_there_is_no_real_preset(tmp_path, capsys):
+    assert main(["demo", "-o", str(tmp_path / "demo.png")]) == 1
+    assert "no trained preset ships" in capsys.readouterr().err
+    assert not (tmp_path / "demo.png").exists()
+
+
+def test_train_writes_a_complete_run(run_dir):
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["architecture"] == "alpha" and config["input_size"] == 32
+    assert config["train_images"] + config["val_images"] == 8 and config["val_images"] == 1
+    history = pd.read_csv(run_dir / "history.csv")
+    assert len(history) == 1 and {"loss", "val_loss"} <= set(history.columns)
+    assert np.isfinite(history["loss"]).all()
+    assert (run_dir / "model.keras").is_file()
+    assert (run_dir / "report.html").is_file()
+    assert list((run_dir / "previews").glob("preview_epoch_000.png"))
+
+
+def test_train_refuses_a_used_run_dir(run_dir, tmp_path, capsys):
+    data = make_photos(tmp_path / "d", n=2)
+    assert main(["train", "--model", "alpha", "--data", str(data), "-o", str(run_dir)]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "alpha",
+                "--data",
+                str(tmp_path / "empty"),
+                "-o",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 2
+    )
+    assert "no such folder" in capsys.readouterr().err
+
+
+def test_colorize_with_a_run_dir(run_dir, tmp_path, capsys):
+    src = tmp_path / "album"
+    (src / "sub").mkdir(parents=True)
+    grey = np.asarray(
+        Image.fromarray(np.random.default_rng(1).integers(0, 256, (9, 13, 3), np.uint8)).convert(
+            "L"
+        )
+    )
+    Image.fromarray(grey).save(src / "a.png")
+    Image.fromarray(np.full((31, 17, 3), 120, np.uint8)).save(src / "sub" / "b.jpg")
+    (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    (src / "readme.txt").write_text("not an image")
+    out = tmp_path / "out"
+
+    code = main(["colorize", str(src), "-o", str(out), "--model", str(run_dir), "-r", "-q"])
+    captured = capsys.readouterr()
+    assert code == 1  # one file failed
+    assert "2 written, 1 failed" in captured.out
+    assert "broken.png" in captured.out
+    a = np.asarray(Image.open(out / "a.png"))
+    assert a.shape == (9, 13, 3)
+    np.testing.assert_allclose(
+        color.rgb_to_lab(a)[..., 0], color.rgb_to_lab(np.stack([grey] * 3, -1))[..., 0], atol=0.75
+    )
+    assert np.asarray(Image.open(out / "sub" / "b.jpg")).shape == (31, 17, 3)
+    assert sorted(p.name for p in src.rglob("*")) == [
+        "a.png",
+        "b.jpg",
+        "broken.png",
+        "readme.txt",
+        "sub",
+    ]
+
+    # Run again: existing outputs are kept and reported, and the exit code says so.
+    before = (out / "a.png").stat().st_mtime_ns
+    assert (
+        main(["colorize", str(src / "a.png"), "-o", str(out), "--model", str(run_dir), "-q"]) == 1
+    )
+    assert "exists already" in capsys.readouterr().out
+    assert (out / "a.png").stat().st_mtime_ns == before
+    assert (
+        main(
+            [
+                "colorize",
+                str(src / "a.png"),
+                "-o",
+                str(out),
+                "--model",
+                str(run_dir),
+                "-q",
+                "--overwrite",
+            ]
+        )
+        == 0
+    )
+    assert "1 written, 0 failed" in capsys.readouterr().out
+
+    # The input folder as output: inputs are never overwritten, even with --overwrite.
+    assert (
+        main(
+            [
+                "colorize",
+                str(src / "a.png"),
+                "-o",
+                str(src),
+                "--model",
+                str(run_dir),
+                "-q",
+                "--overwrite",
+            ]
+        )
+        == 1
+    )
+    assert "would overwrite an input" in capsys.readouterr().out
+    np.testing.assert_array_equal(np.asarray(Image.open(src / "a.png")), grey)
+
+    # The .keras file directly, at another size, with a suffix.
+    model_file = str(run_dir / "model.keras")
+    args = ["colorize", str(src / "a.png"), "-o", str(out), "--model", model_file, "--size", "16"]
+    assert main([*args, "--suffix", "_c", "-q"]) == 0
+    assert (out / "a_c.png").is_file()
+
+
+def test_colorize_errors(run_dir, tmp_path, capsys):
+    assert (
+        main(["colorize", str(tmp_path), "-o", str(tmp_path / "o"), "--model", "nope", "-q"]) == 2
+    )
+    assert "Presets:" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "colorize",
+                str(tmp_path / "missing.jpg"),
+                "-o",
+                str(tmp_path / "o"),
+                "--model",
+                str(run_dir),
+                "-q",
+            ]
+        )
+        == 1
+    )
+    assert "no such file or folder" in capsys.readouterr().out
+    (tmp_path / "empty").mkdir()
+    assert (
+        main(
+            [
+                "colorize",
+                str(tmp_path / "empty"),
+                "-o",
+                str(tmp_path / "o"),
+                "--model",
+                str(run_dir),
+                "-q",
+            ]
+        )
+        == 1
+    )
+    assert "no images found" in capsys.readouterr().err
+    # The default preset has no weights yet: a clear error, not a crash.
+    assert main(["colorize", str(tmp_path), "-o", str(tmp_path / "o"), "-q"]) == 2
+    assert "has no weights yet" in capsys.readouterr().err
+
+
+def test_demo_with_a_trained_run(run_dir, tmp_path, capsys):
+    out = tmp_path / "demo.png"
+    assert main(["demo", "--model", str(run_dir), "-o", str(out)]) == 0
+    image = np.asarray(Image.open(out))
+    assert image.shape == (512, 512 * 2 + 8, 3)
+    assert main(["demo", "--model", str(run_dir), "-o", str(out)]) == 1  # no silent overwrite
+
+
+class _FakeEmbedder:
+    name = "fake"
+    embedding_dim = 5
+
+    def __call__(self, x):
+        x = np.asarray(x.cpu() if hasattr(x, "cpu") else x)
+        m = x.mean(axis=(1, 2, 3))
+        return np.stack([np.full_like(m, 0.2)] * 4 + [m], axis=1).astype(np.float32)
+
+
+def test_train_fusion_with_an_embedder(tmp_path, monkeypatch, capsys):
+    """The fusion path end to end (with a stand-in embedder: the real ones are slow on CPU)."""
+    fake = types.ModuleType("kcolor.models.embedders")
+    fake.get_embedder = lambda name, **kw: _FakeEmbedder()
+    monkeypatch.setitem(sys.modules, "kcolor.models.embedders", fake)
+    data = make_photos(tmp_path / "data", n=4, size=(16, 16))
+    run = tmp_path / "run"
+    args = ["train", "--model", "fusion", "--data", str(data), "-o", str(run), "--epochs", "1"]
+    assert main([*args, "--size", "16", "--batch-size", "2", "--embedder", "fake", "-q"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["embedder"] == "fake" and config["config"]["embedding_dim"] == 5
+    out = tmp_path / "out"
+    assert (
+        main(["colorize", str(data / "img0.png"), "-o", str(out), "--model", str(run), "-q"]) == 0
+    )
+    assert np.asarray(Image.open(out / "img0.png")).shape == (16, 16, 3)
