@@ -69,6 +69,18 @@ def test_permission_denied_names_file(corpus):
     assert info.value.path == os.fspath(path)
 
 
+def test_permission_error_is_reported_even_as_root(tmp_path, monkeypatch):
+    path = tmp_path / "locked.png"
+    Image.fromarray(colour_image(4, 4)).save(path)
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(io, "open", denied, raising=False)  # shadows the builtin in kcolor.io
+    with pytest.raises(ImageReadError, match="permission denied"):
+        io.load_image(path)
+
+
 def test_strict_extension_raises(corpus):
     path = corpus["png_named.jpg"][0]
     with pytest.raises(ImageReadError, match="content is PNG"):
