@@ -70,8 +70,7 @@ _LOWER_IS_BETTER = (
     "loss", "mse", "mae", "rmse", "error", "lpips", "ciede", "delta_e", "fid", "seconds", "time",
 )  # fmt: skip
 _HIGHER_IS_BETTER = (
-    "psnr", "ssim", "acc", "auc", "colorful", "colourful", "images_per_s", "precision", "recall",
-    "iou", "f1", "score",
+    "psnr", "ssim", "acc", "auc", "images_per_s", "precision", "recall", "iou", "f1", "score",
 )  # fmt: skip
 
 
@@ -114,11 +113,13 @@ def _direction(name: str):
     """'min', 'max' or None for a metric name, by its usual meaning."""
     n = name.lower()
     n = n[4:] if n.startswith("val_") else n
+    if n.startswith(("delta", "d_")) or "loss" in n or "error" in n:
+        return "min"  # delta_colorfulness, val_loss, ...
     if any(t in n for t in _HIGHER_IS_BETTER):
         return "max"
     if any(t in n for t in _LOWER_IS_BETTER):
         return "min"
-    return None
+    return None  # colorfulness, chroma_ratio (best near the truth's): no winner
 
 
 def _as_display(image):
