@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -353,17 +354,28 @@ class Colorizer:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(todo), unit="img", file=sys.stderr, desc="colorize")
+
+        def load(chunk):
+            loaded, failed = [], []
+            for src, dst in chunk:
+                try:
+                    loaded.append((src, dst, kio.load_image(src)))
+                except (ImageReadError, OSError, ValueError) as err:
+                    failed.append((src, _reason(err)))
+            return loaded, failed
+
+        chunks = [todo[i : i + self.batch_size] for i in range(0, len(todo), self.batch_size)]
+        # One batch is decoded in a thread while the model colours the previous one:
+        # at most two batches of photos are in memory, however many files there are.
+        pool = ThreadPoolExecutor(max_workers=1)
         try:
-            for start in range(0, len(todo), self.batch_size):
-                chunk = todo[start : start + self.batch_size]
-                loaded = []
-                for src, dst in chunk:
-                    try:
-                        loaded.append((src, dst, kio.load_image(src)))
-                    except (ImageReadError, OSError, ValueError) as err:
-                        result.failed.append((src, _reason(err)))
-                        if bar is not None:
-                            bar.update(1)
+            pending = pool.submit(load, chunks[0]) if chunks else None
+            for k in range(len(chunks)):
+                loaded, failed = pending.result()
+                pending = pool.submit(load, chunks[k + 1]) if k + 1 < len(chunks) else None
+                result.failed.extend(failed)
+                if bar is not None and failed:
+                    bar.update(len(failed))
                 if not loaded:
                     continue
                 try:
@@ -381,7 +393,6 @@ class Colorizer:
                         result.failed.append((src, f"colorizing failed: {_reason(col)}"))
                     else:
                         try:
-                            dst.parent.mkdir(parents=True, exist_ok=True)
                             kio.save_image(dst, col, overwrite=overwrite)
                             result.written.append(os.fspath(dst))
                             result.pairs.append((src, os.fspath(dst)))
@@ -391,6 +402,7 @@ class Colorizer:
                         bar.update(1)
                 del loaded, colours
         finally:
+            pool.shutdown(wait=True, cancel_futures=True)
             if bar is not None:
                 bar.close()
         return result
