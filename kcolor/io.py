@@ -322,10 +322,7 @@ def as_rgb(image, *, max_pixels: int | None = None) -> np.ndarray:
     if isinstance(image, (str, os.PathLike)):
         return load_image(image, max_pixels=max_pixels)
     if isinstance(image, Image.Image):
-        im = ImageOps.exif_transpose(image)
-        if getattr(im, "n_frames", 1) > 1 and im is image:
-            im = im.copy()
-        return _pil_to_rgb(im)
+        return _pil_to_rgb(ImageOps.exif_transpose(image))
     if hasattr(image, "detach"):  # torch tensor
         image = image.detach().cpu().numpy()
     a = np.asarray(image)

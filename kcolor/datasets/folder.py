@@ -199,6 +199,15 @@ class ImageFolderDataset(LabBatches):
             return rgb
         raise DataError(f"none of the {self.num_items} images could be read; see .skipped")
 
+    def __getstate__(self):  # picklable for spawned worker processes: no lock
+        state = dict(self.__dict__)
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def get_config(self) -> dict:
         return {
             **super().get_config(),
