@@ -193,3 +193,40 @@ def test_build_report_errors(tmp_path):
     (tmp_path / "config.json").write_text("{oops")
     with pytest.raises(DataError, match="config.json"):
         reports.build_report(tmp_path)
+
+
+def test_direction_guesses():
+    assert [
+        reports._direction(n) for n in ("val_loss", "psnr", "val_mae", "delta_colorfulness")
+    ] == [
+        "min",
+        "max",
+        "min",
+        "min",
+    ]
+    assert reports._direction("colorfulness") is None and reports._direction("chroma_ratio") is None
+
+
+@pytest.mark.slow
+def test_example_00_smoke(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "00_callbacks_and_reports.py"
+    spec = importlib.util.spec_from_file_location("example_00", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = module.main(["--smoke", "--out", str(tmp_path / "run")])
+    run = tmp_path / "run"
+    assert out == run / "report.html" and out.stat().st_size > 10_000
+    assert list(pd.read_csv(run / "history.csv")["epoch"]) == [0, 1, 2]
+    assert set(json.loads((run / "metrics.json").read_text())) == {
+        "small_colorizer",
+        "grey (ab = 0)",
+    }
+    assert sorted(p.name for p in (run / "previews").iterdir()) == [
+        "preview_epoch_000.png",
+        "preview_epoch_001.png",
+        "preview_epoch_002.png",
+    ]
+    assert not (run / "backup").exists()  # BackupAndRestore cleans up after a finished run
