@@ -216,9 +216,15 @@ def _add_train(sub):
     )
     p.add_argument("--data", required=True, metavar="DIR", help="folder of colour photos")
     p.add_argument("-o", "--output", required=True, metavar="RUN_DIR", help="run folder (created)")
-    p.add_argument("--epochs", type=_positive_int, default=10, help="epochs (default 10)")
     p.add_argument(
-        "--size", type=_size, default=256, help="training crop side, a multiple of 8 (default 256)"
+        "--epochs", type=_positive_int, default=10, metavar="N", help="epochs (default 10)"
+    )
+    p.add_argument(
+        "--size",
+        type=_size,
+        default=256,
+        metavar="N",
+        help="training crop side, a multiple of 8 (default 256)",
     )
     p.add_argument("--batch-size", type=_positive_int, default=16, metavar="N", help="default 16")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
@@ -231,6 +237,7 @@ def _add_train(sub):
     p.add_argument(
         "--embedder",
         default="efficientnet_lite0",
+        metavar="NAME",
         help="fusion only: the frozen classifier giving the embedding (default efficientnet_lite0)",
     )
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in RUN_DIR")
@@ -239,7 +246,11 @@ def _add_train(sub):
     )
     p.add_argument("--seed", type=int, default=0, help="seed for the split, order and augmentation")
     p.add_argument(
-        "--workers", type=_positive_int, default=1, help="data loading threads (default 1)"
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="data loading threads (default 1)",
     )
     p.add_argument(
         "-q", "--quiet", action="store_true", help="one line per epoch instead of a progress bar"

@@ -15,6 +15,11 @@ input_size, embedder, training, file | url, sha256}``:
 
 Weights ship inside the package, so presets work offline.
 
+Adding the real weights (once trained): save them with :func:`save_weights` (float16,
+half the size; Keras casts back on load) into ``kcolor/weights/<name>.weights.h5``, then
+fill the entry's ``file`` and the ``sha256`` that :func:`save_weights` returns. Keep the
+total under 40 MB. Until then the entries below are listed as "not available".
+
 Example:
     >>> import kcolor
     >>> from kcolor import presets
