@@ -86,6 +86,14 @@ def _matmul(x, m):
     return x @ m.T.astype(x.dtype, copy=False)
 
 
+def _srgb_to_linear_np(v):
+    return np.where(v > 0.04045, ((np.maximum(v, 0.04045) + 0.055) / 1.055) ** 2.4, v / 12.92)
+
+
+# uint8 input: a 256-entry table replaces the costly float powers (the data pipeline's hot path).
+_LINEAR_LUT = _srgb_to_linear_np(np.arange(256) / 255.0).astype(np.float32)
+
+
 def rgb_to_lab(rgb):
     """sRGB in ``[0, 1]`` (or uint8) to CIELAB, shape ``(..., 3)``, numpy or torch.
 
@@ -94,7 +102,11 @@ def rgb_to_lab(rgb):
 
     Returns:
         The same kind of array, with L in ``[0, 100]`` and a, b in about ``[-128, 127]``.
+        uint8 numpy input gives float32.
     """
+    if isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8:
+        _check_channels(rgb, "rgb_to_lab")
+        return _linear_to_lab_np(_LINEAR_LUT[rgb])
     rgb = _as_float(rgb)
     _check_channels(rgb, "rgb_to_lab")
     if _is_torch(rgb):
@@ -108,7 +120,10 @@ def rgb_to_lab(rgb):
         f = torch.where(xyz > _EPS, xyz.clamp(min=_EPS) ** (1.0 / 3.0), _KAPPA * xyz + 16.0 / 116.0)
         fx, fy, fz = f.unbind(-1)
         return torch.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], dim=-1)
-    lin = np.where(rgb > 0.04045, ((np.maximum(rgb, 0.04045) + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+    return _linear_to_lab_np(_srgb_to_linear_np(rgb))
+
+
+def _linear_to_lab_np(lin):
     xyz = _matmul(lin, _XYZN_FROM_RGB)
     f = np.where(xyz > _EPS, np.cbrt(xyz), _KAPPA * xyz + 16.0 / 116.0)
     fx, fy, fz = f[..., 0], f[..., 1], f[..., 2]
