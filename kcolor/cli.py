@@ -232,6 +232,7 @@ def _add_train(sub):
         "--val-split",
         type=_fraction,
         default=0.1,
+        metavar="F",
         help="fraction of photos held out for validation (default 0.1)",
     )
     p.add_argument(
