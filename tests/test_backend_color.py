@@ -127,3 +127,13 @@ def test_network_scaling_round_trip():
     back = color.to_uint8(color.merge_lab(x, y))
     assert np.abs(back.astype(int) - img.astype(int)).max() <= 1
     assert color.encode_ab(128.0) == 1.0 and color.decode_l(-1.0) == 0.0
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_rgb_to_l_matches_full_conversion(name):
+    img = getattr(skimage.data, name)()
+    ref = skimage.color.rgb2lab(img)[..., :1]
+    assert color.rgb_to_l(img).shape == img.shape[:2] + (1,)
+    assert np.abs(color.rgb_to_l(img) - ref).max() <= 1e-3
+    assert np.abs(color.rgb_to_l(img.astype(np.float64) / 255) - ref).max() <= 1e-3
+    assert np.abs(color.rgb_to_l(torch.from_numpy(img)).double().numpy() - ref).max() <= 1e-3
