@@ -145,6 +145,7 @@ def interleaved(runs: dict, reps: int) -> dict:
     Returns ``{name: [seconds, ...]}``; the order of the callables alternates
     every repetition so that neither always runs first.
     """
+    import sys
     import time
 
     names = list(runs)
@@ -154,6 +155,8 @@ def interleaved(runs: dict, reps: int) -> dict:
             start = time.perf_counter()
             runs[name]()
             times[name].append(time.perf_counter() - start)
+        done = ", ".join(f"{n} {times[n][-1]:.2f}s" for n in names)
+        print(f"    rep {rep + 1}/{reps}: {done}", file=sys.stderr, flush=True)
     return times
 
 

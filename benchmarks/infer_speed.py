@@ -17,7 +17,7 @@ Contenders:
                     (Lab conversion, resizing, decoding): not comparable, for scale only.
 
 Usage:
-    python benchmarks/infer_speed.py                 # 256px b8 and 128px b16, 5 reps x 5 passes
+    python benchmarks/infer_speed.py                 # 256px b8 and 128px b16, 5 reps x 3 passes
     python benchmarks/infer_speed.py --reps 7 --extra
     python benchmarks/infer_speed.py --quick
 """
@@ -132,7 +132,7 @@ def main(argv=None):
         "--reps", type=int, default=5, help="timed repetitions per contender (default 5)"
     )
     parser.add_argument(
-        "--steps", type=int, default=5, help="forward passes per repetition (default 5)"
+        "--steps", type=int, default=3, help="forward passes per repetition (default 3)"
     )
     parser.add_argument(
         "--warmup", type=int, default=1, help="untimed repetitions first (default 1)"

@@ -16,7 +16,7 @@ Contenders:
     torch-cl        the torch loop with module and batches in ``channels_last`` memory.
 
 Usage:
-    python benchmarks/train_speed.py                    # 256px b8 and 128px b16, 5 reps x 3 steps
+    python benchmarks/train_speed.py                    # 256px b8 and 128px b16, 5 reps x 2 steps
     python benchmarks/train_speed.py --reps 7 --steps 4 --extra
     python benchmarks/train_speed.py --quick            # a smoke run (64px, 2 reps x 1 step)
 """
@@ -126,7 +126,7 @@ def main(argv=None):
         "--reps", type=int, default=5, help="timed repetitions per contender (default 5)"
     )
     parser.add_argument(
-        "--steps", type=int, default=3, help="training steps per repetition (default 3)"
+        "--steps", type=int, default=2, help="training steps per repetition (default 2)"
     )
     parser.add_argument(
         "--warmup", type=int, default=1, help="untimed repetitions first (default 1)"

@@ -201,3 +201,12 @@ def test_inference_mode_forward():
     finally:
         kl.set_fast_path(previous)
     np.testing.assert_allclose(y.numpy(), y_plain.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_beta_model_takes_fast_path_everywhere():
+    models = pytest.importorskip("kcolor.models")
+    model = models.beta((16, 16, 1))
+    kl.fast_path_calls(reset=True)
+    with torch.inference_mode():
+        model(torch.zeros(1, 16, 16, 1), training=False)
+    assert kl.fast_path_calls() == {"Conv2D": 12, "UpSampling2D": 3}
