@@ -74,7 +74,9 @@ def _fraction(text: str) -> float:
 
 
 def _err(message: str) -> None:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    """Print ``kcolor: error: ...`` on stderr, on one line (library messages may hold newlines)."""
+    text = " ".join(str(message).split())
+    print(f"{PROG}: error: {text}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------- colorize
@@ -118,6 +120,12 @@ def _add_colorize(sub):
         help="run the model at NxN (a multiple of 8; default: the size the model was trained at)",
     )
     p.add_argument("--suffix", default="", help="appended to each output name, e.g. _color")
+    p.add_argument(
+        "--unsafe",
+        action="store_true",
+        help="allow a .keras model that holds Python code (a Lambda layer) to load: only for "
+        "files you trust, since loading them can run that code",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -134,10 +142,18 @@ def _cmd_colorize(args) -> int:
     kwargs = {"batch_size": args.batch_size}
     if args.size:
         kwargs["input_size"] = args.size
+    if getattr(args, "unsafe", False):
+        kwargs["safe_mode"] = False
     try:
         colorizer = _load_colorizer(args.model, **kwargs)
     except KcolorError as err:
         _err(str(err))
+        return 2
+    except Exception as err:  # noqa: BLE001 - e.g. a library error from deep inside h5py
+        _err(
+            f"cannot load the model {args.model or '(default preset)'}: "
+            f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+        )
         return 2
     try:
         result = colorizer.colorize_files(
@@ -151,6 +167,15 @@ def _cmd_colorize(args) -> int:
     except KcolorError as err:
         _err(str(err))
         return 2
+    except KeyboardInterrupt as interrupt:
+        partial = getattr(interrupt, "result", None)
+        if partial is not None:
+            print(partial.summary())
+        _err(
+            "interrupted: the outputs listed as written are complete; run the same command "
+            "again to do the rest (existing outputs are kept and reported)."
+        )
+        return 130
     print(result.summary())
     if not result.written and not result.failed:
         _err(
@@ -308,6 +333,74 @@ def _cmd_train(args) -> int:
     except KcolorError as err:
         _err(str(err))
         return 2
+    except KeyboardInterrupt:
+        _err(
+            f"interrupted. Every finished epoch is kept in {args.output}; continue with the "
+            "same command plus --resume."
+        )
+        return 130
+
+
+def _finite_logs(logs) -> bool:
+    import math
+
+    for key in ("loss", "val_loss"):
+        if key in (logs or {}):
+            try:
+                if not math.isfinite(float(logs[key])):
+                    return False
+            except (TypeError, ValueError):
+                return False
+    return True
+
+
+def _best_from_history(csv_path: Path, monitor: str):
+    """The best (lowest) finite ``monitor`` value logged in a run's history.csv, or None."""
+    import numpy as np
+    import pandas as pd
+
+    try:
+        values = pd.read_csv(csv_path)[monitor].to_numpy(dtype="float64")
+    except Exception:  # noqa: BLE001 - no history (yet): nothing to beat
+        return None
+    values = values[np.isfinite(values)]
+    return float(values.min()) if values.size else None
+
+
+def _backup_epoch(backup_dir: Path):
+    """How many epochs the BackupAndRestore folder says are done (None without a backup)."""
+    try:
+        return int(json.loads((backup_dir / "training_metadata.json").read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _training_guards():
+    """Keras callbacks for a safe run: NaN stop that remembers where, finite-only backups."""
+    import keras
+
+    class StopOnNaN(keras.callbacks.TerminateOnNaN):
+        """TerminateOnNaN that records the epoch, batch and value where the loss broke."""
+
+        stopped = None
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._epoch = epoch
+
+        def on_batch_end(self, batch, logs=None):
+            if self.stopped is None and not _finite_logs({"loss": (logs or {}).get("loss", 0.0)}):
+                self.stopped = (getattr(self, "_epoch", 0), int(batch), float(logs["loss"]))
+            super().on_batch_end(batch, logs)
+
+    class FiniteBackupAndRestore(keras.callbacks.BackupAndRestore):
+        """BackupAndRestore that never backs up an epoch whose loss is NaN or infinite,
+        so --resume restarts from the last good epoch, not from broken weights."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            if _finite_logs(logs):
+                super().on_epoch_end(epoch, logs)
+
+    return StopOnNaN, FiniteBackupAndRestore
 
 
 def _train(args) -> int:
@@ -315,7 +408,7 @@ def _train(args) -> int:
 
     import kcolor
     from kcolor import io as kio
-    from kcolor.callbacks import ColorizationPreview, PandasLogger
+    from kcolor.callbacks import BestModelCheckpoint, ColorizationPreview, PandasLogger
     from kcolor.datasets import ImageFolderDataset
     from kcolor.errors import DataError
 
@@ -393,39 +486,74 @@ def _train(args) -> int:
     sample = val_fit[0] if val_fit is not None else train_fit[0]
     sample_x, sample_y = sample
     monitor = "val_loss" if val_fit is not None else "loss"
+    model_path = run_dir / "model.keras"
+    backup_dir = run_dir / "backup"
+    threshold = None
+    if args.resume:
+        saved = BestModelCheckpoint.read_best(model_path)
+        if (saved is None or saved.get("monitor") != monitor) and model_path.is_file():
+            # A run without the sidecar: its history says what model.keras scored.
+            threshold = _best_from_history(run_dir / "history.csv", monitor)
+        done = _backup_epoch(backup_dir)
+        if done is None:
+            print(f"{run_dir}: no backup to resume from; starting at epoch 1", file=sys.stderr)
+        else:
+            print(
+                f"resuming {run_dir}: {done} epoch(s) done, continuing at epoch {done + 1} "
+                f"of {args.epochs}",
+                file=sys.stderr,
+            )
+    StopOnNaN, FiniteBackupAndRestore = _training_guards()
+    nan_guard = StopOnNaN()
+    checkpoint = BestModelCheckpoint(model_path, monitor=monitor, initial_value_threshold=threshold)
     callbacks = [
+        nan_guard,
         PandasLogger(run_dir / "history.csv"),
         ColorizationPreview(
             list(sample_x) if isinstance(sample_x, tuple) else sample_x,
             sample_y,
             run_dir / "previews",
         ),
-        keras.callbacks.ModelCheckpoint(
-            run_dir / "model.keras", monitor=monitor, save_best_only=True
-        ),
-        keras.callbacks.BackupAndRestore(run_dir / "backup"),
-        keras.callbacks.TerminateOnNaN(),
+        checkpoint,
+        # Kept after the run (delete_checkpoint=False), so `--resume --epochs MORE` extends it;
+        # double_checkpoint keeps the previous backup in case a kill lands mid-save.
+        FiniteBackupAndRestore(backup_dir, double_checkpoint=True, delete_checkpoint=False),
     ]
     print(
         f"training {args.model} on {len(train_paths)} photos ({len(val_paths)} held out for validation), "
         f"{args.size}x{args.size}, {args.epochs} epochs, on {kcolor.device()}",
         file=sys.stderr,
     )
-    history = model.fit(
+    model.fit(
         train_fit,
         validation_data=val_fit,
         epochs=args.epochs,
         callbacks=callbacks,
         verbose=2 if args.quiet or not sys.stderr.isatty() else 1,
     )
-    if not (run_dir / "model.keras").is_file():
-        # E.g. the loss went NaN on the first epoch: keep the last weights for inspection.
-        model.save(run_dir / "model.keras")
     from kcolor.reports import build_report
 
-    report = build_report(run_dir)
-    losses = history.history.get(monitor) or [float("nan")]
-    print(f"best {monitor}: {min(losses):.5g}")
+    try:
+        report = build_report(run_dir)
+    except Exception as err:  # noqa: BLE001 - the run itself is fine without its report
+        report = f"not written ({type(err).__name__}: {err})"
+    best = "none" if checkpoint.best is None else f"{checkpoint.best:.5g}"
+    if nan_guard.stopped is not None:
+        epoch, batch, value = nan_guard.stopped
+        kept = (
+            f"{model_path} still holds the best finite epoch ({monitor} {best})"
+            if model_path.is_file()
+            else "no model was saved (no epoch finished with a finite loss)"
+        )
+        _err(
+            f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}, so training "
+            f"stopped; {kept}. Lower the learning rate (--lr, now {args.lr:g}); --resume then "
+            "continues from the last good epoch."
+        )
+        return 1
+    if not model_path.is_file():  # e.g. every epoch had already run (--resume of a finished run)
+        model.save(model_path)
+    print(f"best {monitor}: {best}")
     print(f"run folder: {run_dir}  (model.keras, history.csv, previews/, report: {report})")
     print(f"colour photos with it: {PROG} colorize PHOTOS... -o OUTDIR --model {run_dir}")
     return 0
@@ -494,6 +622,82 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- evaluate
+_EPILOG_EVALUATE = """\
+examples:
+  kcolor evaluate photos/bsds500/test --model beta-photos -o eval/
+  kcolor evaluate photos/ --model runs/a --model runs/b -o eval/ --limit 100 --semantic
+
+Every photo is brought to SIZExSIZE (resize-to-fill + centre crop), grey photos are
+dropped, and each model colours the photo's grey version (its own L, a = b = 0). That
+grey version is also the baseline every model is compared with. OUT gets per_image.csv,
+summary.csv and report.html (summary table, best and worst examples); they are replaced.
+"""
+
+
+def _add_evaluate(sub):
+    p = sub.add_parser(
+        "evaluate",
+        help="measure colourisers on colour photos against the grey baseline",
+        description="Colour the grey versions of colour photos and measure the result against "
+        "the originals: PSNR, SSIM, AuC, colourfulness, its gap to the originals, chroma ratio "
+        "(and, with --semantic, whether an ImageNet classifier sees the same thing).",
+        epilog=_EPILOG_EVALUATE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("data", metavar="DATA_DIR", help="folder of colour photos (or one image)")
+    p.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        metavar="PRESET_OR_PATH",
+        help="a preset name, a .keras file or a `kcolor train` run folder; repeat it to "
+        "compare several models (default: the default preset)",
+    )
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder (created)")
+    p.add_argument(
+        "--size", type=_size, default=256, metavar="N", help="photos are NxN (default 256)"
+    )
+    p.add_argument(
+        "--limit", type=_positive_int, default=None, metavar="N", help="at most N photos"
+    )
+    p.add_argument("--batch-size", type=_positive_int, default=8, metavar="N", help="default 8")
+    p.add_argument(
+        "--semantic",
+        action="store_true",
+        help="also measure semantic agreement (EfficientNet-Lite0 top-1 class)",
+    )
+    p.add_argument("--keep-grey", action="store_true", help="do not drop grey photos")
+    p.add_argument("-r", "--recursive", action="store_true", help="also use photos in sub-folders")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def _cmd_evaluate(args) -> int:
+    from kcolor.errors import KcolorError
+    from kcolor.evaluation import evaluate, format_summary
+
+    try:
+        summary = evaluate(
+            args.data,
+            args.model if args.model else None,
+            size=args.size,
+            out_dir=args.output,
+            batch_size=args.batch_size,
+            limit=args.limit,
+            drop_grey=not args.keep_grey,
+            progress=not args.quiet,
+            semantic=args.semantic,
+            recursive=args.recursive,
+        )
+    except KcolorError as err:
+        _err(str(err))
+        return 2
+    print(format_summary(summary))
+    print(f"output folder: {args.output}  (per_image.csv, summary.csv, report.html)")
+    return 0
+
+
 # ---------------------------------------------------------------- main
 #: name -> (add parser, run). `kcolor evaluate` (a later issue) registers here.
 COMMANDS = {
@@ -501,6 +705,7 @@ COMMANDS = {
     "models": (_add_models, _cmd_models),
     "train": (_add_train, _cmd_train),
     "demo": (_add_demo, _cmd_demo),
+    "evaluate": (_add_evaluate, _cmd_evaluate),
 }
 
 
