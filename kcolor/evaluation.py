@@ -247,12 +247,16 @@ class _Examples:
         if len(self.items) > 2 * self.k:
             self.items = self.items[: self.k] + self.items[-self.k :]
 
+    def _split(self) -> int:
+        # With fewer than 2k photos, the better half are "best" and the rest "worst".
+        return min(self.k, math.ceil(len(self.items) / 2))
+
     def best(self):
-        return self.items[: min(self.k, len(self.items))]
+        return self.items[: self._split()]
 
     def worst(self):
-        n = min(self.k, max(0, len(self.items) - self.k))
-        return list(reversed(self.items[len(self.items) - n :])) if n else []
+        n = min(self.k, len(self.items) - self._split())
+        return list(reversed(self.items[len(self.items) - n :])) if n > 0 else []
 
 
 # ---------------------------------------------------------------- evaluate
