@@ -152,7 +152,7 @@ def _cmd_colorize(args) -> int:
     except Exception as err:  # noqa: BLE001 - e.g. a library error from deep inside h5py
         _err(
             f"cannot load the model {args.model or '(default preset)'}: "
-            f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+            f"{type(err).__name__}: {(str(err).strip().splitlines() or [''])[0]}"
         )
         return 2
     try:
@@ -400,7 +400,18 @@ def _training_guards():
             if _finite_logs(logs):
                 super().on_epoch_end(epoch, logs)
 
-    return StopOnNaN, FiniteBackupAndRestore
+    class ForceLearningRate(keras.callbacks.Callback):
+        """Set the optimizer's learning rate at the start of fit, after BackupAndRestore has
+        restored the old one with the optimizer state: on --resume, the --lr given wins."""
+
+        def __init__(self, learning_rate):
+            super().__init__()
+            self.learning_rate = float(learning_rate)
+
+        def on_train_begin(self, logs=None):
+            self.model.optimizer.learning_rate.assign(self.learning_rate)
+
+    return StopOnNaN, FiniteBackupAndRestore, ForceLearningRate
 
 
 def _train(args) -> int:
@@ -503,7 +514,7 @@ def _train(args) -> int:
                 f"of {args.epochs}",
                 file=sys.stderr,
             )
-    StopOnNaN, FiniteBackupAndRestore = _training_guards()
+    StopOnNaN, FiniteBackupAndRestore, ForceLearningRate = _training_guards()
     nan_guard = StopOnNaN()
     checkpoint = BestModelCheckpoint(model_path, monitor=monitor, initial_value_threshold=threshold)
     callbacks = [
@@ -518,6 +529,7 @@ def _train(args) -> int:
         # Kept after the run (delete_checkpoint=False), so `--resume --epochs MORE` extends it;
         # double_checkpoint keeps the previous backup in case a kill lands mid-save.
         FiniteBackupAndRestore(backup_dir, double_checkpoint=True, delete_checkpoint=False),
+        ForceLearningRate(args.lr),  # after the backup's restore
     ]
     print(
         f"training {args.model} on {len(train_paths)} photos ({len(val_paths)} held out for validation), "
@@ -734,6 +746,22 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:
+        # A user never gets a bare traceback: one line naming the error, exit 2 for kcolor's
+        # own errors (bad model/data), 1 for anything unexpected. KCOLOR_DEBUG=1 re-raises.
+        if os.environ.get("KCOLOR_DEBUG"):
+            raise
+        from kcolor.errors import KcolorError
+
+        if isinstance(err, KcolorError):
+            _err(str(err))
+            return 2
+        first = (str(err).strip().splitlines() or [""])[0]
+        _err(
+            f"unexpected {type(err).__name__}: {first} "
+            "(set KCOLOR_DEBUG=1 to see the traceback, and please report it)"
+        )
+        return 1
 
 
 if __name__ == "__main__":

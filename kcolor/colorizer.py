@@ -45,25 +45,33 @@ class ColorizeResult:
         failed: ``(input path, reason)`` for every input that produced no output.
         skipped: ``(path, reason)`` for files inside input folders that are not images.
         pairs: ``(input path, output path)`` for every written file.
+        interrupted: True when the run was stopped (Ctrl-C) before the end.
+        not_done: how many planned inputs were not processed because of the interruption.
     """
 
     written: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     pairs: list[tuple[str, str]] = field(default_factory=list)
+    interrupted: bool = False
+    not_done: int = 0
 
     @property
     def ok(self) -> bool:
-        """True when no input failed."""
-        return not self.failed
+        """True when no input failed and the run was not interrupted."""
+        return not self.failed and not self.interrupted
 
     def summary(self) -> str:
-        """A few lines for a person: how many written, which failed and why."""
+        """A few lines for a person: how many written, which failed or were skipped and why."""
         lines = [f"{len(self.written)} written, {len(self.failed)} failed"]
         if self.skipped:
-            lines[0] += f", {len(self.skipped)} skipped (not images)"
+            lines[0] += f", {len(self.skipped)} skipped"
+        if self.interrupted:
+            lines[0] += f"; INTERRUPTED with {self.not_done} not done"
         for path, reason in self.failed:
             lines.append(f"  FAILED {path}: {reason}")
+        for path, reason in self.skipped:
+            lines.append(f"  SKIPPED {path}: {reason}")
         return "\n".join(lines)
 
 
@@ -159,9 +167,18 @@ class Colorizer:
         return cls(model, **kwargs)
 
     @classmethod
-    def from_run(cls, path: str | os.PathLike, **kwargs) -> Colorizer:
+    def from_run(cls, path: str | os.PathLike, *, safe_mode: bool = True, **kwargs) -> Colorizer:
         """A Colorizer from a ``kcolor train`` run folder (``config.json`` + ``model.keras``)
-        or from a saved ``.keras`` model file (with a ``config.json`` beside it, if any)."""
+        or from a saved ``.keras`` model file (with a ``config.json`` beside it, if any).
+
+        ``safe_mode=True`` (the default) refuses a ``.keras`` file holding Python code
+        (a ``Lambda`` layer), which loading would run; pass ``safe_mode=False`` only for
+        files you trust.
+
+        Raises:
+            kcolor.errors.WeightsError: naming the file: missing, corrupt or truncated,
+                refused by safe mode, or not a colourisation model.
+        """
         import keras
 
         path = Path(path)
@@ -182,6 +199,14 @@ class Colorizer:
                 raise WeightsError(
                     config_path, f"cannot read the run configuration: {err}"
                 ) from err
+        import zipfile
+
+        if model_path.suffix == ".keras" and not zipfile.is_zipfile(model_path):
+            raise WeightsError(
+                model_path,
+                "corrupt or truncated .keras file (not a readable zip archive); "
+                "save it again with model.save(), or train again",
+            )
         try:
             import kcolor.layers  # noqa: F401  (registers kcolor's layers)
 
@@ -189,19 +214,29 @@ class Colorizer:
                 import kcolor.models  # noqa: F401  (registers custom model layers, if any)
             except ImportError:
                 pass
-            model = keras.saving.load_model(model_path, compile=False)
+            model = keras.saving.load_model(model_path, compile=False, safe_mode=safe_mode)
         except Exception as err:
-            raise WeightsError(model_path, f"cannot load this model: {err}") from err
+            raise WeightsError(model_path, _load_failure(model_path, err)) from err
         kwargs.setdefault("input_size", config.get("input_size"))
-        if len(model.inputs) == 2:
+        if len(getattr(model, "inputs", None) or []) == 2:
             kwargs.setdefault("embedder", config.get("embedder") or "efficientnet_lite0")
-        return cls(model, **kwargs)
+        try:
+            return cls(model, **kwargs)
+        except (ValueError, TypeError, AttributeError) as err:
+            raise WeightsError(model_path, f"not a kcolor colourisation model: {err}") from err
 
     @classmethod
-    def load(cls, spec: str | os.PathLike | None = None, **kwargs) -> Colorizer:
+    def load(
+        cls, spec: str | os.PathLike | None = None, *, safe_mode: bool = True, **kwargs
+    ) -> Colorizer:
         """A Colorizer from a preset name, a ``.keras`` file or a ``kcolor train`` run folder.
 
         ``None`` means the default preset (:data:`kcolor.presets.DEFAULT_PRESET`).
+        ``safe_mode`` is passed to :meth:`from_run` (``.keras`` files and run folders):
+        ``False`` lets a trusted file with a ``Lambda`` layer load.
+
+        Raises:
+            kcolor.errors.WeightsError: naming the preset or file and what is wrong.
         """
         from kcolor import presets
 
@@ -212,7 +247,7 @@ class Colorizer:
             return cls.from_preset(spec_str, **kwargs)
         path = Path(spec_str)
         if path.is_dir() or (path.is_file() and path.suffix == ".keras"):
-            return cls.from_run(path, **kwargs)
+            return cls.from_run(path, safe_mode=safe_mode, **kwargs)
         if path.is_file():
             raise WeightsError(
                 path,
@@ -360,8 +395,10 @@ class Colorizer:
             for src, dst in chunk:
                 try:
                     loaded.append((src, dst, kio.load_image(src)))
-                except (ImageReadError, OSError, ValueError) as err:
+                except ImageReadError as err:
                     failed.append((src, _reason(err)))
+                except Exception as err:  # noqa: BLE001 - one bad file never stops the batch
+                    failed.append((src, f"cannot read it ({type(err).__name__}: {_reason(err)})"))
             return loaded, failed
 
         chunks = [todo[i : i + self.batch_size] for i in range(0, len(todo), self.batch_size)]
@@ -396,11 +433,20 @@ class Colorizer:
                             kio.save_image(dst, col, overwrite=overwrite)
                             result.written.append(os.fspath(dst))
                             result.pairs.append((src, os.fspath(dst)))
-                        except (ImageWriteError, OSError, ValueError) as err:
-                            result.failed.append((src, _reason(err)))
+                        except ImageWriteError as err:
+                            result.failed.append((src, f"cannot write {err.path}: {err.reason}"))
+                        except Exception as err:  # noqa: BLE001 - reported per file
+                            result.failed.append((src, f"cannot write {dst}: {_reason(err)}"))
                     if bar is not None:
                         bar.update(1)
                 del loaded, colours
+        except KeyboardInterrupt as interrupt:
+            # Ctrl-C: what is written is complete (atomic saves); hand the partial result up.
+            finished = {src for src, _ in result.failed} | {src for src, _ in result.pairs}
+            result.interrupted = True
+            result.not_done = sum(1 for src, _ in todo if src not in finished)
+            interrupt.result = result
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             if bar is not None:
@@ -409,6 +455,37 @@ class Colorizer:
 
 
 # ---------------------------------------------------------------- helpers
+def _load_failure(path, err: Exception) -> str:
+    """One line saying why a ``.keras`` file did not load, and what to do."""
+    text = str(err)
+    if "Lambda" in text and "safe_mode" in text:
+        return (
+            "refused: this .keras file holds a Lambda layer, i.e. Python code that loading "
+            "would run. If you trust the file, allow it with `kcolor colorize --unsafe ...` or "
+            "`Colorizer.load(path, safe_mode=False)`."
+        )
+    if "safe_mode" in text:
+        return (
+            "refused in safe mode (the file holds code that loading would run). If you trust "
+            "it, allow it with `kcolor colorize --unsafe ...` or "
+            "`Colorizer.load(path, safe_mode=False)`."
+        )
+    first = (text.strip().splitlines() or [""])[0][:300]
+    if _is_zip_error(err):
+        return f"corrupt or truncated .keras file (not a readable zip archive: {first})"
+    return f"cannot load this model ({type(err).__name__}: {first})"
+
+
+def _is_zip_error(err: BaseException) -> bool:
+    import zipfile
+
+    while err is not None:
+        if isinstance(err, zipfile.BadZipFile) or "zip" in str(err).lower():
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
 def _reason(err: Exception) -> str:
     if isinstance(err, KcolorError) and getattr(err, "reason", None):
         return err.reason
@@ -480,6 +557,29 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
+def _image_named_folders(folder: Path) -> list[tuple[str, str]]:
+    """Sub-folders of ``folder`` named like images (``x.jpg/``), which a flat scan passes over."""
+    from kcolor import io as kio
+
+    out = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if os.path.splitext(entry.name)[1].lower() in kio.IMAGE_EXTENSIONS:
+                    try:
+                        is_dir = entry.is_dir(follow_symlinks=False)
+                    except OSError:
+                        is_dir = False
+                    if is_dir:
+                        out.append(
+                            (entry.path, "a folder named like an image, not an image file "
+                             "(its contents are coloured only with --recursive)")
+                        )  # fmt: skip
+    except OSError:
+        pass
+    return sorted(out)
+
+
 def plan_outputs(
     inputs, out_dir: str | os.PathLike, *, suffix: str = "", recursive: bool = False, result=None
 ) -> list[tuple[str, Path]]:
@@ -488,8 +588,8 @@ def plan_outputs(
     Files keep their name; files found in a folder keep their sub-path relative to it.
     Names are sanitised and de-duplicated (``name-2.png``, ...), so no two inputs share an
     output; an output that would be an input, or fall outside ``out_dir``, is refused.
-    Missing inputs and refusals go to ``result.failed``; non-images inside folders to
-    ``result.skipped``.
+    Missing inputs, broken links and refusals go to ``result.failed``; folders with no
+    images and sub-folders named like images (``x.jpg/``) to ``result.skipped``.
 
     Returns:
         ``[(input path, output path), ...]`` in input order.
@@ -502,8 +602,12 @@ def plan_outputs(
     for inp in inputs:
         inp = Path(inp)
         if inp.is_dir():
-            files, skipped = kio.find_images([inp], recursive=recursive)
-            result.skipped.extend((os.fspath(p), r) for p, r in skipped)
+            files, unusable = kio.find_images([inp], recursive=recursive)
+            # Broken links and folders that cannot be listed: photos the user asked for.
+            result.failed.extend((os.fspath(p), r) for p, r in unusable)
+            if not recursive:
+                result.skipped.extend(_image_named_folders(inp))
+            n_before = len(found)
             for f in files:
                 f = Path(f)
                 if _inside(f, out_root):
@@ -513,8 +617,15 @@ def plan_outputs(
                 except ValueError:
                     rel = Path(f.name)
                 found.append((os.fspath(f), rel))
+            if len(found) == n_before and not unusable:
+                hint = "" if recursive else " (sub-folders are searched with --recursive)"
+                result.skipped.append((os.fspath(inp), f"folder holds no images{hint}"))
         elif inp.is_file():
             found.append((os.fspath(inp), Path(inp.name)))
+        elif os.path.islink(inp):
+            result.failed.append(
+                (os.fspath(inp), "broken symbolic link (its target does not exist)")
+            )
         else:
             result.failed.append((os.fspath(inp), "no such file or folder"))
 
