@@ -97,6 +97,10 @@ def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
+def _power_of_two(n: int) -> bool:
+    return n > 0 and n & (n - 1) == 0
+
+
 def _activation_name(activation) -> str | None:
     if activation is None:
         return "linear"
@@ -185,8 +189,10 @@ class Conv2D(keras.layers.Conv2D):
 class UpSampling2D(keras.layers.UpSampling2D):
     """``keras.layers.UpSampling2D``, as used by every kcolor model, with a torch fast path.
 
-    Nearest-neighbour upsampling of ``channels_last`` data runs as a single
-    broadcast copy on the torch backend (Keras repeats along each axis in turn).
+    Nearest-neighbour upsampling of ``channels_last`` data runs as one torch
+    ``interpolate`` on the channels-last memory (power-of-two factors) or one
+    broadcast copy (other factors) on the torch backend, where Keras repeats
+    along each axis in turn.
 
     Args:
         Same as ``keras.layers.UpSampling2D``.
@@ -205,7 +211,20 @@ class UpSampling2D(keras.layers.UpSampling2D):
             return super().call(inputs)
         n, h, w, c = inputs.shape
         fh, fw = self.size
-        y = inputs[:, :, None, :, None, :].expand(n, h, fh, w, fw, c).reshape(n, h * fh, w * fw, c)
+        if _power_of_two(fh) and _power_of_two(fw):
+            # Torch's nearest kernel works on channels_last memory directly (about twice as
+            # fast as a broadcast copy, backward included); power-of-two factors keep its
+            # source-index arithmetic exact.
+            import torch.nn.functional as F
+
+            y = F.interpolate(inputs.permute(0, 3, 1, 2), size=(h * fh, w * fw), mode="nearest")
+            y = y.permute(0, 2, 3, 1)
+        else:
+            y = (
+                inputs[:, :, None, :, None, :]
+                .expand(n, h, fh, w, fw, c)
+                .reshape(n, h * fh, w * fw, c)
+            )
         if not y.is_meta:
             _CALLS["UpSampling2D"] += 1
         return y
