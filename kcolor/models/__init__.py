@@ -10,7 +10,7 @@ is the encoded ab channels ``(N, H, W, 2)`` through a ``tanh``
 builder    article step                                 parameters
 =========  ==========================================  ============
 linear     MNIST course: a 3-layer perceptron           1,468,960
-cnn        MNIST course: conv net + global context      637,794
+cnn        MNIST course: conv net + global context      638,370
 alpha      Alpha version (one photo)                    32,202
 beta       Beta version (many photos)                   3,892,194
 fusion     Full version (with ImageNet embedding)       6,541,202
