@@ -189,7 +189,11 @@ class PerceptualLoss(keras.losses.Loss):
         layers: taps: ``"stem"`` (32 ch, 1/2 size) or ``"blockK"``, the output of
             the K-th MBConv block (``block0``: 16 ch 1/2, ``block2``: 24 ch 1/4,
             ``block4``: 40 ch 1/8, ``block7``: 80 ch 1/16, ...).
-        feature_weight: weight of the feature term.
+        feature_weight: weight of the feature term. Raw squared feature distances are
+            some 300-800 times the encoded-ab MSE (measured for an all-grey
+            prediction: 276x on 64 x 64 skimage photos with ``stem, block0``,
+            630x with ``block0, block2``, 835x on colour MNIST), so the default
+            ``1e-3`` makes the two terms start at about the same size.
         mse_weight: weight of the MSE on encoded ab (0 for a pure perceptual loss).
         upsample: integer factor to enlarge the images (nearest) before the network.
         name, reduction, dtype: as for ``keras.losses.Loss``.
@@ -204,7 +208,7 @@ class PerceptualLoss(keras.losses.Loss):
         self,
         feature_model="efficientnet_lite0",
         layers=("block0", "block2"),
-        feature_weight=1.0,
+        feature_weight=1e-3,
         mse_weight=1.0,
         upsample=1,
         name="perceptual_loss",
