@@ -61,6 +61,20 @@ CASES = [
 ]  # fmt: skip
 
 SIZE = 16  # the model runs at 16x16; colour is upsampled onto each photo's own L
+# One torch thread: on a small machine shared with other jobs, torch's thread pool spins and
+# costs several times the work itself (200 photos at 32x32: 2.8 s with 1 thread, 12.7 s with 2,
+# measured on the 2-core CI machine under load).
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 # ---------------------------------------------------------------- fixtures
@@ -229,8 +243,7 @@ def test_batch_over_the_whole_corpus(corpus, tiny_keras, tmp_path):
     real_permissions = not IS_ROOT or SETPRIV is not None
     if IS_ROOT and SETPRIV:
         cmd = [SETPRIV, *DROP_DAC, *cmd]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=ENV, cwd=REPO)
     assert proc.returncode == 1, proc
     assert "Traceback" not in proc.stderr, proc.stderr
     assert _hashes(folder) == before  # not one input byte or mtime changed
@@ -415,7 +428,9 @@ def test_train_sigkill_resume_then_nan(tmp_path, capsys):
             return 0
 
     cmd = [sys.executable, "-m", "kcolor", *argv, "--epochs", "50"]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.monotonic() + 240
         while backed_up() < 1 and proc.poll() is None and time.monotonic() < deadline:
@@ -608,7 +623,7 @@ def test_memory_stays_flat_from_50_to_500_images(tmp_path, tiny_keras):
             Image.fromarray(np.roll(base, i, axis=1)).save(src / f"{i:04d}.png")
         cmd = [sys.executable, "-m", "kcolor", "colorize", str(src), "-o", str(tmp_path / f"o{n}")]
         cmd += ["--model", str(tiny_keras), "--size", "32", "-q"]
-        procs[n] = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL)
+        procs[n] = subprocess.Popen(cmd, cwd=REPO, env=ENV, stdout=subprocess.DEVNULL)
     peak = {n: _peak_rss_mb(p.pid) for n, p in procs.items()}
     for n in procs:
         assert len(_visible_files(tmp_path / f"o{n}")) == n
