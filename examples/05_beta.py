@@ -64,11 +64,35 @@ def smoke_folder(folder: Path) -> Path:
     return folder
 
 
-def split_photos(sources, val_split, max_images, seed, drop_grey=True):
-    """Readable colour photos of ``sources``, split into (train, held-out) path lists."""
-    probe = ImageFolderDataset(sources, size=8, drop_grey=drop_grey)
-    paths = list(probe.paths)
+def colour_photos(sources):
+    """(readable colour photos of ``sources``, number of grey ones dropped).
+
+    The scan decodes every photo once; its result is cached in ``~/.cache/kcolor/`` (keyed
+    by the file list, sizes and dates) so that repeated runs on the same folders skip it.
+    """
+    import hashlib
+
+    files, _ = io.find_images([str(s) for s in sources])
+    stamp = [(str(f), f.stat().st_size, int(f.stat().st_mtime)) for f in files]
+    key = hashlib.sha256(json.dumps(stamp).encode()).hexdigest()[:20]
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kcolor"
+    cached = cache / f"colour_photos_{key}.json"
+    if cached.is_file():
+        record = json.loads(cached.read_text())
+        return [Path(p) for p in record["colour"]], record["grey"]
+    probe = ImageFolderDataset(files, size=8, drop_grey=True)
     grey = sum(1 for _, reason in probe.skipped if "grey" in str(reason))
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps({"colour": [str(p) for p in probe.paths], "grey": grey}))
+    except OSError:
+        pass
+    return list(probe.paths), grey
+
+
+def split_photos(sources, val_split, max_images, seed):
+    """Readable colour photos of ``sources``, split into (train, held-out) path lists."""
+    paths, grey = colour_photos(sources)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(paths))
     n_val = int(round(val_split * len(paths))) if len(paths) > 1 else 0

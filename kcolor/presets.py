@@ -53,15 +53,22 @@ _PRESETS: dict[str, dict] = {
         "(a teaching example; it only colours that photo well).",
         "architecture": "alpha",
         "config": {"input_shape": [None, None, 1]},
-        "input_size": 256,
+        "input_size": 128,
         "embedder": None,
         "training": {
-            "data": "../shared/data (the article's single portrait)",
-            "command": None,
+            "data": "../shared/data/article/alpha/woman.jpg (the article's single portrait, "
+            "400x400, resized to 128x128)",
+            "command": "python examples/04_alpha.py --save-preset "
+            "(400 steps, Adam 3e-3 cosine, MSE, 128x128)",
+            "hardware": "2-core CPU shared with other jobs",
+            "wall_seconds": 499,
+            "final_loss": {"mse": 0.000396},
+            "result": "PSNR 35.03 dB on woman.jpg (grey 22.59); 26.19 dB on the unseen "
+            "man.jpg (grey 25.34)",
         },
-        "file": None,
+        "file": "alpha-woman.weights.h5",
         "url": None,
-        "sha256": None,
+        "sha256": "5933bb1310ff29b057e45723547f672357bb4f25419505ee0148a39fce64d61d",
     },
     "beta-faces": {
         "description": "Beta: the article's encoder/decoder network trained on face photos.",
