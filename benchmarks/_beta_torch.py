@@ -139,11 +139,15 @@ def sync(device) -> None:
         torch.cuda.synchronize()
 
 
-def interleaved(runs: dict, reps: int) -> dict:
+def interleaved(runs: dict, reps: int, clock: str = "wall") -> dict:
     """Time each callable in ``runs`` once per repetition, in turn, ``reps`` times.
 
     Returns ``{name: [seconds, ...]}``; the order of the callables alternates
-    every repetition so that neither always runs first.
+    every repetition so that neither always runs first. ``clock="cpu"`` times
+    the process's CPU seconds (``time.process_time``, all threads) instead of
+    wall-clock seconds: on a CPU shared with other jobs that measures the work
+    done rather than the share of the CPU the process happened to get (best
+    with one torch thread, where no thread spins waiting for another).
     """
     import sys
     import time
@@ -152,9 +156,10 @@ def interleaved(runs: dict, reps: int) -> dict:
     times = {name: [] for name in names}
     for rep in range(reps):
         for name in names if rep % 2 == 0 else names[::-1]:
-            start = time.perf_counter()
+            now = time.process_time if clock == "cpu" else time.perf_counter
+            start = now()
             runs[name]()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(now() - start)
         done = ", ".join(f"{n} {times[n][-1]:.2f}s" for n in names)
         print(f"    rep {rep + 1}/{reps}: {done}", file=sys.stderr, flush=True)
     return times

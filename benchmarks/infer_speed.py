@@ -47,7 +47,7 @@ from kcolor import layers as klayers  # noqa: E402
 TARGET = 1.4
 
 
-def bench_config(size, batch, passes, reps, warmup, extra):
+def bench_config(size, batch, passes, reps, warmup, extra, clock="wall"):
     import numpy as np
     import torch
 
@@ -116,7 +116,7 @@ def bench_config(size, batch, passes, reps, warmup, extra):
     for _ in range(warmup):
         for run in runs.values():
             run()
-    times = interleaved(runs, reps)
+    times = interleaved(runs, reps, clock)
     ips = {name: [batch * passes / t for t in ts] for name, ts in times.items()}
     return source, ips, diff
 
@@ -142,6 +142,12 @@ def main(argv=None):
     )
     parser.add_argument("--quick", action="store_true", help="smoke run: 64x4, 2 reps x 1 pass")
     parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="wall-clock seconds (default) or process CPU seconds (robust on a shared CPU; use --threads 1)",
+    )
+    parser.add_argument(
         "--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)"
     )
     args = parser.parse_args(argv)
@@ -154,14 +160,14 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     print(
         f"device={kcolor.device()} torch={torch.__version__} threads={torch.get_num_threads()} "
-        f"reps={args.reps} passes/rep={args.steps} warmup={args.warmup}"
+        f"clock={args.clock} reps={args.reps} passes/rep={args.steps} warmup={args.warmup}"
     )
     rows = []
     extra_names = ["keras-plain", "torch-cl", "colorizer"]
     for item in args.configs.split(","):
         size, batch = (int(v) for v in item.lower().split("x"))
         source, ips, diff = bench_config(
-            size, batch, args.steps, args.reps, args.warmup, args.extra
+            size, batch, args.steps, args.reps, args.warmup, args.extra, args.clock
         )
         med = {name: statistics.median(v) for name, v in ips.items()}
         paired = statistics.median(k / t for k, t in zip(ips["kcolor"], ips["torch"], strict=True))
@@ -181,7 +187,13 @@ def main(argv=None):
         print(
             f"  {size}px b{batch}: model from {source}; max |kcolor - torch| {diff:.1e}; img/s range {spread}"
         )
-    headers = ["config", "kcolor img/s", "torch img/s", "ratio (medians)", "median paired ratio"]
+    headers = [
+        "config",
+        f"kcolor img/{args.clock}-s",
+        f"torch img/{args.clock}-s",
+        "ratio (medians)",
+        "median paired ratio",
+    ]
     if args.extra:
         headers += [f"{n} img/s" for n in extra_names]
     headers.append(f">= {TARGET}x")

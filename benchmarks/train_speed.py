@@ -55,7 +55,9 @@ def parse_configs(text: str):
     return out
 
 
-def bench_config(size: int, batch: int, steps: int, reps: int, warmup: int, extra: bool):
+def bench_config(
+    size: int, batch: int, steps: int, reps: int, warmup: int, extra: bool, clock="wall"
+):
     import numpy as np
     import torch
     import torch.nn.functional as F
@@ -109,7 +111,7 @@ def bench_config(size: int, batch: int, steps: int, reps: int, warmup: int, extr
         for run in runs.values():
             run()
     klayers.fast_path_calls(reset=True)
-    times = interleaved(runs, reps)
+    times = interleaved(runs, reps, clock)
     used = klayers.fast_path_calls()["Conv2D"]
     ips = {name: [batch * steps / t for t in ts] for name, ts in times.items()}
     return source, ips, used
@@ -136,6 +138,12 @@ def main(argv=None):
     )
     parser.add_argument("--quick", action="store_true", help="smoke run: 64x4, 2 reps x 1 step")
     parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="wall-clock seconds (default) or process CPU seconds (robust on a shared CPU; use --threads 1)",
+    )
+    parser.add_argument(
         "--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)"
     )
     args = parser.parse_args(argv)
@@ -148,12 +156,12 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     print(
         f"device={kcolor.device()} torch={torch.__version__} threads={torch.get_num_threads()} "
-        f"reps={args.reps} steps/rep={args.steps} warmup={args.warmup}"
+        f"clock={args.clock} reps={args.reps} steps/rep={args.steps} warmup={args.warmup}"
     )
     rows = []
     for size, batch in parse_configs(args.configs):
         source, ips, used = bench_config(
-            size, batch, args.steps, args.reps, args.warmup, args.extra
+            size, batch, args.steps, args.reps, args.warmup, args.extra, args.clock
         )
         med = {name: statistics.median(v) for name, v in ips.items()}
         paired = statistics.median(k / t for k, t in zip(ips["kcolor"], ips["torch"], strict=True))
@@ -173,7 +181,13 @@ def main(argv=None):
         print(
             f"  {size}px b{batch}: model from {source}; fast-path conv calls {used}; img/s range {spread}"
         )
-    headers = ["config", "kcolor img/s", "torch img/s", "ratio (medians)", "median paired ratio"]
+    headers = [
+        "config",
+        f"kcolor img/{args.clock}-s",
+        f"torch img/{args.clock}-s",
+        "ratio (medians)",
+        "median paired ratio",
+    ]
     if args.extra:
         headers += ["keras-plain img/s", "torch-cl img/s"]
     headers.append(f">= {TARGET}x")
