@@ -38,15 +38,21 @@ def test_preset(tmp_path):
     presets.unregister_preset("test-alpha")
 
 
-def test_registry_lists_the_real_presets_as_unavailable():
+def test_registry_lists_the_real_presets_installed_or_plainly_unavailable():
     names = presets.list_presets()
     assert list(names)[:4] == REAL
     for name in REAL:
         entry = presets.get_preset(name)
         assert entry["architecture"] in ("alpha", "beta", "fusion") and entry["description"]
-        assert not presets.is_installed(name)  # no fake weights are shipped
-        with pytest.raises(WeightsError, match="has no weights yet.*kcolor train"):
-            presets.resolve_weights(name)
+        if presets.is_installed(name):
+            # A shipped preset: a real file in the package, matching its hash, with the
+            # command that made it.
+            path = presets.resolve_weights(name)
+            assert presets.sha256sum(path) == entry["sha256"]
+            assert entry["training"]["command"]
+        else:
+            with pytest.raises(WeightsError, match="has no weights yet.*kcolor train"):
+                presets.resolve_weights(name)
     assert presets.get_preset("fusion-lite0-photos")["embedder"] == "efficientnet_lite0"
 
 
