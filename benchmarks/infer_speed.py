@@ -195,7 +195,7 @@ def main(argv=None):
         "median paired ratio",
     ]
     if args.extra:
-        headers += [f"{n} img/s" for n in extra_names]
+        headers += [f"{n} img/{args.clock}-s" for n in extra_names]
     headers.append(f">= {TARGET}x")
     print()
     print_table(headers, rows)

@@ -189,7 +189,7 @@ def main(argv=None):
         "median paired ratio",
     ]
     if args.extra:
-        headers += ["keras-plain img/s", "torch-cl img/s"]
+        headers += [f"keras-plain img/{args.clock}-s", f"torch-cl img/{args.clock}-s"]
     headers.append(f">= {TARGET}x")
     print()
     print_table(headers, rows)
