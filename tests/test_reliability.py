@@ -409,7 +409,10 @@ def _sha(path):
 
 def test_train_sigkill_resume_then_nan(tmp_path, capsys):
     """`kcolor train` killed with SIGKILL mid-epoch, resumed, then driven to NaN."""
-    data = _photos(tmp_path / "data", 20)
+    # 60 photos: an epoch of 48 one-photo batches lasts long enough that the kill below
+    # lands inside epoch 2 even on a loaded machine, not in the instant between the
+    # logger's row and the backup at an epoch's end.
+    data = _photos(tmp_path / "data", 60)
     run = tmp_path / "run"
     argv = ["train", "--model", "alpha", "--data", str(data), "-o", str(run), "--size", "16"]
     argv += ["--batch-size", "1", "--val-split", "0.2", "-q"]
@@ -435,7 +438,7 @@ def test_train_sigkill_resume_then_nan(tmp_path, capsys):
         deadline = time.monotonic() + 240
         while backed_up() < 1 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
-        time.sleep(0.15)  # into the second epoch (16 batches of 1 photo)
+        time.sleep(0.15)  # into the second epoch (48 batches of 1 photo)
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.kill()
