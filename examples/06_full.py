@@ -137,6 +137,8 @@ def main(argv=None):
                         help="local ImageNet weights file for the embedder (offline use)")  # fmt: skip
     parser.add_argument("--no-cache", action="store_true",
                         help="embed every augmented batch instead of caching per photo")  # fmt: skip
+    parser.add_argument("--embed-only", action="store_true",
+                        help="fill the embedding cache in --out and stop (e.g. while another run trains)")  # fmt: skip
     args = parser.parse_args(argv)
     try:
         embedder = make_embedder(args.embedder, args.embedder_weights)
@@ -156,6 +158,9 @@ def main(argv=None):
     start = time.perf_counter()
     table = None if args.no_cache else embedding_table(train.paths, args.size, embedder, out)
     embed_seconds = time.perf_counter() - start
+    if args.embed_only:
+        print(f"embedded {len(train.paths)} photos in {embed_seconds:.0f} s into {out}")
+        return None
     fit_train = WithEmbeddings(train, table, embedder, packed)
     fit_val = WithEmbeddings(val, None, embedder, packed) if val else None
 
