@@ -170,7 +170,9 @@ def main(argv=None):
     print(f"run folder: {out}")
     if args.save_preset:
         path = presets.WEIGHTS_DIR / "alpha-woman.weights.h5"
-        digest = presets.save_weights(model, path)
+        fresh = alpha()  # uncompiled: no optimizer state in the file
+        fresh.set_weights(model.get_weights())
+        digest = presets.save_weights(fresh, path)
         print(f"preset weights: {path}  sha256 {digest}")
     return table
 

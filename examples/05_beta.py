@@ -226,9 +226,17 @@ def finish(args, out, model, colorizer, val_rgb, names, config, wall, history):
     print(f"run folder: {out}")
     if args.save_preset:
         path = presets.WEIGHTS_DIR / f"{args.save_preset}.weights.h5"
-        digest = presets.save_weights(model, path)
+        digest = save_preset_weights(model, path)
         print(f"preset weights: {path}  sha256 {digest}")
     return table
+
+
+def save_preset_weights(model, path) -> str:
+    """Float16 weights of ``model`` WITHOUT its optimizer state (a compiled model's
+    ``save_weights`` also stores Adam's two moments: 3x the size); returns the SHA-256."""
+    fresh = keras.models.clone_model(model)
+    fresh.set_weights(model.get_weights())
+    return presets.save_weights(fresh, path)
 
 
 def main(argv=None):

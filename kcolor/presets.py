@@ -68,7 +68,7 @@ _PRESETS: dict[str, dict] = {
         },
         "file": "alpha-woman.weights.h5",
         "url": None,
-        "sha256": "5933bb1310ff29b057e45723547f672357bb4f25419505ee0148a39fce64d61d",
+        "sha256": "c8728475f80d368c5643774e1b6628ede9b829343624e69caae9ec3866d89758",
     },
     "beta-faces": {
         "description": "Beta: the article's encoder/decoder network trained on face photos.",
@@ -100,7 +100,7 @@ _PRESETS: dict[str, dict] = {
         },
         "file": "beta-photos.weights.h5",
         "url": None,
-        "sha256": "4edfcaac82430fa352b3781e3ecf64c6dc60e3b129da73ee042e2cde791abeee",
+        "sha256": "bbf02e528d04219d7e075cde85ec85aed721601d7b453a5327982a7e01b99a57",
     },
     "fusion-lite0-photos": {
         "description": "Full version: encoder/decoder fused with EfficientNet-Lite0 ImageNet "
