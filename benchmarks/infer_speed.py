@@ -24,9 +24,7 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import os
-import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -37,9 +35,9 @@ from _beta_torch import (  # noqa: E402
     interleaved,
     kcolor_beta,
     make_batch,
-    print_table,
     sync,
 )
+from _common import run_speed, speed_parser  # noqa: E402
 
 import kcolor  # noqa: E402
 from kcolor import layers as klayers  # noqa: E402
@@ -118,87 +116,24 @@ def bench_config(size, batch, passes, reps, warmup, extra, clock="wall"):
             run()
     times = interleaved(runs, reps, clock)
     ips = {name: [batch * passes / t for t in ts] for name, ts in times.items()}
-    return source, ips, diff
+    return source, ips, f"max |kcolor - torch| {diff:.1e}"
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    parser = speed_parser(
+        __doc__,
+        default_steps=3,
+        step="pass",
+        steps="forward passes",
+        extra_help="also stock Keras, channels_last torch, Colorizer",
     )
-    parser.add_argument(
-        "--configs", default="256x8,128x16", help="SIZExBATCH,... (default 256x8,128x16)"
+    run_speed(
+        parser.parse_args(argv),
+        bench_config,
+        target=TARGET,
+        extra_names=["keras-plain", "torch-cl", "colorizer"],
+        steps_label="passes/rep",
     )
-    parser.add_argument(
-        "--reps", type=int, default=5, help="timed repetitions per contender (default 5)"
-    )
-    parser.add_argument(
-        "--steps", type=int, default=3, help="forward passes per repetition (default 3)"
-    )
-    parser.add_argument(
-        "--warmup", type=int, default=1, help="untimed repetitions first (default 1)"
-    )
-    parser.add_argument(
-        "--extra", action="store_true", help="also stock Keras, channels_last torch, Colorizer"
-    )
-    parser.add_argument("--quick", action="store_true", help="smoke run: 64x4, 2 reps x 1 pass")
-    parser.add_argument(
-        "--clock",
-        choices=["wall", "cpu"],
-        default="wall",
-        help="wall-clock seconds (default) or process CPU seconds (robust on a shared CPU; use --threads 1)",
-    )
-    parser.add_argument(
-        "--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)"
-    )
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.configs, args.reps, args.steps = "64x4", 2, 1
-
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(
-        f"device={kcolor.device()} torch={torch.__version__} threads={torch.get_num_threads()} "
-        f"clock={args.clock} reps={args.reps} passes/rep={args.steps} warmup={args.warmup}"
-    )
-    rows = []
-    extra_names = ["keras-plain", "torch-cl", "colorizer"]
-    for item in args.configs.split(","):
-        size, batch = (int(v) for v in item.lower().split("x"))
-        source, ips, diff = bench_config(
-            size, batch, args.steps, args.reps, args.warmup, args.extra, args.clock
-        )
-        med = {name: statistics.median(v) for name, v in ips.items()}
-        paired = statistics.median(k / t for k, t in zip(ips["kcolor"], ips["torch"], strict=True))
-        ratio = med["kcolor"] / med["torch"]
-        row = [
-            f"{size}px b{batch}",
-            f"{med['kcolor']:.2f}",
-            f"{med['torch']:.2f}",
-            f"{ratio:.2f}x",
-            f"{paired:.2f}x",
-        ]
-        if args.extra:
-            row += [f"{med[n]:.2f}" if n in med else "-" for n in extra_names]
-        row.append("yes" if ratio >= TARGET else "NO")
-        rows.append(row)
-        spread = {n: f"{min(v):.1f}-{max(v):.1f}" for n, v in ips.items()}
-        print(
-            f"  {size}px b{batch}: model from {source}; max |kcolor - torch| {diff:.1e}; img/s range {spread}"
-        )
-    headers = [
-        "config",
-        f"kcolor img/{args.clock}-s",
-        f"torch img/{args.clock}-s",
-        "ratio (medians)",
-        "median paired ratio",
-    ]
-    if args.extra:
-        headers += [f"{n} img/{args.clock}-s" for n in extra_names]
-    headers.append(f">= {TARGET}x")
-    print()
-    print_table(headers, rows)
 
 
 if __name__ == "__main__":
