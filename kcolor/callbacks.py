@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -54,15 +55,26 @@ def atomic_write_bytes(path, data: bytes) -> None:
     A reader (or a process killed half-way) sees either the old file or the
     new one, never a half-written one.
     """
-    path = Path(path)
+    with _atomic_target(Path(path)) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+@contextlib.contextmanager
+def _atomic_target(path: Path, suffix: str = ".tmp"):
+    """Yield a temp file path beside ``path`` for the caller to write.
+
+    On a clean exit the temp file gets the mode a new file would have (mkstemp
+    makes 0600) and replaces ``path``; on any error it is removed and ``path``
+    is left as it was.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
     try:
-        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; give the usual umask mode
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        yield tmp
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -524,21 +536,8 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         value = float(keras.ops.convert_to_numpy(logs[self.monitor]))
         if not self._better(value) or not _finite_weights(self.model):
             return
-        self.filepath.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{self.filepath.stem}.", suffix=".tmp.keras", dir=self.filepath.parent
-        )
-        os.close(fd)
-        try:
+        with _atomic_target(self.filepath, suffix=".tmp.keras") as tmp:
             self.model.save(tmp, overwrite=True)
-            os.chmod(tmp, _file_mode(self.filepath))
-            os.replace(tmp, self.filepath)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
         self.best, self.best_epoch = value, int(epoch)
         record = {"epoch": int(epoch), "monitor": self.monitor, "value": value}
         atomic_write_bytes(self.sidecar(self.filepath), (json.dumps(record) + "\n").encode())
