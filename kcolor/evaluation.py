@@ -38,7 +38,6 @@ Example:
 
 from __future__ import annotations
 
-import datetime
 import html
 import math
 import os
@@ -511,14 +510,14 @@ def _grid_png(items, names, rank_by, title) -> bytes:
 def write_report(path, summary: pd.DataFrame, examples, names, inputs) -> Path:
     """Write the self-contained HTML evaluation page (summary table, best and worst grids)."""
     from kcolor.callbacks import atomic_write_bytes
-    from kcolor.reports import _CSS, _img_tag, _metrics_html, figure_to_png, metrics_table
+    from kcolor.reports import figure_to_png, html_page, img_tag, metrics_html, metrics_table
 
     path = Path(path)
     a = summary.attrs
     rank_by = a.get("rank_by", "auc")
     first = names[0]
     sections = [
-        f"<h2>Summary</h2>{_metrics_html(summary, better=_BETTER)}"
+        f"<h2>Summary</h2>{metrics_html(summary, better=_BETTER)}"
         f'<p class="sub">{a["n_images"]} photos, each brought to {a["size"]}x{a["size"]} '
         f"({a['geometry']}); {a['n_grey_dropped']} grey photos dropped, "
         f"{a['n_unreadable']} unreadable. Originals' mean colourfulness: "
@@ -536,7 +535,7 @@ def write_report(path, summary: pd.DataFrame, examples, names, inputs) -> Path:
         atomic_write_bytes(path.parent / f"{kind.lower()}.png", png)
         sections.append(
             f"<h2>{kind} {len(items)} by {label} of {html.escape(first)}</h2>"
-            f"<figure>{_img_tag(png, f'{kind.lower()} examples')}"
+            f"<figure>{img_tag(png, f'{kind.lower()} examples')}"
             "<figcaption>grey (what the model sees) | colourised | original</figcaption></figure>"
         )
     skipped = a.get("skipped") or []
@@ -547,14 +546,7 @@ def write_report(path, summary: pd.DataFrame, examples, names, inputs) -> Path:
         sections.append(f'<h2>Unreadable files</h2><table class="kv">{rows}</table>')
     title = "kcolor evaluation: " + ", ".join(n for n in names if n != GREY)
     where = ", ".join(os.fspath(p) for p in inputs)
-    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    page = (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1>"
-        f'<p class="sub">{html.escape(where)} &middot; {stamp} &middot; per-image values in '
-        "per_image.csv</p>" + "".join(sections) + "</body></html>\n"
-    )
+    page = html_page(title, sections, subtitle=[where, "per-image values in per_image.csv"])
     atomic_write_bytes(path, page.encode("utf-8"))
     return path
 

@@ -60,6 +60,9 @@ __all__ = [
     "build_report",
     "compare_grid",
     "figure_to_png",
+    "html_page",
+    "img_tag",
+    "metrics_html",
     "metrics_styler",
     "metrics_table",
     "plot_history",
@@ -411,7 +414,24 @@ def metrics_styler(data, better=None, fmt="{:.4g}"):
     return frame.style.apply(mark, axis=0).format(fmt, subset=numeric, na_rep="")
 
 
-def _metrics_html(frame: pd.DataFrame, better=None, fmt="{:.4g}") -> str:
+def metrics_html(frame: pd.DataFrame, better=None, fmt="{:.4g}") -> str:
+    """A metrics frame as a plain HTML ``<table>``, the best value per column marked.
+
+    The cells of the best rows get ``class="best"`` (bold in :func:`html_page`'s
+    style). A non-default index is shown as a first header column.
+
+    Args:
+        frame: rows (e.g. models) by metrics, as :func:`metrics_table` takes.
+        better: ``{column: "min" | "max"}`` overriding the direction guessed from
+            the column names (``loss``/``mse`` lower is better, ``psnr``/``ssim`` higher).
+        fmt: format of numeric cells.
+
+    Example:
+        >>> import pandas as pd
+        >>> from kcolor.reports import metrics_html
+        >>> metrics_html(pd.DataFrame({"psnr": [22.1, 24.3]}, index=["grey", "beta"]))[:7]
+        '<table>'
+    """
     best = _best_rows(frame, better)
     show_index = not isinstance(frame.index, pd.RangeIndex)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
@@ -459,7 +479,14 @@ def _read_metrics(run_dir: Path):
     return None, None
 
 
-def _img_tag(png: bytes, alt: str) -> str:
+def img_tag(png: bytes, alt: str) -> str:
+    """An ``<img>`` tag holding ``png`` inline (base64), so a page needs no side files.
+
+    Example:
+        >>> from kcolor.reports import img_tag
+        >>> img_tag(b"PNG", "a grid")
+        '<img src="data:image/png;base64,UE5H" alt="a grid">'
+    """
     data = base64.b64encode(png).decode("ascii")
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
 
@@ -486,6 +513,36 @@ td.best { background: #d9f2d0; font-weight: bold; }
 .card .v { font-size: 1.3em; font-weight: bold; }
 .card .k { color: #666; font-size: 0.85em; }
 """
+
+
+def html_page(title: str, sections, subtitle=()) -> str:
+    """One self-contained HTML page in kcolor's report style.
+
+    Args:
+        title: the page title and ``<h1>`` (plain text, escaped here).
+        sections: HTML fragments (e.g. ``"<h2>..</h2>"`` + :func:`metrics_html` or
+            :func:`img_tag`), in order.
+        subtitle: plain-text parts of the line under the title (escaped here);
+            the current date and time is added at the end.
+
+    Returns:
+        The page as a string, ready to write as UTF-8.
+
+    Example:
+        >>> from kcolor.reports import html_page
+        >>> page = html_page("Run 3", ["<h2>Loss</h2><p>0.01</p>"], subtitle=["runs/3"])
+        >>> page.startswith("<!DOCTYPE html>") and "<h1>Run 3</h1>" in page
+        True
+    """
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    sub = " &middot; ".join(html.escape(str(part)) for part in (*subtitle, stamp))
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+        f'<h1>{html.escape(title)}</h1><p class="sub">{sub}</p>'
+        + "".join(sections)
+        + "</body></html>\n"
+    )
 
 
 def _summary_cards(history: pd.DataFrame) -> str:
@@ -543,7 +600,7 @@ def build_report(run_dir, title=None, max_previews=3, log_scale=False) -> Path:
         sections.append(
             "<h2>Training</h2>"
             + _summary_cards(history)
-            + f"<figure>{_img_tag(png, 'training history')}"
+            + f"<figure>{img_tag(png, 'training history')}"
             + f"<figcaption>{html.escape(history_path.name)}: solid = train, dashed = validation."
             + "</figcaption></figure>"
         )
@@ -554,7 +611,7 @@ def build_report(run_dir, title=None, max_previews=3, log_scale=False) -> Path:
     previews = sorted(previews, key=lambda p: p.name)[-max_previews:] if max_previews else []
     if previews:
         figures = "".join(
-            f"<figure>{_img_tag(p.read_bytes(), p.stem)}"
+            f"<figure>{img_tag(p.read_bytes(), p.stem)}"
             f"<figcaption>{html.escape(p.name)}</figcaption></figure>"
             for p in reversed(previews)
         )
@@ -565,7 +622,7 @@ def build_report(run_dir, title=None, max_previews=3, log_scale=False) -> Path:
         fig = metrics_table(metrics)
         atomic_write_bytes(run_dir / "metrics.png", figure_to_png(fig))
         sections.append(
-            f"<h2>Metrics</h2>{_metrics_html(metrics)}"
+            f"<h2>Metrics</h2>{metrics_html(metrics)}"
             f'<p class="sub">From {html.escape(metrics_path.name)}; best value per column in bold.</p>'
         )
 
@@ -590,15 +647,7 @@ def build_report(run_dir, title=None, max_previews=3, log_scale=False) -> Path:
         raise DataError(
             f"{run_dir}: nothing to report (no history.csv, previews/, metrics.csv|json or config.json)"
         )
-    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    page = (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1>"
-        f'<p class="sub">kcolor training report &middot; {html.escape(str(run_dir))} &middot; {stamp}</p>'
-        + "".join(sections)
-        + "</body></html>\n"
-    )
+    page = html_page(title, sections, subtitle=["kcolor training report", str(run_dir)])
     out = run_dir / "report.html"
     atomic_write_bytes(out, page.encode("utf-8"))
     return out
