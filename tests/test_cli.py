@@ -23,6 +23,12 @@ def make_photos(folder, n=8, size=(40, 36), seed=0):
     return folder
 
 
+def colorize(inputs, out, *options, model=None):
+    """Exit code of ``kcolor colorize INPUTS -o OUT [--model MODEL] -q [OPTIONS...]``."""
+    model_args = [] if model is None else ["--model", str(model)]
+    return main(["colorize", str(inputs), "-o", str(out), *model_args, "-q", *options])
+
+
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     """One epoch of `kcolor train` on 8 generated photos at 32x32: a usable run folder."""
@@ -94,20 +100,8 @@ def test_train_refuses_a_used_run_dir(run_dir, tmp_path, capsys):
     data = make_photos(tmp_path / "d", n=2)
     assert main(["train", "--model", "alpha", "--data", str(data), "-o", str(run_dir)]) == 2
     assert "--resume" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "train",
-                "--model",
-                "alpha",
-                "--data",
-                str(tmp_path / "empty"),
-                "-o",
-                str(tmp_path / "r"),
-            ]
-        )
-        == 2
-    )
+    args = ["train", "--model", "alpha", "--data", str(tmp_path / "empty")]
+    assert main([*args, "-o", str(tmp_path / "r")]) == 2
     assert "no such folder" in capsys.readouterr().err
 
 
@@ -125,7 +119,7 @@ def test_colorize_with_a_run_dir(run_dir, tmp_path, capsys):
     (src / "readme.txt").write_text("not an image")
     out = tmp_path / "out"
 
-    code = main(["colorize", str(src), "-o", str(out), "--model", str(run_dir), "-r", "-q"])
+    code = colorize(src, out, "-r", model=run_dir)
     captured = capsys.readouterr()
     assert code == 1  # one file failed
     assert "2 written, 1 failed" in captured.out
@@ -146,92 +140,33 @@ def test_colorize_with_a_run_dir(run_dir, tmp_path, capsys):
 
     # Run again: existing outputs are kept and reported, and the exit code says so.
     before = (out / "a.png").stat().st_mtime_ns
-    assert (
-        main(["colorize", str(src / "a.png"), "-o", str(out), "--model", str(run_dir), "-q"]) == 1
-    )
+    assert colorize(src / "a.png", out, model=run_dir) == 1
     assert "exists already" in capsys.readouterr().out
     assert (out / "a.png").stat().st_mtime_ns == before
-    assert (
-        main(
-            [
-                "colorize",
-                str(src / "a.png"),
-                "-o",
-                str(out),
-                "--model",
-                str(run_dir),
-                "-q",
-                "--overwrite",
-            ]
-        )
-        == 0
-    )
+    assert colorize(src / "a.png", out, "--overwrite", model=run_dir) == 0
     assert "1 written, 0 failed" in capsys.readouterr().out
 
     # The input folder as output: inputs are never overwritten, even with --overwrite.
-    assert (
-        main(
-            [
-                "colorize",
-                str(src / "a.png"),
-                "-o",
-                str(src),
-                "--model",
-                str(run_dir),
-                "-q",
-                "--overwrite",
-            ]
-        )
-        == 1
-    )
+    assert colorize(src / "a.png", src, "--overwrite", model=run_dir) == 1
     assert "would overwrite an input" in capsys.readouterr().out
     np.testing.assert_array_equal(np.asarray(Image.open(src / "a.png")), grey)
 
     # The .keras file directly, at another size, with a suffix.
-    model_file = str(run_dir / "model.keras")
-    args = ["colorize", str(src / "a.png"), "-o", str(out), "--model", model_file, "--size", "16"]
-    assert main([*args, "--suffix", "_c", "-q"]) == 0
+    model_file = run_dir / "model.keras"
+    assert colorize(src / "a.png", out, "--size", "16", "--suffix", "_c", model=model_file) == 0
     assert (out / "a_c.png").is_file()
 
 
 def test_colorize_errors(run_dir, tmp_path, capsys):
-    assert (
-        main(["colorize", str(tmp_path), "-o", str(tmp_path / "o"), "--model", "nope", "-q"]) == 2
-    )
+    assert colorize(tmp_path, tmp_path / "o", model="nope") == 2
     assert "Presets:" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "colorize",
-                str(tmp_path / "missing.jpg"),
-                "-o",
-                str(tmp_path / "o"),
-                "--model",
-                str(run_dir),
-                "-q",
-            ]
-        )
-        == 1
-    )
+    assert colorize(tmp_path / "missing.jpg", tmp_path / "o", model=run_dir) == 1
     assert "no such file or folder" in capsys.readouterr().out
     (tmp_path / "empty").mkdir()
-    assert (
-        main(
-            [
-                "colorize",
-                str(tmp_path / "empty"),
-                "-o",
-                str(tmp_path / "o"),
-                "--model",
-                str(run_dir),
-                "-q",
-            ]
-        )
-        == 1
-    )
+    assert colorize(tmp_path / "empty", tmp_path / "o", model=run_dir) == 1
     assert "no images found" in capsys.readouterr().err
     # The default preset has no weights yet: a clear error, not a crash.
-    assert main(["colorize", str(tmp_path), "-o", str(tmp_path / "o"), "-q"]) == 2
+    assert colorize(tmp_path, tmp_path / "o") == 2
     assert "has no weights yet" in capsys.readouterr().err
 
 
@@ -265,7 +200,5 @@ def test_train_fusion_with_an_embedder(tmp_path, monkeypatch, capsys):
     config = json.loads((run / "config.json").read_text())
     assert config["embedder"] == "fake" and config["config"]["embedding_dim"] == 5
     out = tmp_path / "out"
-    assert (
-        main(["colorize", str(data / "img0.png"), "-o", str(out), "--model", str(run), "-q"]) == 0
-    )
+    assert colorize(data / "img0.png", out, model=run) == 0
     assert np.asarray(Image.open(out / "img0.png")).shape == (16, 16, 3)
