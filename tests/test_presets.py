@@ -17,25 +17,38 @@ def _numpy(weights):
 
 
 @pytest.fixture
-def test_preset(tmp_path):
+def register():
+    """``register(name, **spec)``: a preset (alpha unless told) registered until the test ends."""
+    names = []
+
+    def register(name, description="test only", architecture="alpha", **spec):
+        presets.register_preset(
+            name, description=description, architecture=architecture, overwrite=True, **spec
+        )
+        names.append(name)
+
+    yield register
+    for name in names:
+        presets.unregister_preset(name)
+
+
+@pytest.fixture
+def test_preset(tmp_path, register):
     """A tiny alpha model's weights (float16) registered as preset 'test-alpha' for this test only."""
     from kcolor.models import alpha
 
     model = alpha()
     path = tmp_path / "test-alpha.weights.h5"
     digest = presets.save_weights(model, path)
-    presets.register_preset(
+    register(
         "test-alpha",
-        description="test only",
-        architecture="alpha",
         config={"input_shape": [None, None, 1]},
         input_size=32,
         file=path,
         sha256=digest,
         training={"data": "none", "command": "fixture"},
     )
-    yield model, path, digest
-    presets.unregister_preset("test-alpha")
+    return model, path, digest
 
 
 def test_registry_lists_the_real_presets_installed_or_plainly_unavailable():
@@ -95,33 +108,20 @@ def test_float16_storage_halves_the_file(tmp_path):
     assert big - small >= 1.9 * params  # 2 bytes saved per parameter (HDF5 overhead aside)
 
 
-def test_wrong_hash_and_missing_file(test_preset):
+def test_wrong_hash_and_missing_file(test_preset, register):
     _, path, _ = test_preset
-    presets.register_preset(
-        "test-alpha",
-        description="bad hash",
-        architecture="alpha",
-        file=path,
-        sha256="0" * 64,
-        overwrite=True,
-    )
+    register("test-alpha", description="bad hash", file=path, sha256="0" * 64)
     with pytest.raises(WeightsError, match="'test-alpha' fails its SHA-256 check") as info:
         presets.build_model("test-alpha")
     assert info.value.path == os.fspath(path)
-    presets.register_preset(
-        "test-alpha",
-        description="missing",
-        architecture="alpha",
-        file=path.with_name("gone.weights.h5"),
-        overwrite=True,
-    )
+    register("test-alpha", description="missing", file=path.with_name("gone.weights.h5"))
     with pytest.raises(WeightsError, match="preset 'test-alpha' is missing"):
         presets.resolve_weights("test-alpha")
 
 
-def test_weights_of_another_architecture_are_refused(test_preset):
+def test_weights_of_another_architecture_are_refused(test_preset, register):
     _, path, digest = test_preset
-    presets.register_preset(
+    register(
         "test-liar",
         description="alpha weights claiming to be beta",
         architecture="beta",
@@ -129,43 +129,28 @@ def test_weights_of_another_architecture_are_refused(test_preset):
         file=path,
         sha256=digest,
     )
-    try:
-        with pytest.raises(WeightsError, match="test-liar"):
-            presets.build_model("test-liar")
-    finally:
-        presets.unregister_preset("test-liar")
+    with pytest.raises(WeightsError, match="test-liar"):
+        presets.build_model("test-liar")
 
 
-def test_url_preset_downloads_once_and_checks_hash(test_preset, tmp_path, monkeypatch):
+def test_url_preset_downloads_once_and_checks_hash(test_preset, register, tmp_path, monkeypatch):
     _, path, digest = test_preset
     monkeypatch.setenv("KERAS_HOME", os.fspath(tmp_path / "keras_home"))
     url = path.as_uri()  # file:///...
-    presets.register_preset(
-        "test-url", description="url", architecture="alpha", url=url, sha256=digest
-    )
-    try:
-        assert not presets.is_installed("test-url")
-        local = presets.resolve_weights("test-url", architecture="alpha")
-        assert local.startswith(os.fspath(tmp_path / "keras_home" / "kcolor"))
-        assert presets.sha256sum(local) == digest and presets.is_installed("test-url")
-        presets.build_model("test-url")
-        # A corrupted cached copy is fetched again.
-        with open(local, "wb") as f:
-            f.write(b"junk")
-        assert presets.sha256sum(presets.resolve_weights("test-url")) == digest
-        # A url whose content does not match its hash.
-        presets.register_preset(
-            "test-url",
-            description="url",
-            architecture="alpha",
-            url=url,
-            sha256="1" * 64,
-            overwrite=True,
-        )
-        os.remove(local)
-        with pytest.raises(WeightsError, match="test-url"):
-            presets.resolve_weights("test-url")
-    finally:
-        presets.unregister_preset("test-url")
+    register("test-url", description="url", url=url, sha256=digest)
+    assert not presets.is_installed("test-url")
+    local = presets.resolve_weights("test-url", architecture="alpha")
+    assert local.startswith(os.fspath(tmp_path / "keras_home" / "kcolor"))
+    assert presets.sha256sum(local) == digest and presets.is_installed("test-url")
+    presets.build_model("test-url")
+    # A corrupted cached copy is fetched again.
+    with open(local, "wb") as f:
+        f.write(b"junk")
+    assert presets.sha256sum(presets.resolve_weights("test-url")) == digest
+    # A url whose content does not match its hash.
+    register("test-url", description="url", url=url, sha256="1" * 64)
+    os.remove(local)
+    with pytest.raises(WeightsError, match="test-url"):
+        presets.resolve_weights("test-url")
     with pytest.raises(ValueError, match="sha256"):
         presets.register_preset("x", description="x", architecture="alpha", url=url)
