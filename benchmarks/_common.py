@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from _beta_torch import print_table
+from _beta_torch import interleaved, print_table
 
 import kcolor
+from kcolor import layers as klayers
 
 
 def parse_configs(text: str) -> list[tuple[int, int]]:
@@ -24,6 +25,34 @@ def parse_configs(text: str) -> list[tuple[int, int]]:
         size, batch = item.lower().split("x")
         out.append((int(size), int(batch)))
     return out
+
+
+def without_fast_path(run):
+    """``run`` with kcolor's layer fast path switched off (stock Keras on torch) while it runs."""
+
+    def plain():
+        previous = klayers.set_fast_path(False)
+        try:
+            return run()
+        finally:
+            klayers.set_fast_path(previous)
+
+    return plain
+
+
+def images_per_second(runs: dict, *, images: int, reps: int, warmup: int, clock: str) -> dict:
+    """Warm every contender up, then time them interleaved: ``{name: [img/s per repetition]}``.
+
+    ``images`` is how many images one call of a contender processes. kcolor's
+    fast-path call counter is reset after the warm-up, so
+    ``kcolor.layers.fast_path_calls()`` afterwards counts the timed calls only.
+    """
+    for _ in range(warmup):
+        for run in runs.values():
+            run()
+    klayers.fast_path_calls(reset=True)
+    times = interleaved(runs, reps, clock)
+    return {name: [images / t for t in ts] for name, ts in times.items()}
 
 
 def speed_parser(

@@ -32,15 +32,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _beta_torch import (  # noqa: E402
     TorchBeta,
     copy_keras_to_torch,
-    interleaved,
     kcolor_beta,
     make_batch,
     sync,
 )
-from _common import run_speed, speed_parser  # noqa: E402
+from _common import images_per_second, run_speed, speed_parser, without_fast_path  # noqa: E402
 
 import kcolor  # noqa: E402
-from kcolor import layers as klayers  # noqa: E402
 
 TARGET = 1.4
 
@@ -83,17 +81,9 @@ def bench_config(size, batch, passes, reps, warmup, extra, clock="wall"):
 
     runs = {"kcolor": kcolor_forward, "torch": torch_forward(ref, x_nchw)}
     if extra:
-
-        def plain():
-            previous = klayers.set_fast_path(False)
-            try:
-                return kcolor_forward()
-            finally:
-                klayers.set_fast_path(previous)
-
         ref_cl = TorchBeta().to(device).eval().to(memory_format=torch.channels_last)
         copy_keras_to_torch(model, ref_cl)
-        runs["keras-plain"] = plain
+        runs["keras-plain"] = without_fast_path(kcolor_forward)
         runs["torch-cl"] = torch_forward(
             ref_cl, x_nchw.contiguous(memory_format=torch.channels_last)
         )
@@ -111,11 +101,7 @@ def bench_config(size, batch, passes, reps, warmup, extra, clock="wall"):
         except ImportError:
             pass
 
-    for _ in range(warmup):
-        for run in runs.values():
-            run()
-    times = interleaved(runs, reps, clock)
-    ips = {name: [batch * passes / t for t in ts] for name, ts in times.items()}
+    ips = images_per_second(runs, images=batch * passes, reps=reps, warmup=warmup, clock=clock)
     return source, ips, f"max |kcolor - torch| {diff:.1e}"
 
 

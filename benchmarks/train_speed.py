@@ -31,13 +31,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _beta_torch import (  # noqa: E402
     TorchBeta,
     copy_keras_to_torch,
-    interleaved,
     kcolor_beta,
     make_batch,
     sync,
     torch_rmsprop,
 )
-from _common import run_speed, speed_parser  # noqa: E402
+from _common import images_per_second, run_speed, speed_parser, without_fast_path  # noqa: E402
 
 import kcolor  # noqa: E402
 from kcolor import layers as klayers  # noqa: E402
@@ -84,26 +83,13 @@ def bench_config(
     copy_keras_to_torch(model, ref)
     runs = {"kcolor": fit, "torch": torch_loop(ref, torch_rmsprop(ref), None)}
     if extra:
-
-        def fit_plain():
-            previous = klayers.set_fast_path(False)
-            try:
-                fit()
-            finally:
-                klayers.set_fast_path(previous)
-
         ref_cl = TorchBeta().to(device).to(memory_format=torch.channels_last)
         copy_keras_to_torch(model, ref_cl)
-        runs["keras-plain"] = fit_plain
+        runs["keras-plain"] = without_fast_path(fit)
         runs["torch-cl"] = torch_loop(ref_cl, torch_rmsprop(ref_cl), torch.channels_last)
 
-    for _ in range(warmup):
-        for run in runs.values():
-            run()
-    klayers.fast_path_calls(reset=True)
-    times = interleaved(runs, reps, clock)
+    ips = images_per_second(runs, images=batch * steps, reps=reps, warmup=warmup, clock=clock)
     used = klayers.fast_path_calls()["Conv2D"]
-    ips = {name: [batch * steps / t for t in ts] for name, ts in times.items()}
     return source, ips, f"fast-path conv calls {used}"
 
 
