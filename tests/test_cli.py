@@ -157,7 +157,17 @@ def test_colorize_with_a_run_dir(run_dir, tmp_path, capsys):
     assert (out / "a_c.png").is_file()
 
 
-def test_colorize_errors(run_dir, tmp_path, capsys):
+@pytest.fixture
+def unavailable_preset():
+    """A registered preset whose weights were never made (as a real one is before training)."""
+    presets.register_preset(
+        "test-unavailable", description="no weights yet", architecture="alpha", input_size=16
+    )
+    yield "test-unavailable"
+    presets.unregister_preset("test-unavailable")
+
+
+def test_colorize_errors(run_dir, tmp_path, capsys, unavailable_preset):
     assert colorize(tmp_path, tmp_path / "o", model="nope") == 2
     assert "Presets:" in capsys.readouterr().err
     assert colorize(tmp_path / "missing.jpg", tmp_path / "o", model=run_dir) == 1
@@ -165,8 +175,8 @@ def test_colorize_errors(run_dir, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert colorize(tmp_path / "empty", tmp_path / "o", model=run_dir) == 1
     assert "no images found" in capsys.readouterr().err
-    # The default preset has no weights yet: a clear error, not a crash.
-    assert colorize(tmp_path, tmp_path / "o") == 2
+    # A preset that has no weights yet: a clear error, not a crash.
+    assert colorize(tmp_path, tmp_path / "o", model=unavailable_preset) == 2
     assert "has no weights yet" in capsys.readouterr().err
 
 

@@ -246,14 +246,24 @@ def test_cli_evaluate_with_a_preset(photos, tmp_path, capsys):
 def test_cli_errors(case, message, photos, tiny_keras, tmp_path, capsys):
     folder = tmp_path / "in"
     folder.mkdir()
-    model = {"bad_model": "no-such-model", "no_weights": "beta-photos"}.get(case, str(tiny_keras))
+    from kcolor import presets
+
+    presets.register_preset(
+        "test-unavailable", description="no weights yet", architecture="alpha", overwrite=True
+    )
+    model = {"bad_model": "no-such-model", "no_weights": "test-unavailable"}.get(
+        case, str(tiny_keras)
+    )
     if case == "grey":
         (folder / "camera.png").write_bytes((photos / "camera.png").read_bytes())
     if case in ("bad_model", "no_weights"):
         folder = photos
     if case == "missing":
         folder = tmp_path / "nope"
-    code = main(["evaluate", str(folder), "--model", model, "-o", str(tmp_path / "o"), "-q"])
+    try:
+        code = main(["evaluate", str(folder), "--model", model, "-o", str(tmp_path / "o"), "-q"])
+    finally:
+        presets.unregister_preset("test-unavailable")
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("kcolor: error:") and message in err
