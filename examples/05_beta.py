@@ -234,7 +234,7 @@ def finish(args, out, model, colorizer, val_rgb, names, config, wall, history):
 def save_preset_weights(model, path) -> str:
     """Float16 weights of ``model`` WITHOUT its optimizer state (a compiled model's
     ``save_weights`` also stores Adam's two moments: 3x the size); returns the SHA-256."""
-    fresh = keras.models.clone_model(model)
+    fresh = keras.Model.from_config(model.get_config())  # clone_model would keep the optimizer
     fresh.set_weights(model.get_weights())
     return presets.save_weights(fresh, path)
 

@@ -113,16 +113,25 @@ _PRESETS: dict[str, dict] = {
         "sha256": "bbf02e528d04219d7e075cde85ec85aed721601d7b453a5327982a7e01b99a57",
     },
     "fusion-lite0-photos": {
-        "description": "Full version: encoder/decoder fused with EfficientNet-Lite0 ImageNet "
-        "class probabilities, trained on general photos.",
+        "description": "Full version: encoder/decoder fused with EfficientNet-Lite0 ImageNet class probabilities, trained on general photos (1600 photos, 64 px, SaturationMSE); a very short CPU training.",
         "architecture": "fusion",
         "config": {"input_shape": [None, None, 1]},
-        "input_size": 256,
+        "input_size": 64,
         "embedder": "efficientnet_lite0",
-        "training": {"data": "../shared/data/photos", "command": None},
-        "file": None,
+        "training": {
+            "data": "../shared/data/photos/tiny-imagenet-val/images + ../shared/data/photos/bsds500/train (grey photos dropped; 5% held out; 1600 of the rest, augmented; embeddings of the un-augmented photos)",
+            "command": "python examples/06_full.py --data ../shared/data/photos/tiny-imagenet-val/images ../shared/data/photos/bsds500/train --size 64 --max-images 1600 --epochs 1 --batch-size 16 --loss saturation --penalty 0.5 --val-max 64 --embedder efficientnet_lite0 --out runs/fusion-lite0-photos --save-preset fusion-lite0-photos (embedding 1600 photos took 601 s more)",
+            "hardware": "2-core CPU shared with other jobs (no GPU)",
+            "images": 1600,
+            "epochs": 1,
+            "loss": "saturation (penalty 0.5)",
+            "wall_seconds": 392,
+            "final_loss": {"loss": 0.02679, "val_loss": 0.02027},
+            "held_out": "held-out split of the training data (64 photos, 64 px): PSNR 22.59 dB (grey 23.56), AuC 0.8836 (grey 0.8846), dCF 17.56, chroma ratio 0.849",
+        },
+        "file": "fusion-lite0-photos.weights.h5",
         "url": None,
-        "sha256": None,
+        "sha256": "0164236ecdb1fa1bc0e936bf81de9de0009f4982d70bcb93ee9510f552d33d92",
     },
 }
 
