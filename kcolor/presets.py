@@ -400,7 +400,9 @@ def build_model(name: str):
 def save_weights(model, path: str | os.PathLike, *, float16: bool = True) -> str:
     """Save ``model``'s weights to a ``.weights.h5`` file, as float16 by default (half the size).
 
-    Keras casts the stored values back to the model's dtype when loading.
+    Keras casts the stored values back to the model's dtype when loading. Only the
+    model's own weights are written: a compiled model's optimizer state (Adam's moments
+    would triple the file) is left out.
 
     Returns:
         The file's SHA-256, ready for a preset's ``sha256``.
@@ -411,6 +413,11 @@ def save_weights(model, path: str | os.PathLike, *, float16: bool = True) -> str
     path = os.fspath(path)
     if not path.endswith(".weights.h5"):
         raise ValueError(f"{path}: weights files must end in .weights.h5")
+    if getattr(model, "optimizer", None) is not None:
+        # An uncompiled twin (clone_model keeps the compile state in Keras 3.15).
+        bare = type(model).from_config(model.get_config())
+        bare.set_weights(model.get_weights())
+        model = bare
     model.save_weights(path, overwrite=True)
     if float16:
         with h5py.File(path, "r+") as f:

@@ -154,3 +154,24 @@ def test_url_preset_downloads_once_and_checks_hash(test_preset, register, tmp_pa
         presets.resolve_weights("test-url")
     with pytest.raises(ValueError, match="sha256"):
         presets.register_preset("x", description="x", architecture="alpha", url=url)
+
+
+def test_save_weights_leaves_the_optimizer_state_out(tmp_path):
+    import numpy as np
+
+    from kcolor import models
+
+    model = models.alpha()
+    x = np.zeros((2, 16, 16, 1), "float32")
+    y = np.zeros((2, 16, 16, 2), "float32")
+    presets.save_weights(model, tmp_path / "bare.weights.h5")
+    model.compile("adam", "mse")
+    model.fit(x, y, epochs=1, verbose=0)  # Adam now holds two moments per weight
+    presets.save_weights(model, tmp_path / "trained.weights.h5")
+    bare, trained = (
+        (tmp_path / f).stat().st_size for f in ("bare.weights.h5", "trained.weights.h5")
+    )
+    assert trained <= bare * 1.05
+    again = models.alpha(weights=str(tmp_path / "trained.weights.h5"))
+    for a, b in zip(again.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, atol=2e-3, rtol=1e-3)  # float16 storage
