@@ -27,6 +27,7 @@ Writes to ``--out`` (default ``runs/02_cnn``)::
 Usage:
     python examples/02_cnn_mnist.py                       # all three losses
     python examples/02_cnn_mnist.py --losses mse --epochs 5
+    python examples/02_cnn_mnist.py --limit 10000 --epochs 2   # a quicker comparison
     python examples/02_cnn_mnist.py --smoke               # a few batches each, seconds (CI)
 """
 
@@ -70,6 +71,8 @@ def parse_args(argv=None):
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--losses", default="mse,saturation,perceptual",
                         help="comma-separated: mse, saturation, perceptual")  # fmt: skip
+    parser.add_argument("--limit", type=int, default=None,
+                        help="train on the first LIMIT training digits only (test: all 10,000)")  # fmt: skip
     parser.add_argument("--out", default="runs/02_cnn", help="run folder")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--smoke", action="store_true", help="a few batches only, for CI")
@@ -83,7 +86,9 @@ def load(args):
     n_val = 32 if args.smoke else VALIDATION
     if args.smoke:
         test = test._replace(**{k: v[:64] for k, v in test._asdict().items()})
-    return (train.x[:-n_val], train.y[:-n_val]), (train.x[-n_val:], train.y[-n_val:]), test
+    n_fit = len(train.x) - n_val if args.limit is None else min(args.limit, len(train.x) - n_val)
+    fit = (train.x[:n_fit], train.y[:n_fit])
+    return fit, (train.x[-n_val:], train.y[-n_val:]), test
 
 
 def chroma_ratio(test, pred):

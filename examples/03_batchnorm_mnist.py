@@ -14,10 +14,13 @@ Writes to ``--out`` (default ``runs/03_batchnorm``)::
     config.json  history.csv  metrics.json  samples.png  model.weights.h5
     history.png  metrics.png  report.html
 
+Measured (2 epochs, batch 64, 2-core CPU, ~39 min): 97.25% digit and 96.31%
+pixel colour accuracy on the test digits. More epochs should do better.
+
 Usage:
-    python examples/03_batchnorm_mnist.py
+    python examples/03_batchnorm_mnist.py                 # 2 epochs, ~40 min on 2 CPU cores
     python examples/03_batchnorm_mnist.py --smoke         # a few batches, seconds (CI)
-    python examples/03_batchnorm_mnist.py --epochs 20 --lr 2e-3 --out runs/bn20
+    python examples/03_batchnorm_mnist.py --epochs 6 --out runs/bn6
 """
 
 from __future__ import annotations
@@ -42,8 +45,8 @@ VALIDATION = 5000
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=None, help="mnist.npz path")
-    parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine decay)")
     parser.add_argument("--out", default="runs/03_batchnorm", help="run folder")
     parser.add_argument("--seed", type=int, default=0)
