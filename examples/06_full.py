@@ -35,13 +35,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _load import load_example  # examples/_load.py, beside this script
 
 import kcolor
 from kcolor import losses
@@ -53,17 +52,7 @@ from kcolor.models.embedders import get_embedder
 import keras  # noqa: E402  isort: skip  (after kcolor: the torch backend)
 
 
-def _load_beta_example():
-    """Example 05 (argument set, data split, measuring): this script builds on it."""
-    path = Path(__file__).resolve().with_name("05_beta.py")
-    spec = importlib.util.spec_from_file_location("kcolor_example_05_beta", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-beta_example = _load_beta_example()
+beta_example = load_example("05_beta.py")  # the argument set, data split, measuring
 
 
 def make_embedder(name: str, weights_path: str | None):

@@ -22,13 +22,13 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io as _io
 import json
 import os
-import sys
 import time
 from pathlib import Path
+
+from _load import load_example  # examples/_load.py, beside this script
 
 import kcolor
 from kcolor import io, presets, reports
@@ -41,16 +41,7 @@ DOCS_GRID = REPO / "docs" / "article_test_grid.png"
 MAX_DOCS_BYTES = 400_000
 
 
-def _load_beta_example():
-    path = Path(__file__).resolve().with_name("05_beta.py")
-    spec = importlib.util.spec_from_file_location("kcolor_example_05_beta", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-beta_example = _load_beta_example()
+beta_example = load_example("05_beta.py")  # the argument set, data split, measuring
 grey_of, evaluate_set = beta_example.grey_of, beta_example.evaluate_set
 
 
