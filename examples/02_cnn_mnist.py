@@ -18,6 +18,26 @@ Each is measured on the 10,000 test digits (never trained on): digit colour
 accuracy, pixel colour accuracy and the chroma ratio (mean chroma of the
 predictions over that of the truth: below 1 = washed out).
 
+Measured on a 2-core CPU (2 epochs, batch 64, seed 0; test digits):
+
+=================  ==============  ==============  ============  ========
+loss               digit accuracy  pixel accuracy  chroma ratio  training
+=================  ==============  ==============  ============  ========
+55,000 digits
+mse                96.76%          95.55%          0.992         471 s
+saturation         96.79%          96.82%          1.045         699 s
+perceptual         96.96%          96.40%          1.008         397 s
+``--limit 10000``
+mse                9.70%           0.00%           0.014         69 s
+saturation         88.14%          81.88%          1.132         69 s
+perceptual         83.56%          64.80%          0.970         73 s
+=================  ==============  ==============  ============  ========
+
+With all the data the three losses end up within a point of each other (one
+seed: the differences are within noise). With less data, plain MSE gets stuck
+at the grey answer (the mean of ten evenly spread hues is ab = 0) while both
+other losses escape it.
+
 Writes to ``--out`` (default ``runs/02_cnn``)::
 
     mse/ saturation/ perceptual/   each: config.json history.csv metrics.json
@@ -25,7 +45,7 @@ Writes to ``--out`` (default ``runs/02_cnn``)::
     metrics.csv  metrics.png  samples.png  report.html      the comparison
 
 Usage:
-    python examples/02_cnn_mnist.py                       # all three losses
+    python examples/02_cnn_mnist.py                       # all three losses, ~25 min on 2 cores
     python examples/02_cnn_mnist.py --losses mse --epochs 5
     python examples/02_cnn_mnist.py --limit 10000 --epochs 2   # a quicker comparison
     python examples/02_cnn_mnist.py --smoke               # a few batches each, seconds (CI)
@@ -67,8 +87,8 @@ def make_loss(name):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=None, help="mnist.npz path")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--losses", default="mse,saturation,perceptual",
                         help="comma-separated: mse, saturation, perceptual")  # fmt: skip
     parser.add_argument("--limit", type=int, default=None,
