@@ -41,7 +41,7 @@ import numpy as np
 
 import kcolor
 from kcolor import color, io, losses, metrics, presets, reports
-from kcolor.callbacks import ColorizationPreview, PandasLogger
+from kcolor.callbacks import ColorizationPreview, PandasLogger, TimeBudget
 from kcolor.datasets import ImageFolderDataset
 
 import keras  # noqa: E402  isort: skip  (after kcolor: the torch backend)
@@ -162,6 +162,11 @@ def add_common_arguments(parser, default_out):
     parser.add_argument(
         "--repeat", type=int, default=1, help="each photo this many times per epoch"
     )
+    parser.add_argument("--minutes", type=float, default=0,
+                        help="train for this many minutes: the epochs that fit (at most --epochs) "
+                        "and a cosine decay fitted to them (callbacks.TimeBudget)")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=1,
+                        help="data-loading processes (more than 1: multiprocessing)")  # fmt: skip
     parser.add_argument("--init", help="start from these weights (.weights.h5 or a preset name)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=default_out, help="run folder")
@@ -198,6 +203,54 @@ def schedule(args, steps_per_epoch):
     )
 
 
+def training_data(args, train_paths, val_paths):
+    """(augmented training set, un-augmented held-out set or None) for ``args``."""
+    train = ImageFolderDataset(train_paths, size=args.size, batch_size=args.batch_size,
+                               augment=True, seed=args.seed, repeat=args.repeat,
+                               workers=args.workers, use_multiprocessing=args.workers > 1)  # fmt: skip
+    val = (
+        ImageFolderDataset(val_paths, size=args.size, batch_size=args.batch_size)
+        if val_paths
+        else None
+    )
+    return train, val
+
+
+def run_config(args, example, section, model, train_paths, val_paths, grey) -> dict:
+    """What a run of example 05 or 06 records in ``config.json``."""
+    return {
+        "example": example,
+        "article_section": section,
+        "model": model,
+        "data": [str(d) for d in args.data],
+        "train_images": len(train_paths),
+        "val_images": len(val_paths),
+        "grey_dropped": grey,
+        "size": args.size,
+        "epochs": args.epochs,
+        "minutes": args.minutes or None,
+        "batch_size": args.batch_size,
+        "repeat": args.repeat,
+        "loss": args.loss if args.loss != "saturation" else f"saturation (penalty {args.penalty})",
+        "optimizer": f"Adam, lr {args.lr}, cosine decay to 5%",
+        "init": args.init,
+        "device": str(kcolor.device()),
+        "torch_threads": __import__("torch").get_num_threads(),
+        "workers": args.workers,
+    }
+
+
+def fit_callbacks(args, out, sched, preview=None):
+    """PandasLogger, previews of ``preview = (x, y)`` (if given) and the time budget."""
+    callbacks = [PandasLogger(out / "history.csv")]
+    if preview is not None:
+        every = max(1, args.epochs // 4) if not args.minutes else 5
+        callbacks.append(ColorizationPreview(*preview, out / "previews", every=every))
+    if args.minutes:
+        callbacks.append(TimeBudget(args.minutes * 60, sched))
+    return callbacks
+
+
 def finish(args, out, model, colorizer, val_rgb, names, config, wall, history):
     """Measure on the held-out photos, write metrics, grid, report and (maybe) the preset."""
     preds = colorizer.colorize(list(val_rgb)) if len(val_rgb) else []
@@ -214,11 +267,12 @@ def finish(args, out, model, colorizer, val_rgb, names, config, wall, history):
         )
         fig.savefig(out / "compare.png", dpi=80)
     final = {k: float(v[-1]) for k, v in history.history.items() if v}
-    config.update({"wall_seconds": round(wall, 1), "final": final})
+    epochs_run = len(history.history.get("loss", []))
+    config.update({"wall_seconds": round(wall, 1), "epochs_run": epochs_run, "final": final})
     (out / "config.json").write_text(json.dumps(config, indent=2))
     model.save_weights(out / "model.weights.h5")
     reports.build_report(out, title=f"{config['example']}: {config['model']}")
-    print(f"trained in {wall / 60:.1f} min; final: "
+    print(f"trained {epochs_run} epochs in {wall / 60:.1f} min; final: "
           + ", ".join(f"{k} {v:.5g}" for k, v in final.items()))  # fmt: skip
     for row, values in table.items():
         print(f"{row:32s} " + "  ".join(
@@ -245,45 +299,19 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out, train_paths, val_paths, grey = prepare(args)
 
-    train = ImageFolderDataset(train_paths, size=args.size, batch_size=args.batch_size,
-                               augment=True, seed=args.seed, repeat=args.repeat)  # fmt: skip
-    val = (
-        ImageFolderDataset(val_paths, size=args.size, batch_size=args.batch_size)
-        if val_paths
-        else None
-    )
+    train, val = training_data(args, train_paths, val_paths)
     val_rgb = np.concatenate([val.rgb_batch(i) for i in range(len(val))]) if val else np.zeros((0,))
     loss, packed = make_loss(args.loss, args.penalty)
     fit_train = losses.PackedLTargets(train) if packed else train
     fit_val = (losses.PackedLTargets(val) if packed else val) if val else None
 
     model = kcolor.models.beta((None, None, 1), weights=args.init)
-    model.compile(keras.optimizers.Adam(schedule(args, len(train))), loss=loss)
-    config = {
-        "example": "05_beta",
-        "article_section": "Beta version",
-        "model": "beta",
-        "data": [str(d) for d in args.data],
-        "train_images": len(train_paths),
-        "val_images": len(val_paths),
-        "grey_dropped": grey,
-        "size": args.size,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "repeat": args.repeat,
-        "loss": args.loss if args.loss != "saturation" else f"saturation (penalty {args.penalty})",
-        "optimizer": f"Adam, lr {args.lr}, cosine decay to 5%",
-        "init": args.init,
-        "augment": "ImageFolderDataset(augment=True): crop, flip, rotation, zoom, shear",
-        "device": str(kcolor.device()),
-        "torch_threads": __import__("torch").get_num_threads(),
-    }
+    sched = schedule(args, len(train))
+    model.compile(keras.optimizers.Adam(sched), loss=loss)
+    config = run_config(args, "05_beta", "Beta version", "beta", train_paths, val_paths, grey)
+    config["augment"] = "ImageFolderDataset(augment=True): crop, flip, rotation, zoom, shear"
     (out / "config.json").write_text(json.dumps(config, indent=2))
-    callbacks = [PandasLogger(out / "history.csv")]
-    if val:
-        sx, sy = val[0]
-        callbacks.append(ColorizationPreview(sx[:6], sy[:6], out / "previews",
-                                             every=max(1, args.epochs // 4)))  # fmt: skip
+    callbacks = fit_callbacks(args, out, sched, (val[0][0][:6], val[0][1][:6]) if val else None)
     print(f"beta: {len(train_paths)} training photos ({grey} grey dropped), {len(val_paths)} "
           f"held out, {args.size} px, {args.epochs} epochs of {len(train)} steps, loss {args.loss}",
           flush=True)  # fmt: skip

@@ -44,7 +44,6 @@ from _load import load_example  # examples/_load.py, beside this script
 
 import kcolor
 from kcolor import losses
-from kcolor.callbacks import ColorizationPreview, PandasLogger
 from kcolor.datasets import ImageFolderDataset
 from kcolor.errors import KcolorError
 from kcolor.models.embedders import get_embedder
@@ -96,7 +95,12 @@ class WithEmbeddings(keras.utils.PyDataset):
     """
 
     def __init__(self, dataset, table=None, embedder=None, packed=False):
-        super().__init__()
+        # A table lookup can run in the dataset's worker processes; the embedder runs here.
+        parallel = table is not None
+        super().__init__(
+            workers=dataset.workers if parallel else 1,
+            use_multiprocessing=dataset.use_multiprocessing if parallel else False,
+        )
         self.dataset, self.table, self.embedder, self.packed = dataset, table, embedder, packed
 
     def __len__(self):
@@ -135,13 +139,7 @@ def main(argv=None):
         raise SystemExit(f"06_full: cannot build the {args.embedder} embedder: {err}") from None
     out, train_paths, val_paths, grey = beta_example.prepare(args)
 
-    train = ImageFolderDataset(train_paths, size=args.size, batch_size=args.batch_size,
-                               augment=True, seed=args.seed, repeat=args.repeat)  # fmt: skip
-    val = (
-        ImageFolderDataset(val_paths, size=args.size, batch_size=args.batch_size)
-        if val_paths
-        else None
-    )
+    train, val = beta_example.training_data(args, train_paths, val_paths)
     val_rgb = np.concatenate([val.rgb_batch(i) for i in range(len(val))]) if val else np.zeros((0,))
     loss, packed = beta_example.make_loss(args.loss, args.penalty)
     start = time.perf_counter()
@@ -155,32 +153,21 @@ def main(argv=None):
 
     model = kcolor.models.fusion((None, None, 1), embedding_dim=embedder.embedding_dim,
                                  weights=args.init)  # fmt: skip
-    model.compile(keras.optimizers.Adam(beta_example.schedule(args, len(train))), loss=loss)
-    config = {
-        "example": "06_full",
-        "article_section": "Full version",
-        "model": f"fusion ({args.embedder})",
+    sched = beta_example.schedule(args, len(train))
+    model.compile(keras.optimizers.Adam(sched), loss=loss)
+    config = beta_example.run_config(args, "06_full", "Full version", f"fusion ({args.embedder})",
+                                     train_paths, val_paths, grey)  # fmt: skip
+    config.update({
         "embedder": args.embedder,
         "embedding_cache": None if args.no_cache else "per photo, un-augmented",
         "embedding_seconds": round(embed_seconds, 1),
-        "data": [str(d) for d in args.data],
-        "train_images": len(train_paths),
-        "val_images": len(val_paths),
-        "grey_dropped": grey,
-        "size": args.size,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "repeat": args.repeat,
-        "loss": args.loss if args.loss != "saturation" else f"saturation (penalty {args.penalty})",
-        "optimizer": f"Adam, lr {args.lr}, cosine decay to 5%",
-        "init": args.init,
-        "device": str(kcolor.device()),
-    }
-    callbacks = [PandasLogger(out / "history.csv")]
+    })  # fmt: skip
+    (out / "config.json").write_text(json.dumps(config, indent=2))
+    preview = None
     if val:
         (sx, se), sy = fit_val[0]
-        callbacks.append(ColorizationPreview([sx[:6], se[:6]], sy[:6], out / "previews",
-                                             every=max(1, args.epochs // 4)))  # fmt: skip
+        preview = ([sx[:6], se[:6]], sy[:6])
+    callbacks = beta_example.fit_callbacks(args, out, sched, preview)
     print(f"fusion+{args.embedder}: {len(train_paths)} training photos ({grey} grey dropped), "
           f"{len(val_paths)} held out, {args.size} px, {args.epochs} epochs of {len(train)} steps, "
           f"loss {args.loss}; embeddings took {embed_seconds:.0f} s", flush=True)  # fmt: skip

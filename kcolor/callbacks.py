@@ -38,7 +38,13 @@ import pandas as pd
 from kcolor import color
 from kcolor.errors import DataError
 
-__all__ = ["BestModelCheckpoint", "ColorizationPreview", "PandasLogger", "atomic_write_bytes"]
+__all__ = [
+    "BestModelCheckpoint",
+    "ColorizationPreview",
+    "PandasLogger",
+    "TimeBudget",
+    "atomic_write_bytes",
+]
 
 # Columns the logger adds next to the Keras log keys.
 EPOCH = "epoch"
@@ -541,3 +547,85 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         self.best, self.best_epoch = value, int(epoch)
         record = {"epoch": int(epoch), "monitor": self.monitor, "value": value}
         atomic_write_bytes(self.sidecar(self.filepath), (json.dumps(record) + "\n").encode())
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Train for a fixed wall-clock time: fit the number of epochs, and the decay, to it.
+
+    ``model.fit(..., epochs=E)`` then runs at most ``E`` epochs and ends within about
+    ``seconds``. After the first epoch the callback measures how long an epoch takes,
+    decides how many whole epochs fit (``planned_epochs``, at least 1, at most ``E``) and,
+    when ``schedule`` is given (any Keras schedule with ``decay_steps``, e.g.
+    ``CosineDecay``), shortens the schedule so that it decays over exactly those epochs:
+    a run cut by time ends at its low learning rate instead of stopping mid-schedule.
+    It re-checks at every epoch end (stops early if epochs got slower) and, as a last
+    resort, stops mid-epoch once ``seconds`` are spent (the epoch's logs and callbacks
+    still run). Useful to fit runs into a GPU lease or a CI slot.
+
+    Args:
+        seconds: the wall-clock budget for ``fit`` (validation included).
+        schedule: the optimizer's learning-rate schedule to fit to the budget, or ``None``.
+        warmup_steps: steps of ``schedule`` before its decay starts (``CosineDecay``'s
+            ``warmup_steps``), kept when the decay is shortened.
+        clock: a function returning seconds (for tests); ``time.monotonic`` by default.
+
+    Attributes:
+        planned_epochs: the number of epochs decided after the first one (``None`` before).
+        stopped_by_time: ``True`` when the budget, not ``epochs``, ended the run.
+
+    Example:
+        >>> schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=10_000)
+        >>> model.compile(keras.optimizers.Adam(schedule), loss="mse")      # doctest: +SKIP
+        >>> model.fit(data, epochs=1000,                                    # doctest: +SKIP
+        ...           callbacks=[TimeBudget(10 * 60, schedule)])  # 10 minutes, fully decayed
+    """
+
+    def __init__(self, seconds, schedule=None, warmup_steps=0, clock=None):
+        super().__init__()
+        if not seconds or seconds <= 0:
+            raise ValueError(f"seconds must be positive, got {seconds!r}")
+        self.seconds = float(seconds)
+        self.schedule = schedule
+        self.warmup_steps = int(warmup_steps)
+        self.clock = clock or time.monotonic
+        self.planned_epochs = None
+        self.stopped_by_time = False
+        self._start = None
+        self._epoch_start = None
+        self._epochs_done = 0
+
+    def on_train_begin(self, logs=None):
+        self._start = self.clock()
+        self._epochs_done = 0
+        self.planned_epochs = None
+        self.stopped_by_time = False
+
+    def _elapsed(self):
+        return self.clock() - self._start
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._elapsed() >= self.seconds:
+            self.stopped_by_time = True
+            self.model.stop_training = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = self.clock()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._epochs_done += 1
+        elapsed = self._elapsed()
+        last = self.clock() - self._epoch_start
+        max_epochs = int((self.params or {}).get("epochs") or 0) or None
+        if self._epochs_done <= 2:
+            # Plan after epoch 1, re-plan once after epoch 2 (its time has no warm-up).
+            fit = self._epochs_done + int(max(0.0, self.seconds - elapsed) // max(last, 1e-9))
+            self.planned_epochs = min(fit, max_epochs) if max_epochs else fit
+            steps = (self.params or {}).get("steps")
+            if self.schedule is not None and steps and hasattr(self.schedule, "decay_steps"):
+                self.schedule.decay_steps = max(
+                    1, self.planned_epochs * int(steps) - self.warmup_steps
+                )
+        if self._epochs_done >= self.planned_epochs or elapsed + last > self.seconds:
+            if max_epochs is None or self._epochs_done < max_epochs:
+                self.stopped_by_time = True
+            self.model.stop_training = True

@@ -299,3 +299,71 @@ def test_preview_checks_shapes(tmp_path):
 
 def test_lazy_import():
     assert kcolor.callbacks.PandasLogger is PandasLogger
+
+
+class _FakeClock:
+    """A clock that a callback advances by ``step`` seconds per training batch."""
+
+    def __init__(self, step):
+        self.now, self.step = 0.0, step
+
+    def __call__(self):
+        return self.now
+
+
+class _Tick(keras.callbacks.Callback):
+    def __init__(self, clock):
+        super().__init__()
+        self.clock = clock
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.clock.now += self.clock.step
+
+
+def _budget_fit(seconds, epochs, step, schedule=None, n=16, batch=4):
+    from kcolor.callbacks import TimeBudget
+
+    x, y = tiny_data(n)
+    model = tiny_model()
+    if schedule is not None:
+        model.compile(keras.optimizers.Adam(schedule), "mse")
+    clock = _FakeClock(step)
+    budget = TimeBudget(seconds, schedule, clock=clock)
+    logger = PandasLogger(batch_size=batch, count_samples=False)
+    history = model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0,
+                        callbacks=[_Tick(clock), budget, logger])  # fmt: skip
+    return budget, history, clock, logger
+
+
+def test_time_budget_fits_epochs_and_decay_to_the_budget():
+    # 4 steps per epoch at 1 "second" each: 10 seconds hold 2 whole epochs.
+    schedule = keras.optimizers.schedules.CosineDecay(1e-2, decay_steps=400, alpha=0.0)
+    budget, history, clock, logger = _budget_fit(10, epochs=100, step=1.0, schedule=schedule)
+    assert budget.planned_epochs == 2
+    assert len(history.history["loss"]) == 2
+    assert budget.stopped_by_time
+    assert clock.now <= 10
+    assert schedule.decay_steps == 8  # 2 epochs x 4 steps: fully decayed at the end
+    # The learning rate logged at the start of epoch 2 is half-way down the shortened cosine.
+    assert logger.frame["learning_rate"].iloc[1] == pytest.approx(0.5e-2, rel=1e-3)
+
+
+def test_time_budget_never_runs_more_than_epochs():
+    budget, history, _, _ = _budget_fit(1e6, epochs=3, step=1.0)
+    assert len(history.history["loss"]) == 3
+    assert budget.planned_epochs == 3
+    assert not budget.stopped_by_time
+
+
+def test_time_budget_stops_mid_epoch_when_one_epoch_is_too_long():
+    budget, history, clock, _ = _budget_fit(2.5, epochs=5, step=1.0, n=40)  # 10 steps/epoch
+    assert len(history.history["loss"]) == 1
+    assert budget.stopped_by_time
+    assert clock.now == 3  # stopped after the batch that crossed 2.5 s
+
+
+def test_time_budget_rejects_a_non_positive_budget():
+    from kcolor.callbacks import TimeBudget
+
+    with pytest.raises(ValueError, match="positive"):
+        TimeBudget(0)
