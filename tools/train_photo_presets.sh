@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Train the photo presets (beta and fusion-lite0, two chroma penalties each) side by side.
 #
-#   tools/train_photo_presets.sh DATA_ROOT RUNS_DIR [MINUTES] [WORKERS]
+#   [PENALTIES="0.5 2"] [FUSION_ARGS=...] tools/train_photo_presets.sh DATA_ROOT RUNS_DIR [MINUTES] [WORKERS]
 #
 # DATA_ROOT holds tiny-imagenet-val/images and bsds500/train (e.g. ../shared/data/photos);
 # bsds500/test is never read. Each run trains at 128 px for MINUTES (default 5) of wall
@@ -9,7 +9,10 @@
 # WORKERS data-loading processes (default 3), and writes RUNS_DIR/<name>/ (history.csv,
 # metrics.json on its held-out photos, report.html) and kcolor/weights/<name>.weights.h5.
 # Meant for a CUDA GPU with >= 16 CPU cores (the four runs share the GPU); on a CPU, run
-# one of the commands below on its own with fewer workers.
+# one of the commands below on its own with fewer workers. PENALTIES lists the
+# SaturationMSE penalties (one beta and one fusion run each); FUSION_ARGS adds options to
+# the fusion runs: FUSION_ARGS=--no-cache embeds every augmented batch, which stops the
+# fusion net from memorising photos by their cached embedding (see the preset's note).
 set -uo pipefail
 DATA=${1:?DATA_ROOT}; RUNS=${2:?RUNS_DIR}; MINUTES=${3:-5}; WORKERS=${4:-3}
 PY=${PYTHON:-python3}
@@ -26,7 +29,7 @@ for p in ${PENALTIES:-0.5 2}; do
       --out "$RUNS/beta-p$p" --save-preset "beta-photos-p$p" > "$RUNS/beta-p$p.log" 2>&1 &
   pids+=($!)
   $PY examples/06_full.py --data "${photos[@]}" "${common[@]}" --penalty $p \
-      --embedder efficientnet_lite0 --out "$RUNS/fusion-p$p" \
+      --embedder efficientnet_lite0 ${FUSION_ARGS:-} --out "$RUNS/fusion-p$p" \
       --save-preset "fusion-lite0-photos-p$p" > "$RUNS/fusion-p$p.log" 2>&1 &
   pids+=($!)
 done
