@@ -50,22 +50,20 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
-import json
-import time
+import os
+import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from kcolor import color, losses, metrics, reports
-from kcolor.callbacks import PandasLogger
-from kcolor.datasets import colored_mnist
-from kcolor.models import cnn
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # examples/_mnist.py
+
+import _mnist  # noqa: E402
+
+from kcolor import color, losses, metrics, reports  # noqa: E402
+from kcolor.models import cnn  # noqa: E402
 
 import keras  # noqa: E402  isort: skip  (after kcolor: the torch backend)
-
-VALIDATION = 5000
 
 
 def make_loss(name):
@@ -82,30 +80,12 @@ def make_loss(name):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=None, help="mnist.npz path")
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser = _mnist.parser(__doc__, out="runs/02_cnn", epochs=2, batch_size=64)
     parser.add_argument("--losses", default="mse,saturation,perceptual",
                         help="comma-separated: mse, saturation, perceptual")  # fmt: skip
     parser.add_argument("--limit", type=int, default=None,
                         help="train on the first LIMIT training digits only (test: all 10,000)")  # fmt: skip
-    parser.add_argument("--out", default="runs/02_cnn", help="run folder")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--smoke", action="store_true", help="a few batches only, for CI")
-    return parser.parse_args(argv)
-
-
-def load(args):
-    """(x_train, y_train), (x_val, y_val), test: the last 5,000 training digits validate."""
-    limit = 160 if args.smoke else None
-    train, test = colored_mnist("both", path=args.data, limit=limit)
-    n_val = 32 if args.smoke else VALIDATION
-    if args.smoke:
-        test = test._replace(**{k: v[:64] for k, v in test._asdict().items()})
-    n_fit = len(train.x) - n_val if args.limit is None else min(args.limit, len(train.x) - n_val)
-    fit = (train.x[:n_fit], train.y[:n_fit])
-    return fit, (train.x[-n_val:], train.y[-n_val:]), test
+    return _mnist.apply_smoke(parser.parse_args(argv))
 
 
 def chroma_ratio(test, pred):
@@ -117,8 +97,8 @@ def chroma_ratio(test, pred):
 def train_one(name, args, data, out):
     (x, y), (xv, yv), test = data
     loss, packed = make_loss(name)
-    if packed:
-        y, yv = losses.pack_l(x, y), losses.pack_l(xv, yv)
+    if packed:  # the perceptual loss needs L beside the true ab
+        data = ((x, losses.pack_l(x, y)), (xv, losses.pack_l(xv, yv)), test)
     keras.utils.set_random_seed(args.seed)
     model = cnn(batch_norm=False)
     model.compile(
@@ -126,50 +106,29 @@ def train_one(name, args, data, out):
         loss=loss,
         metrics=[metrics.DigitColorAccuracy(), metrics.PixelColorAccuracy()],
     )
-    out.mkdir(parents=True, exist_ok=True)
-    config = {**vars(args), "loss": name, "loss_config": loss if isinstance(loss, str)
-              else loss.get_config(), "model": model.name, "parameters": model.count_params()}  # fmt: skip
-    (out / "config.json").write_text(json.dumps(config, indent=2, default=str))
     print(f"--- {name}: {model.name}, {model.count_params():,} parameters")
-    start = time.perf_counter()
-    model.fit(
-        x, y,
-        validation_data=(xv, yv),
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        callbacks=[PandasLogger(out / "history.csv")],
-        verbose=2,
+    config = {"loss": name, "loss_config": loss if isinstance(loss, str) else loss.get_config()}
+    scores, pred = _mnist.train_and_score(
+        model, args, data, out, config=config, scores={"loss": name},
+        report=f"02 CNN on colour MNIST, {name} loss",
+        extra_scores=lambda p: {"chroma_ratio": chroma_ratio(test, p)},
     )  # fmt: skip
-    seconds = time.perf_counter() - start
-    model.save_weights(out / "model.weights.h5")
-    pred = model.predict(test.x, batch_size=512, verbose=0)
-    scores = {
-        "loss": name,
-        "digit_color_accuracy": metrics.digit_color_accuracy(test.y, pred),
-        "pixel_color_accuracy": metrics.pixel_color_accuracy(test.y, pred),
-        "chroma_ratio": chroma_ratio(test, pred),
-        "epochs": args.epochs,
-        "train_seconds": round(seconds, 1),
-    }
-    (out / "metrics.json").write_text(json.dumps(scores, indent=2))
-    reports.build_report(out, title=f"02 CNN on colour MNIST, {name} loss")
+    scores.pop("report")
     print(
         f"{name}: test digit colour accuracy {scores['digit_color_accuracy']:.2%}, pixel colour "
         f"accuracy {scores['pixel_color_accuracy']:.2%}, chroma ratio {scores['chroma_ratio']:.3f} "
-        f"({seconds:.0f} s)"
+        f"({scores['train_seconds']:.0f} s)"
     )
     return scores, pred
 
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.smoke:
-        args.epochs, args.batch_size = 1, min(args.batch_size, 32)
     names = [n.strip() for n in args.losses.split(",") if n.strip()]
     for n in names:
         make_loss(n)  # fail early on a typo
     out = Path(args.out)
-    data = load(args)
+    data = _mnist.load(args)
     test = data[2]
     print(f"colour MNIST: {len(data[0][0])} train, {len(data[1][0])} validation, "
           f"{len(test.x)} test digits")  # fmt: skip
@@ -178,22 +137,12 @@ def main(argv=None):
     for name in names:
         scores, preds[name] = train_one(name, args, data, out / name)
         rows.append(scores)
-    table = pd.DataFrame(rows).set_index("loss")
+    table = pd.DataFrame(rows).set_index("loss").drop(columns=["test_digits"])
     table.to_csv(out / "metrics.csv")
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
 
-    n = 10
-    grid = [color.merge_lab(test.x[:n], np.zeros_like(test.y[:n]))]
-    grid += [color.merge_lab(test.x[:n], preds[name][:n]) for name in names]
-    grid += [color.merge_lab(test.x[:n], test.y[:n])]
-    fig = reports.compare_grid(
-        grid,
-        row_titles=["input (L)", *names, "truth"],
-        column_titles=[f"digit {d}" for d in test.labels[:n]],
-        title="CNN on colour MNIST: one loss per row (test digits)",
-        cell_size=1.0,
-    )
-    fig.savefig(out / "samples.png", dpi=100)
+    title = "CNN on colour MNIST: one loss per row (test digits)"
+    _mnist.sample_grid(test, preds, title=title).savefig(out / "samples.png", dpi=100)
     reports.metrics_table(
         table[["digit_color_accuracy", "pixel_color_accuracy", "chroma_ratio"]],
         better={"digit_color_accuracy": "max", "pixel_color_accuracy": "max"},
