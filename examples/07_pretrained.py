@@ -38,6 +38,8 @@ from kcolor.datasets.folder import is_grey
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("KCOLOR_SHARED", REPO.parent / "shared" / "data"))
 DOCS_GRID = REPO / "docs" / "article_test_grid.png"
+DOCS_EVAL_GRID = REPO / "docs" / "eval_grid.png"
+EVAL_GRID_ROWS = 6
 MAX_DOCS_BYTES = 400_000
 
 
@@ -101,43 +103,59 @@ def save_small_png(fig, path: Path, max_bytes: int) -> int:
     return len(data)
 
 
+def save_grid(columns, names, title, path: Path, docs_path: Path | None = None) -> Path:
+    """``reports.compare_grid`` of ``columns`` saved to ``path`` (and a small ``docs_path`` copy)."""
+    fig = reports.compare_grid(columns, row_titles=names, cell_size=1.6, title=title)
+    size = save_small_png(fig, path, 10**9)
+    print(f"grid: {path} ({size / 1000:.0f} KB)")
+    if docs_path is not None:
+        size = save_small_png(fig, docs_path, MAX_DOCS_BYTES)
+        print(f"docs copy: {docs_path} ({size / 1000:.0f} KB)")
+    return path
+
+
 def grid(photos, names, cols, out: Path, docs: bool):
     columns = {"grey": [grey_of(p) for p in photos]}
     for name, colorizer in cols.items():
         columns[name] = colorizer.colorize(list(photos))
     columns["truth"] = photos
-    fig = reports.compare_grid(columns, row_titles=names, cell_size=1.6,
-                               title="kcolor presets on the article's test photos")  # fmt: skip
-    path = out / "test_grid.png"
-    size = save_small_png(fig, path, 10**9)
-    print(f"grid: {path} ({size / 1000:.0f} KB)")
-    if docs:
-        size = save_small_png(fig, DOCS_GRID, MAX_DOCS_BYTES)
-        print(f"docs copy: {DOCS_GRID} ({size / 1000:.0f} KB)")
-    return path
+    return save_grid(columns, names, "kcolor presets on the article's test photos",
+                     out / "test_grid.png", DOCS_GRID if docs else None)  # fmt: skip
 
 
-def evaluate(folder, cols, size, out: Path, smoke=False):
-    """Measure each colouriser and the grey baseline on the colour photos of ``folder``."""
+def evaluate(folder, cols, size, out: Path, smoke=False, docs=False):
+    """Measure each colouriser and the grey baseline on the colour photos of ``folder``.
+
+    Also saves ``eval_grid.png``: the first photos (spread over the folder's sorted order)
+    as grey | each colouriser | truth (with ``docs``, a copy in ``docs/eval_grid.png``).
+    """
     if smoke and folder is None:
-        truths, _ = smoke_photos(4, size)
+        truths, names = smoke_photos(4, size)
         grey = 0
     else:
-        truths, _, grey = load_folder(folder, size, drop_grey=True)
-    table = {"grey baseline": evaluate_set([grey_of(t) for t in truths], truths)}
+        truths, names, grey = load_folder(folder, size, drop_grey=True)
+    rows = sorted({round(i * (len(truths) - 1) / max(1, EVAL_GRID_ROWS - 1))
+                   for i in range(min(EVAL_GRID_ROWS, len(truths)))})  # fmt: skip
+    greys = [grey_of(t) for t in truths]
+    table = {"grey baseline": evaluate_set(greys, truths)}
+    columns = {"grey": [greys[i] for i in rows]}
     seconds = {}
     for name, colorizer in cols.items():
         start = time.perf_counter()
         preds = colorizer.colorize(list(truths))
         seconds[name] = time.perf_counter() - start
         table[name] = evaluate_set(preds, truths)
+        columns[name] = [preds[i] for i in rows]
+    columns["truth"] = [truths[i] for i in rows]
+    where = folder or "scikit-image photos"
+    save_grid(columns, [names[i][:14] for i in rows], f"kcolor presets on {'/'.join(Path(str(where)).parts[-2:])}",
+              out / "eval_grid.png", DOCS_EVAL_GRID if docs else None)  # fmt: skip
     (out / "metrics.json").write_text(json.dumps(table, indent=2))
     import pandas as pd
 
     frame = pd.DataFrame(table).T.drop(columns=["colorfulness_truth"])
     frame.to_csv(out / "metrics.csv")
     reports.metrics_table(frame.drop(columns=["photos"])).savefig(out / "metrics.png", dpi=80)
-    where = folder or "scikit-image photos"
     print(f"{len(truths)} colour photos of {where} ({grey} grey dropped), {size}x{size}:")
     print(frame.to_string(float_format=lambda v: f"{v:.4f}"))
     for name, s in seconds.items():
@@ -153,7 +171,10 @@ def main(argv=None):
                         help="folder of test photos (default: the article's)")  # fmt: skip
     parser.add_argument("--out", default="runs/07_pretrained", help="output folder")
     parser.add_argument(
-        "--docs", action="store_true", help=f"also write {DOCS_GRID.relative_to(REPO)}"
+        "--docs",
+        action="store_true",
+        help=f"also write {DOCS_GRID.relative_to(REPO)} (and, with --evaluate, "
+        f"{DOCS_EVAL_GRID.relative_to(REPO)})",
     )
     parser.add_argument(
         "--evaluate", metavar="DIR", help="measure the presets on this photo folder"
@@ -172,7 +193,8 @@ def main(argv=None):
             photos, names, _ = load_folder(args.photos)
         grid(photos, names, cols, out, args.docs and not args.smoke)
     if args.evaluate or args.smoke:
-        return evaluate(args.evaluate, cols, 64 if args.smoke else args.eval_size, out, args.smoke)
+        size = 64 if args.smoke else args.eval_size
+        return evaluate(args.evaluate, cols, size, out, args.smoke, args.docs and not args.smoke)
     return None
 
 

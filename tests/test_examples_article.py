@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import shared_path
 
@@ -81,8 +82,6 @@ def test_06_full_smoke_lite0(tmp_path):
     _run("06_full.py", out, "--embedder", "efficientnet_lite0")
     table = _metrics(out)
     assert "fusion (efficientnet_lite0) (held out)" in table
-    import numpy as np
-
     emb = np.load(out / "embeddings_efficientnet_lite0.npy")
     assert emb.shape == (4, 1000)
     np.testing.assert_allclose(emb.sum(axis=1), 1.0, atol=1e-3)  # class probabilities
@@ -93,12 +92,17 @@ def test_07_pretrained_smoke(tmp_path):
     out = tmp_path / "pretrained"
     stdout = _run("07_pretrained.py", out)
     assert (out / "test_grid.png").is_file() and (out / "metrics.csv").is_file()
+    from PIL import Image
+
+    with Image.open(out / "eval_grid.png") as grid:  # grey | each preset | truth, 4 photos
+        assert grid.width > 300 and grid.height > 300
+        assert np.asarray(grid.convert("L")).std() > 10  # not a blank figure
     table = _metrics(out)
     assert "grey baseline" in table and len(table) >= 2
     assert "grey baseline" in stdout
 
 
-@pytest.mark.parametrize("name", ["docs/article_test_grid.png"])
+@pytest.mark.parametrize("name", ["docs/article_test_grid.png", "docs/eval_grid.png"])
 def test_docs_grid_is_small(name):
     path = REPO / name
     if not path.exists():
