@@ -63,10 +63,12 @@ def test_04_alpha_smoke_on_the_articles_woman(tmp_path):
 @pytest.mark.slow
 def test_05_beta_smoke(tmp_path):
     out = tmp_path / "beta"
-    stdout = _run("05_beta.py", out, "--loss", "saturation")
+    # two data-loading processes and a time budget: the options the GPU runs use
+    stdout = _run("05_beta.py", out, "--loss", "saturation", "--workers", "2", "--minutes", "5")
     assert "beta (held out)" in stdout
     config = json.loads((out / "config.json").read_text())
     assert config["train_images"] == 4 and config["val_images"] == 2
+    assert config["workers"] == 2 and config["minutes"] == 5 and config["epochs_run"] == 1
     assert config["loss"].startswith("saturation")
     assert {"epoch", "loss", "val_loss"} <= set(
         (out / "history.csv").read_text().split("\n")[0].split(",")
@@ -79,7 +81,8 @@ def test_05_beta_smoke(tmp_path):
 @pytest.mark.slow
 def test_06_full_smoke_lite0(tmp_path):
     out = tmp_path / "full"
-    _run("06_full.py", out, "--embedder", "efficientnet_lite0")
+    _run("06_full.py", out, "--embedder", "efficientnet_lite0", "--workers", "2")
+    assert json.loads((out / "config.json").read_text())["workers"] == 2
     table = _metrics(out)
     assert "fusion (efficientnet_lite0) (held out)" in table
     emb = np.load(out / "embeddings_efficientnet_lite0.npy")
