@@ -567,10 +567,14 @@ class TimeBudget(keras.callbacks.Callback):
         schedule: the optimizer's learning-rate schedule to fit to the budget, or ``None``.
         warmup_steps: steps of ``schedule`` before its decay starts (``CosineDecay``'s
             ``warmup_steps``), kept when the decay is shortened.
+        stop_mid_epoch: whether to stop inside an epoch once ``seconds`` are spent (when a
+            single epoch is longer than the budget); ``False`` stops only at epoch ends,
+            e.g. when ``keras.callbacks.BackupAndRestore`` must see whole epochs.
         clock: a function returning seconds (for tests); ``time.monotonic`` by default.
 
     Attributes:
         planned_epochs: the number of epochs decided after the first one (``None`` before).
+        epochs_done: epochs finished in the current ``fit``.
         stopped_by_time: ``True`` when the budget, not ``epochs``, ended the run.
 
     Example:
@@ -580,13 +584,14 @@ class TimeBudget(keras.callbacks.Callback):
         ...           callbacks=[TimeBudget(10 * 60, schedule)])  # 10 minutes, fully decayed
     """
 
-    def __init__(self, seconds, schedule=None, warmup_steps=0, clock=None):
+    def __init__(self, seconds, schedule=None, warmup_steps=0, stop_mid_epoch=True, clock=None):
         super().__init__()
         if not seconds or seconds <= 0:
             raise ValueError(f"seconds must be positive, got {seconds!r}")
         self.seconds = float(seconds)
         self.schedule = schedule
         self.warmup_steps = int(warmup_steps)
+        self.stop_mid_epoch = bool(stop_mid_epoch)
         self.clock = clock or time.monotonic
         self.planned_epochs = None
         self.stopped_by_time = False
@@ -603,8 +608,12 @@ class TimeBudget(keras.callbacks.Callback):
     def _elapsed(self):
         return self.clock() - self._start
 
+    @property
+    def epochs_done(self) -> int:
+        return self._epochs_done
+
     def on_train_batch_end(self, batch, logs=None):
-        if self._elapsed() >= self.seconds:
+        if self.stop_mid_epoch and self._elapsed() >= self.seconds:
             self.stopped_by_time = True
             self.model.stop_training = True
 

@@ -36,6 +36,7 @@ _EPILOG_TRAIN = """\
 examples:
   kcolor train --model beta --data photos/ -o runs/beta --epochs 20
   kcolor train --model beta --data photos/ -o runs/beta --epochs 40 --resume
+  kcolor train --model beta --data photos/ -o runs/beta --epochs 100 --minutes 30
   kcolor train --model fusion --data photos/ -o runs/fusion --embedder efficientnet_lite0
 
 The run folder then holds config.json, model.keras (the best epoch), history.csv,
@@ -266,6 +267,14 @@ def _add_train(sub):
         metavar="NAME",
         help="fusion only: the frozen classifier giving the embedding (default efficientnet_lite0)",
     )
+    p.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        metavar="M",
+        help="stop after about M minutes of training (the whole epochs that fit; "
+        "--resume continues later)",
+    )
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in RUN_DIR")
     p.add_argument(
         "-r", "--recursive", action="store_true", help="also use photos in sub-folders of DIR"
@@ -419,10 +428,13 @@ def _train(args) -> int:
 
     import kcolor
     from kcolor import io as kio
-    from kcolor.callbacks import BestModelCheckpoint, ColorizationPreview, PandasLogger
+    from kcolor.callbacks import BestModelCheckpoint, ColorizationPreview, PandasLogger, TimeBudget
     from kcolor.datasets import ImageFolderDataset
     from kcolor.errors import DataError
 
+    if args.minutes is not None and not args.minutes > 0:
+        _err(f"--minutes must be positive, got {args.minutes}")
+        return 2
     run_dir = Path(args.output)
     config_path = run_dir / "config.json"
     if run_dir.exists() and any(run_dir.iterdir()) and not args.resume:
@@ -531,6 +543,10 @@ def _train(args) -> int:
         FiniteBackupAndRestore(backup_dir, double_checkpoint=True, delete_checkpoint=False),
         ForceLearningRate(args.lr),  # after the backup's restore
     ]
+    # Only whole epochs: --resume's backup is written at epoch ends.
+    budget = TimeBudget(args.minutes * 60, stop_mid_epoch=False) if args.minutes else None
+    if budget is not None:
+        callbacks.append(budget)
     print(
         f"training {args.model} on {len(train_paths)} photos ({len(val_paths)} held out for validation), "
         f"{args.size}x{args.size}, {args.epochs} epochs, on {kcolor.device()}",
@@ -565,6 +581,12 @@ def _train(args) -> int:
         return 1
     if not model_path.is_file():  # e.g. every epoch had already run (--resume of a finished run)
         model.save(model_path)
+    if budget is not None and budget.stopped_by_time:
+        print(
+            f"stopped by --minutes {args.minutes:g} after {budget.epochs_done} epoch(s) of this "
+            f"run; `{PROG} train ... -o {run_dir} --resume` continues",
+            file=sys.stderr,
+        )
     print(f"best {monitor}: {best}")
     print(f"run folder: {run_dir}  (model.keras, history.csv, previews/, report: {report})")
     print(f"colour photos with it: {PROG} colorize PHOTOS... -o OUTDIR --model {run_dir}")

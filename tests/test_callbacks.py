@@ -362,6 +362,19 @@ def test_time_budget_stops_mid_epoch_when_one_epoch_is_too_long():
     assert clock.now == 3  # stopped after the batch that crossed 2.5 s
 
 
+def test_time_budget_can_keep_epochs_whole():
+    from kcolor.callbacks import TimeBudget
+
+    x, y = tiny_data(40)
+    model = tiny_model()
+    clock = _FakeClock(1.0)
+    budget = TimeBudget(2.5, stop_mid_epoch=False, clock=clock)
+    history = model.fit(x, y, batch_size=4, epochs=5, verbose=0, callbacks=[_Tick(clock), budget])
+    assert len(history.history["loss"]) == 1 and budget.epochs_done == 1
+    assert clock.now == 10  # all 10 steps of the epoch ran
+    assert budget.stopped_by_time
+
+
 def test_time_budget_rejects_a_non_positive_budget():
     from kcolor.callbacks import TimeBudget
 

@@ -96,6 +96,21 @@ def test_train_writes_a_complete_run(run_dir):
     assert list((run_dir / "previews").glob("preview_epoch_000.png"))
 
 
+def test_train_minutes_stops_at_an_epoch_end_and_resume_goes_on(tmp_path, capsys):
+    data = make_photos(tmp_path / "data")
+    run = tmp_path / "run"
+    args = ["train", "--model", "alpha", "--data", str(data), "-o", str(run), "--epochs", "4",
+            "--size", "32", "--batch-size", "4", "-q"]  # fmt: skip
+    assert main([*args, "--minutes", "0.00001"]) == 0  # the budget is spent in epoch 1
+    assert "stopped by --minutes" in capsys.readouterr().err
+    assert len(pd.read_csv(run / "history.csv")) == 1  # one whole epoch, then stopped
+    assert main([*args, "--resume"]) == 0
+    assert list(pd.read_csv(run / "history.csv")["epoch"]) == [0, 1, 2, 3]
+    fresh = ["train", "--model", "alpha", "--data", str(data), "-o", str(tmp_path / "new")]
+    assert main([*fresh, "--minutes", "0"]) == 2
+    assert "--minutes must be positive" in capsys.readouterr().err
+
+
 def test_train_refuses_a_used_run_dir(run_dir, tmp_path, capsys):
     data = make_photos(tmp_path / "d", n=2)
     assert main(["train", "--model", "alpha", "--data", str(data), "-o", str(run_dir)]) == 2
