@@ -625,10 +625,13 @@ class TimeBudget(keras.callbacks.Callback):
         elapsed = self._elapsed()
         last = self.clock() - self._epoch_start
         max_epochs = int((self.params or {}).get("epochs") or 0) or None
-        if self._epochs_done <= 2:
-            # Plan after epoch 1, re-plan once after epoch 2 (its time has no warm-up).
-            fit = self._epochs_done + int(max(0.0, self.seconds - elapsed) // max(last, 1e-9))
-            self.planned_epochs = min(fit, max_epochs) if max_epochs else fit
+        fit = self._epochs_done + int(max(0.0, self.seconds - elapsed) // max(last, 1e-9))
+        if max_epochs:
+            fit = min(fit, max_epochs)
+        # Plan after epoch 1 and re-plan after epoch 2 (its time has no warm-up); later,
+        # only shorten the plan (epochs got slower), so the decay still ends at the stop.
+        if self._epochs_done <= 2 or fit < self.planned_epochs:
+            self.planned_epochs = fit
             steps = (self.params or {}).get("steps")
             if self.schedule is not None and steps and hasattr(self.schedule, "decay_steps"):
                 self.schedule.decay_steps = max(

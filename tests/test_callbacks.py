@@ -348,6 +348,35 @@ def test_time_budget_fits_epochs_and_decay_to_the_budget():
     assert logger.frame["learning_rate"].iloc[1] == pytest.approx(0.5e-2, rel=1e-3)
 
 
+class _SlowDown(keras.callbacks.Callback):
+    """Makes every step after epoch ``after`` take ``factor`` times longer."""
+
+    def __init__(self, clock, after, factor):
+        super().__init__()
+        self.clock, self.after, self.factor = clock, after, factor
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.after:
+            self.clock.step *= self.factor
+
+
+def test_time_budget_shortens_the_decay_when_epochs_slow_down():
+    from kcolor.callbacks import TimeBudget
+
+    schedule = keras.optimizers.schedules.CosineDecay(1e-2, decay_steps=400, alpha=0.0)
+    x, y = tiny_data(16)
+    model = tiny_model()
+    model.compile(keras.optimizers.Adam(schedule), "mse")
+    clock = _FakeClock(1.0)  # 4 s per epoch, then 8 s from epoch 3 on
+    budget = TimeBudget(40, schedule, clock=clock)
+    callbacks = [_SlowDown(clock, after=2, factor=2.0), _Tick(clock), budget]
+    history = model.fit(x, y, batch_size=4, epochs=100, verbose=0, callbacks=callbacks)
+    # planned 10 epochs after epoch 2 (8 s used, 4 s each); at 8 s per epoch only 6 fit
+    assert len(history.history["loss"]) == budget.planned_epochs == 6
+    assert schedule.decay_steps == 6 * 4  # the cosine still ends where training ends
+    assert clock.now <= 40
+
+
 def test_time_budget_never_runs_more_than_epochs():
     budget, history, _, _ = _budget_fit(1e6, epochs=3, step=1.0)
     assert len(history.history["loss"]) == 3
