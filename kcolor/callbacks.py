@@ -573,7 +573,8 @@ class TimeBudget(keras.callbacks.Callback):
         clock: a function returning seconds (for tests); ``time.monotonic`` by default.
 
     Attributes:
-        planned_epochs: the number of epochs decided after the first one (``None`` before).
+        planned_epochs: the number of epochs this ``fit`` runs, decided after its first
+            epoch (``None`` before); a resumed ``fit`` counts from its ``initial_epoch``.
         epochs_done: epochs finished in the current ``fit``.
         stopped_by_time: ``True`` when the budget, not ``epochs``, ended the run.
 
@@ -602,6 +603,7 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._start = self.clock()
         self._epochs_done = 0
+        self._first_epoch = None
         self.planned_epochs = None
         self.stopped_by_time = False
 
@@ -619,25 +621,29 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = self.clock()
+        if self._first_epoch is None:  # > 0 when fit resumes (initial_epoch, BackupAndRestore)
+            self._first_epoch = int(epoch)
 
     def on_epoch_end(self, epoch, logs=None):
         self._epochs_done += 1
         elapsed = self._elapsed()
         last = self.clock() - self._epoch_start
+        first = self._first_epoch or 0
         max_epochs = int((self.params or {}).get("epochs") or 0) or None
         fit = self._epochs_done + int(max(0.0, self.seconds - elapsed) // max(last, 1e-9))
         if max_epochs:
-            fit = min(fit, max_epochs)
+            fit = min(fit, max_epochs - first)
         # Plan after epoch 1 and re-plan after epoch 2 (its time has no warm-up); later,
         # only shorten the plan (epochs got slower), so the decay still ends at the stop.
         if self._epochs_done <= 2 or fit < self.planned_epochs:
             self.planned_epochs = fit
             steps = (self.params or {}).get("steps")
             if self.schedule is not None and steps and hasattr(self.schedule, "decay_steps"):
+                # The optimizer's step counter runs on from earlier epochs when resumed.
                 self.schedule.decay_steps = max(
-                    1, self.planned_epochs * int(steps) - self.warmup_steps
+                    1, (first + self.planned_epochs) * int(steps) - self.warmup_steps
                 )
         if self._epochs_done >= self.planned_epochs or elapsed + last > self.seconds:
-            if max_epochs is None or self._epochs_done < max_epochs:
+            if max_epochs is None or epoch + 1 < max_epochs:
                 self.stopped_by_time = True
             self.model.stop_training = True

@@ -404,6 +404,22 @@ def test_time_budget_can_keep_epochs_whole():
     assert budget.stopped_by_time
 
 
+def test_time_budget_counts_a_resumed_fit_from_its_initial_epoch():
+    from kcolor.callbacks import TimeBudget
+
+    schedule = keras.optimizers.schedules.CosineDecay(1e-2, decay_steps=400, alpha=0.0)
+    x, y = tiny_data(16)
+    model = tiny_model()
+    model.compile(keras.optimizers.Adam(schedule), "mse")
+    clock = _FakeClock(1.0)
+    budget = TimeBudget(1e6, schedule, clock=clock)
+    history = model.fit(x, y, batch_size=4, epochs=5, initial_epoch=3, verbose=0,
+                        callbacks=[_Tick(clock), budget])  # fmt: skip
+    assert len(history.history["loss"]) == 2 and budget.planned_epochs == 2
+    assert not budget.stopped_by_time  # epochs 4 and 5 of 5: the run's natural end
+    assert schedule.decay_steps == 5 * 4  # steps counted from epoch 0
+
+
 def test_time_budget_rejects_a_non_positive_budget():
     from kcolor.callbacks import TimeBudget
 
