@@ -97,10 +97,30 @@ def test_fully_convolutional_target_size_is_explicit():
     assert c.target_size(1, 1) == (8, 8)
     assert c.target_size(30, 41) == (32, 40)
     assert c.target_size(1000, 1500) == (40, 64)  # longer side capped at 64, multiple of 8
-    c = Colorizer(tiny_model(), input_size=24)
+    c = Colorizer(tiny_model(), input_size=24, keep_aspect=False)
     assert c.target_size(1000, 7) == (24, 24)
     c = Colorizer(tiny_model((16, 16, 1)), input_size=64)  # a fixed model wins
-    assert c.input_size == (16, 16)
+    assert c.input_size == (16, 16) and c.target_size(40, 80) == (16, 16)
+
+
+def test_input_size_keeps_the_photos_aspect_ratio_by_default():
+    c = Colorizer(tiny_model(), input_size=32)
+    assert c.target_size(300, 300) == (32, 32)  # square photos: exactly input_size
+    assert c.target_size(40, 80) == (24, 48)  # about 32*32 pixels, 1:2 like the photo
+    assert c.target_size(80, 40) == (48, 24)
+    assert c.target_size(1, 1000) == (8, 512)  # a sliver: the longer side is capped
+    seen = []
+
+    def spy(x):
+        seen.append(tuple(x.shape))
+        import torch
+
+        return torch.zeros((*x.shape[:3], 2), dtype=x.dtype, device=x.device)
+
+    c._predict = spy
+    out = c.colorize([photo(40, 80), photo(80, 40), photo(45, 90)])
+    assert [o.shape for o in out] == [(40, 80, 3), (80, 40, 3), (45, 90, 3)]
+    assert sorted(seen) == [(1, 48, 24, 1), (2, 24, 48, 1)]  # grouped by model size
 
 
 def test_fully_convolutional_any_size():
@@ -168,7 +188,8 @@ def test_fusion_embedder_sees_the_grey_image():
     c = Colorizer(fusion_model(), embedder=emb, input_size=16, batch_size=2)
     outs = c.colorize([photo(20, 20), photo(9, 40, seed=2), photo(5, 5)])
     assert [o.shape for o in outs] == [(20, 20, 3), (9, 40, 3), (5, 5, 3)]
-    assert emb.calls == [(2, 16, 16, 1), (1, 16, 16, 1)]
+    # batches of 2; the 9x40 photo runs at its own aspect (8x32), so alone
+    assert emb.calls == [(1, 16, 16, 1), (1, 8, 32, 1), (1, 16, 16, 1)]
     with pytest.raises(ValueError, match="embedder"):
         Colorizer(fusion_model())
     with pytest.raises(ValueError, match="single input"):
