@@ -600,6 +600,7 @@ class TimeBudget(keras.callbacks.Callback):
         self.stopped_by_time = False
         self._start = None
         self._epoch_start = None
+        self._first_step_seconds = 0.0
         self._epochs_done = 0
 
     def on_train_begin(self, logs=None):
@@ -616,10 +617,37 @@ class TimeBudget(keras.callbacks.Callback):
     def epochs_done(self) -> int:
         return self._epochs_done
 
+    def _set_decay(self, total_steps: int) -> None:
+        if self.schedule is not None and hasattr(self.schedule, "decay_steps"):
+            self.schedule.decay_steps = max(1, int(total_steps) - self.warmup_steps)
+
     def on_train_batch_end(self, batch, logs=None):
         if self.stop_mid_epoch and self._elapsed() >= self.seconds:
             self.stopped_by_time = True
             self.model.stop_training = True
+        if self._epochs_done or self.planned_epochs is not None:
+            return
+        # An early plan inside the first epoch, so that a budget of about one epoch or less
+        # still gets its decay: after a tenth of the epoch (the first step, often slow with
+        # warm-up, timed apart).
+        n, steps = int(batch) + 1, int((self.params or {}).get("steps") or 0)
+        if n == 1:
+            self._first_step_seconds = self.clock() - self._epoch_start
+            return
+        if not steps or n != max(3, steps // 10) or n >= steps:
+            return
+        per_step = (self.clock() - self._epoch_start - self._first_step_seconds) / (n - 1)
+        epoch_seconds = self._first_step_seconds + per_step * (steps - 1)
+        first = self._first_epoch or 0
+        max_epochs = int((self.params or {}).get("epochs") or 0) or None
+        fit = max(1, int(self.seconds // max(epoch_seconds, 1e-9)))
+        self.planned_epochs = min(fit, max_epochs - first) if max_epochs else fit
+        if epoch_seconds > self.seconds and self.stop_mid_epoch:
+            # Not even one epoch fits: decay over the steps that do.
+            fit_steps = 1 + int((self.seconds - self._first_step_seconds) // max(per_step, 1e-9))
+            self._set_decay(first * steps + max(n, fit_steps))
+        else:
+            self._set_decay((first + self.planned_epochs) * steps)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = self.clock()
@@ -628,6 +656,8 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._epochs_done += 1
+        if self.stopped_by_time:  # cut mid-epoch: the plan made inside it stands
+            return
         elapsed = self._elapsed()
         last = self.clock() - self._epoch_start
         first = self._first_epoch or 0
@@ -640,11 +670,8 @@ class TimeBudget(keras.callbacks.Callback):
         if self._epochs_done <= 2 or fit < self.planned_epochs:
             self.planned_epochs = fit
             steps = (self.params or {}).get("steps")
-            if self.schedule is not None and steps and hasattr(self.schedule, "decay_steps"):
-                # The optimizer's step counter runs on from earlier epochs when resumed.
-                self.schedule.decay_steps = max(
-                    1, (first + self.planned_epochs) * int(steps) - self.warmup_steps
-                )
+            if steps:  # the optimizer's step counter runs on from earlier epochs when resumed
+                self._set_decay((first + self.planned_epochs) * int(steps))
         if self._epochs_done >= self.planned_epochs or elapsed + last > self.seconds:
             if max_epochs is None or epoch + 1 < max_epochs:
                 self.stopped_by_time = True

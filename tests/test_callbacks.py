@@ -420,6 +420,31 @@ def test_time_budget_counts_a_resumed_fit_from_its_initial_epoch():
     assert schedule.decay_steps == 5 * 4  # steps counted from epoch 0
 
 
+def _scheduled_fit(seconds, epochs, n, stop_mid_epoch=True):
+    from kcolor.callbacks import TimeBudget
+
+    schedule = keras.optimizers.schedules.CosineDecay(1e-2, decay_steps=10_000, alpha=0.0)
+    x, y = tiny_data(n)
+    model = tiny_model()
+    model.compile(keras.optimizers.Adam(schedule), "mse")
+    clock = _FakeClock(1.0)
+    budget = TimeBudget(seconds, schedule, stop_mid_epoch=stop_mid_epoch, clock=clock)
+    history = model.fit(x, y, batch_size=4, epochs=epochs, verbose=0,
+                        callbacks=[_Tick(clock), budget])  # fmt: skip
+    return schedule, budget, history, clock
+
+
+def test_time_budget_plans_inside_a_long_first_epoch():
+    # 40 steps per epoch at 1 s each, 20 s of budget: planned within epoch 1, after 4 steps,
+    # and the decay covers the 20 steps that fit before the mid-epoch stop.
+    schedule, budget, history, clock = _scheduled_fit(20, epochs=5, n=160)
+    assert budget.planned_epochs == 1 and budget.stopped_by_time
+    assert schedule.decay_steps == 20 and clock.now == 20
+    # 10 steps per epoch, 15 s: one whole epoch fits; its decay is set before it ends.
+    schedule, budget, history, clock = _scheduled_fit(15, epochs=5, n=40)
+    assert len(history.history["loss"]) == 1 and schedule.decay_steps == 10
+
+
 def test_time_budget_rejects_a_non_positive_budget():
     from kcolor.callbacks import TimeBudget
 
