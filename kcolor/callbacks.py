@@ -553,16 +553,18 @@ class TimeBudget(keras.callbacks.Callback):
     """Train for a fixed wall-clock time: fit the number of epochs, and the decay, to it.
 
     ``model.fit(..., epochs=E)`` then runs at most ``E`` epochs and ends within about
-    ``seconds``. After the first epoch (and again after the second, whose time holds no
-    warm-up) the callback measures how long an epoch takes, decides how many whole epochs
-    fit (``planned_epochs``, at least 1, at most ``E``) and,
+    ``seconds``. After a tenth of the first epoch's steps (and again after the first and
+    second epochs, whose times hold the warm-up and validation) the callback estimates how
+    long an epoch takes, decides how many whole epochs fit (``planned_epochs``, at least 1,
+    at most ``E``) and,
     when ``schedule`` is given (any Keras schedule with ``decay_steps``, e.g.
     ``CosineDecay``), shortens the schedule so that it decays over exactly those epochs:
     a run cut by time ends at its low learning rate instead of stopping mid-schedule.
     It re-checks at every epoch end (if epochs got slower it plans fewer and shortens the
     decay again) and, as a last resort, stops mid-epoch once ``seconds`` are spent (the
     epoch's logs and callbacks still run; ``stop_mid_epoch=False`` waits for the epoch's
-    end). Useful to fit runs into a GPU lease or a CI slot.
+    end). When not even one epoch fits, the decay is fitted to the steps that do. Useful to
+    fit runs into a GPU lease or a CI slot.
 
     Args:
         seconds: the wall-clock budget for ``fit`` (validation included).
