@@ -92,8 +92,9 @@ class Colorizer:
             about ``input_size``'s area but with the photo's own aspect ratio (sides rounded
             to ``multiple``, the longer one at most ``max(max_side, input_size)``), so that
             nothing is squashed; ``False`` resizes every photo to exactly ``input_size``.
-            On 100 BSDS500 test photos at 3:2, keeping the aspect raised the fusion
-            preset's PSNR by 0.41 dB and AuC by 0.007 (beta: +0.07 dB, +0.001).
+            On 100 BSDS500 test photos at 3:2 (``tools/compare_aspect.py``), keeping the
+            aspect raised the fusion preset's PSNR by 0.27 dB and AuC by 0.004 (beta:
+            +0.07 dB, +0.001).
         batch_size: photos per model call.
         max_side: cap on the model-side resolution when ``input_size`` is ``None``.
         multiple: model-side height and width are rounded to a multiple of this
