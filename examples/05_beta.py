@@ -178,6 +178,10 @@ def add_common_arguments(parser, default_out):
 
 def prepare(args):
     """Apply --smoke, make the run folder, split the photos: (out, train paths, val paths, grey)."""
+    if args.workers < 1:
+        raise SystemExit(f"--workers must be at least 1, got {args.workers}")
+    if args.minutes < 0:
+        raise SystemExit(f"--minutes must be positive (0: no time budget), got {args.minutes}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.smoke:
@@ -311,7 +315,11 @@ def main(argv=None):
     config = run_config(args, "05_beta", "Beta version", "beta", train_paths, val_paths, grey)
     config["augment"] = "ImageFolderDataset(augment=True): crop, flip, rotation, zoom, shear"
     (out / "config.json").write_text(json.dumps(config, indent=2))
-    callbacks = fit_callbacks(args, out, sched, (val[0][0][:6], val[0][1][:6]) if val else None)
+    preview = None
+    if val:
+        sx, sy = val[0]
+        preview = (sx[:6], sy[:6])
+    callbacks = fit_callbacks(args, out, sched, preview)
     print(f"beta: {len(train_paths)} training photos ({grey} grey dropped), {len(val_paths)} "
           f"held out, {args.size} px, {args.epochs} epochs of {len(train)} steps, loss {args.loss}",
           flush=True)  # fmt: skip
