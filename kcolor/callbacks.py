@@ -603,6 +603,7 @@ class TimeBudget(keras.callbacks.Callback):
         self._start = None
         self._epoch_start = None
         self._first_step_seconds = 0.0
+        self._first_epoch = None
         self._epochs_done = 0
 
     def on_train_begin(self, logs=None):
