@@ -148,8 +148,9 @@ def evaluate(folder, cols, size, out: Path, smoke=False, docs=False):
         columns[name] = [preds[i] for i in rows]
     columns["truth"] = [truths[i] for i in rows]
     where = folder or "scikit-image photos"
-    save_grid(columns, [names[i][:14] for i in rows], f"kcolor presets on {'/'.join(Path(str(where)).parts[-2:])}",
-              out / "eval_grid.png", DOCS_EVAL_GRID if docs else None)  # fmt: skip
+    title = "kcolor presets on " + "/".join(Path(str(where)).parts[-2:])
+    row_names = [names[i][:14] for i in rows]
+    save_grid(columns, row_names, title, out / "eval_grid.png", DOCS_EVAL_GRID if docs else None)
     (out / "metrics.json").write_text(json.dumps(table, indent=2))
     import pandas as pd
 
