@@ -32,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
@@ -51,6 +52,8 @@ __all__ = [
     "ExtensionMismatchWarning",
     "ImageStream",
     "as_rgb",
+    "atomic_path",
+    "atomic_write_bytes",
     "find_images",
     "image_size",
     "iter_images",
@@ -447,6 +450,60 @@ def save_image(path, rgb, *, overwrite: bool = False, quality: int = 95) -> Path
                 os.unlink(tmp)
             except OSError:
                 pass
+    return path
+
+
+# --------------------------------------------------------------------- atomic writes
+@contextlib.contextmanager
+def atomic_path(path, suffix: str = ".tmp"):
+    """Yield a temp file path beside ``path`` to write; on success it replaces ``path``.
+
+    The temp file lies in the same folder (so ``os.replace`` is atomic), gets the mode a new
+    file would have (or the mode of the file it replaces) and is removed on any error, leaving
+    ``path`` as it was. Parent folders are created.
+
+    Args:
+        path: the file to write.
+        suffix: the temp file's suffix (e.g. ``".tmp.keras"`` for ``model.save``).
+
+    Example:
+        >>> with atomic_path("runs/a/model.keras", suffix=".tmp.keras") as tmp:  # doctest: +SKIP
+        ...     model.save(tmp)
+    """
+    path = Path(os.fspath(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield tmp
+        try:
+            mode = path.stat().st_mode & 0o777
+        except OSError:
+            mode = 0o666 & ~_UMASK
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`), flushed to disk.
+
+    A reader, or a process killed half-way, sees the old file or the new one, never half of
+    one.
+
+    Returns:
+        The path written, as a ``pathlib.Path``.
+    """
+    path = Path(os.fspath(path))
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     return path
 
 
