@@ -5,7 +5,7 @@
 * ``None``: keep the fresh random initialisation;
 * a path to a ``.weights.h5`` file (``model.save_weights``), a ``.keras`` archive
   (``model.save``) or a legacy Keras 2 ``.h5`` file;
-* a preset name, resolved by :func:`kcolor.presets.resolve_weights`.
+* a preset name or preset folder, resolved by :func:`kcolor.artifacts.locate`.
 
 Every failure raises :class:`kcolor.WeightsError` naming the file and saying
 what is wrong: missing, corrupt or truncated, not a weights file, or weights of
@@ -57,7 +57,7 @@ def load_weights(model, weights, architecture: str | None = None):
         weights: ``None``, a path (``.weights.h5``, ``.keras``, legacy ``.h5``)
             or a preset name.
         architecture: the builder's name (``"alpha"``, ``"beta"``, ...), passed to
-            :func:`kcolor.presets.resolve_weights` so a preset of another
+            :func:`kcolor.artifacts.locate` so a preset of another
             architecture is refused with a clear message.
 
     Raises:
@@ -79,21 +79,26 @@ def load_weights(model, weights, architecture: str | None = None):
             f"weights must be None, a path to a .weights.h5/.keras file or a preset name, "
             f"got {type(weights).__name__}",
         )
-    if not _looks_like_path(weights):
-        path = _resolve_preset(str(weights), architecture)
+    if not _looks_like_path(weights) or Path(weights).expanduser().is_dir():
+        path = _resolve_preset(os.fspath(weights), architecture)
     else:
         path = weights
     return load_weights_file(model, path)
 
 
 def _resolve_preset(name: str, architecture: str | None) -> str:
-    try:
-        from kcolor.presets import resolve_weights
-    except ModuleNotFoundError as error:
-        if error.name != "kcolor.presets":
-            raise
-        raise WeightsError(None, f"unknown preset or missing file: {name!r}") from None
-    return resolve_weights(name, architecture=architecture)
+    from kcolor import artifacts
+
+    folder = artifacts.locate(name)
+    builder = artifacts.read_config(folder)["builder"]
+    if architecture is not None and builder != architecture:
+        raise WeightsError(
+            None,
+            f"Preset {name!r} holds weights for the {builder!r} architecture, not "
+            f"{architecture!r}. Use kcolor.models.{builder}(weights={name!r}), or pick a "
+            f"{architecture!r} preset (`kcolor models` lists them).",
+        )
+    return str(artifacts.verify(folder))
 
 
 def load_weights_file(model, path):

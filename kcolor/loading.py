@@ -1,0 +1,182 @@
+"""Turn what a user names (a preset, a preset or run folder, a ``.keras`` file) into a model.
+
+:func:`load` is the one loader behind ``Colorizer.from_preset``, ``kcolor colorize
+--model``, ``kcolor evaluate --model`` and ``kcolor serve --model``. It returns the model
+with what the :class:`~kcolor.Colorizer` needs to run it (input size, size multiple,
+embedder, decoding temperature).
+
+Example:
+    >>> import kcolor
+    >>> from kcolor import loading
+    >>> loaded = loading.load("beta-photos")           # doctest: +SKIP
+    >>> loaded.model.name, loaded.input_size           # doctest: +SKIP
+    ('beta', 128)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import zipfile
+from pathlib import Path
+
+from kcolor import artifacts
+from kcolor.errors import WeightsError
+
+
+@dataclasses.dataclass
+class Loaded:
+    """A loaded model and how to run it.
+
+    Attributes:
+        model: the Keras model.
+        name: the preset name or the path it came from.
+        input_size: the side the model runs at (``None``: the photo's own size).
+        multiple: model-side sizes are rounded to a multiple of this.
+        embedder: the embedder name a two-input (fusion) model needs, or ``None``.
+        temperature: the default annealed-mean temperature of a colour-class model.
+        folder: the preset folder, when there is one.
+    """
+
+    model: object
+    name: str
+    input_size: int | None = None
+    multiple: int = 8
+    embedder: str | None = None
+    temperature: float | None = None
+    folder: Path | None = None
+
+    def colorizer_kwargs(self) -> dict:
+        """Keyword arguments for :class:`kcolor.Colorizer`."""
+        kwargs = {"input_size": self.input_size, "multiple": self.multiple,
+                  "embedder": self.embedder}  # fmt: skip
+        if self.temperature is not None:
+            kwargs["temperature"] = self.temperature
+        return kwargs
+
+
+def check_spec(spec) -> None:
+    """Fail fast, before Keras loads, when ``spec`` names nothing loadable.
+
+    Raises:
+        WeightsError: an unknown preset, a missing file or folder, an old run folder
+            (saying how to convert it).
+    """
+    if spec is None or not isinstance(spec, (str, os.PathLike)):
+        return
+    text = os.fspath(spec)
+    path = Path(text).expanduser()
+    if text in artifacts.preset_names() and os.sep not in text:
+        return
+    if path.is_dir():
+        if artifacts.is_preset_folder(path):
+            return
+        kind = artifacts.legacy_kind(path)
+        if kind is not None:
+            raise WeightsError(path, artifacts.legacy_message(path, kind))
+        artifacts.locate(path)  # raises with the reason
+        return
+    if path.is_file():
+        if path.suffix == ".keras":
+            return
+        raise WeightsError(
+            path,
+            "a bare weights file does not say which network it belongs to: build the model "
+            "with kcolor.models.<builder>(weights=path) and pass it to Colorizer, or pass a "
+            "preset folder (`kcolor train` writes one), a .keras file or a preset name.",
+        )
+    raise WeightsError(None, artifacts.unknown_preset_message(text))
+
+
+def load(spec=None, *, safe_mode: bool = True) -> Loaded:
+    """Load ``spec``: a preset name (``None``: the default), a preset folder, or a ``.keras`` file.
+
+    Args:
+        spec: what to load.
+        safe_mode: refuse a ``.keras`` file holding Python code (a ``Lambda`` layer), which
+            loading would run; ``False`` only for files you trust.
+
+    Raises:
+        WeightsError: naming the preset, folder or file at fault and what to do.
+    """
+    if spec is None:
+        spec = artifacts.DEFAULT_PRESET
+    check_spec(spec)
+    text = os.fspath(spec)
+    path = Path(text).expanduser()
+    if path.is_file() and path.suffix == ".keras":
+        return _load_keras_file(path, safe_mode=safe_mode)
+    from kcolor import presets
+
+    folder = artifacts.locate(spec)
+    config = artifacts.read_config(folder)
+    try:
+        model = presets.build_model(folder)
+    except WeightsError as err:
+        shipped = folder.parent == artifacts.WEIGHTS_DIR
+        hint = " Reinstall kcolor or choose another preset." if shipped else ""
+        raise WeightsError(err.path, f"{err.reason}{hint}") from err
+    return Loaded(
+        model=model,
+        name=text,
+        input_size=config["input_size"],
+        multiple=int(config["multiple"]),
+        embedder=config["embedder"],
+        temperature=config["temperature"],
+        folder=folder,
+    )
+
+
+def _load_keras_file(path: Path, *, safe_mode: bool) -> Loaded:
+    import keras
+
+    if not zipfile.is_zipfile(path):
+        raise WeightsError(
+            path,
+            "corrupt or truncated .keras file (not a readable zip archive); save it again "
+            "with model.save(), or train again",
+        )
+    config = {}
+    beside = path.parent / artifacts.CONFIG
+    if beside.is_file():
+        try:
+            config = json.loads(beside.read_text())
+        except (OSError, ValueError):
+            config = {}
+    try:
+        import kcolor.layers  # noqa: F401  (registers kcolor's layers)
+        import kcolor.models  # noqa: F401  (registers the models' layers)
+
+        model = keras.saving.load_model(path, compile=False, safe_mode=safe_mode)
+    except Exception as err:  # noqa: BLE001 - every failure becomes one message naming the file
+        raise WeightsError(path, _load_failure(path, err)) from err
+    embedder = config.get("embedder")
+    if len(getattr(model, "inputs", None) or []) == 2:
+        embedder = embedder or "efficientnet_lite0"
+    return Loaded(model=model, name=os.fspath(path), input_size=config.get("input_size"),
+                  multiple=int(config.get("multiple", 8)), embedder=embedder)  # fmt: skip
+
+
+def _load_failure(path, err: Exception) -> str:
+    """One line saying why a ``.keras`` file did not load, and what to do."""
+    text = str(err)
+    if "safe_mode" in text:
+        what = "holds a Lambda layer, i.e. Python code" if "Lambda" in text else "holds code"
+        return (
+            f"refused: this .keras file {what} that loading would run. If you trust the "
+            "file, allow it with `kcolor colorize --unsafe ...` or "
+            "`Colorizer.load(path, safe_mode=False)`."
+        )
+    first = (text.strip().splitlines() or [""])[0][:300]
+    if _is_zip_error(err):
+        return f"corrupt or truncated .keras file (not a readable zip archive: {first})"
+    return f"cannot load this model ({type(err).__name__}: {first})"
+
+
+def _is_zip_error(err: BaseException) -> bool:
+    while err is not None:
+        if isinstance(err, zipfile.BadZipFile) or "zip" in str(err).lower():
+            return True
+        err = err.__cause__ or err.__context__
+    return False
