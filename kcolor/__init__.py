@@ -13,6 +13,7 @@ from kcolor.backend import device, ensure_torch_backend
 ensure_torch_backend()
 
 from kcolor import color  # noqa: E402
+from kcolor.artifacts import DEFAULT_PRESET  # noqa: E402
 from kcolor.errors import (  # noqa: E402
     BackendError,
     DataError,
@@ -33,6 +34,9 @@ _LAZY = {
     "callbacks": "kcolor.callbacks",
     "reports": "kcolor.reports",
     "presets": "kcolor.presets",
+    "artifacts": "kcolor.artifacts",
+    "loading": "kcolor.loading",
+    "training": "kcolor.training",
     "Colorizer": "kcolor.colorizer",
 }
 
@@ -52,6 +56,7 @@ def __getattr__(name):
 __all__ = [
     "BackendError",
     "Colorizer",
+    "DEFAULT_PRESET",
     "DataError",
     "ImageReadError",
     "ImageWriteError",

@@ -162,113 +162,30 @@ class Colorizer:
 
     # ------------------------------------------------------------ constructors
     @classmethod
-    def from_preset(cls, name: str, **kwargs) -> Colorizer:
-        """A Colorizer for preset ``name`` (see :func:`kcolor.presets.list_presets`).
+    def from_preset(cls, name: str | os.PathLike | None = None, *, safe_mode: bool = True,
+                    **kwargs) -> Colorizer:  # fmt: skip
+        """A Colorizer for a preset name, a preset folder (what ``kcolor train`` writes) or a
+        ``.keras`` file; ``None`` means :data:`kcolor.DEFAULT_PRESET`.
 
-        Keyword arguments (``batch_size``, ``input_size``, ...) override the preset's.
-        """
-        from kcolor import presets
-
-        entry = presets.get_preset(name)
-        model = presets.build_model(name)
-        kwargs.setdefault("input_size", entry.get("input_size"))
-        kwargs.setdefault("embedder", entry.get("embedder"))
-        return cls(model, **kwargs)
-
-    @classmethod
-    def from_run(cls, path: str | os.PathLike, *, safe_mode: bool = True, **kwargs) -> Colorizer:
-        """A Colorizer from a ``kcolor train`` run folder (``config.json`` + ``model.keras``)
-        or from a saved ``.keras`` model file (with a ``config.json`` beside it, if any).
-
-        ``safe_mode=True`` (the default) refuses a ``.keras`` file holding Python code
-        (a ``Lambda`` layer), which loading would run; pass ``safe_mode=False`` only for
-        files you trust.
+        Keyword arguments (``batch_size``, ``input_size``, ``temperature``, ...) override the
+        preset's. ``safe_mode=False`` lets a trusted ``.keras`` file with a ``Lambda`` load.
 
         Raises:
-            kcolor.errors.WeightsError: naming the file: missing, corrupt or truncated,
-                refused by safe mode, or not a colourisation model.
+            kcolor.errors.WeightsError: naming the preset, folder or file and what is wrong.
         """
-        import keras
+        from kcolor import loading
 
-        path = Path(path)
-        run_dir = path if path.is_dir() else path.parent
-        model_path = run_dir / "model.keras" if path.is_dir() else path
-        if not model_path.is_file():
-            raise WeightsError(
-                model_path,
-                "no trained model here. A run folder made by `kcolor train` holds model.keras "
-                "once the first epoch has finished; pass a preset name or a .keras file instead.",
-            )
-        config = {}
-        config_path = run_dir / "config.json"
-        if config_path.is_file():
-            try:
-                config = json.loads(config_path.read_text())
-            except (OSError, ValueError) as err:
-                raise WeightsError(
-                    config_path, f"cannot read the run configuration: {err}"
-                ) from err
-        import zipfile
-
-        if model_path.suffix == ".keras" and not zipfile.is_zipfile(model_path):
-            raise WeightsError(
-                model_path,
-                "corrupt or truncated .keras file (not a readable zip archive); "
-                "save it again with model.save(), or train again",
-            )
+        loaded = loading.load(name, safe_mode=safe_mode)
+        for key, value in loaded.colorizer_kwargs().items():
+            kwargs.setdefault(key, value)
         try:
-            import kcolor.layers  # noqa: F401  (registers kcolor's layers)
-
-            try:
-                import kcolor.models  # noqa: F401  (registers custom model layers, if any)
-            except ImportError:
-                pass
-            model = keras.saving.load_model(model_path, compile=False, safe_mode=safe_mode)
-        except Exception as err:
-            raise WeightsError(model_path, _load_failure(model_path, err)) from err
-        kwargs.setdefault("input_size", config.get("input_size"))
-        if len(getattr(model, "inputs", None) or []) == 2:
-            kwargs.setdefault("embedder", config.get("embedder") or "efficientnet_lite0")
-        try:
-            return cls(model, **kwargs)
+            return cls(loaded.model, **kwargs)
         except (ValueError, TypeError, AttributeError) as err:
-            raise WeightsError(model_path, f"not a kcolor colourisation model: {err}") from err
+            raise WeightsError(loaded.name, f"not a kcolor colourisation model: {err}") from err
 
-    @classmethod
-    def load(
-        cls, spec: str | os.PathLike | None = None, *, safe_mode: bool = True, **kwargs
-    ) -> Colorizer:
-        """A Colorizer from a preset name, a ``.keras`` file or a ``kcolor train`` run folder.
-
-        ``None`` means the default preset (:data:`kcolor.presets.DEFAULT_PRESET`).
-        ``safe_mode`` is passed to :meth:`from_run` (``.keras`` files and run folders):
-        ``False`` lets a trusted file with a ``Lambda`` layer load.
-
-        Raises:
-            kcolor.errors.WeightsError: naming the preset or file and what is wrong.
-        """
-        from kcolor import presets
-
-        if spec is None:
-            spec = presets.DEFAULT_PRESET
-        spec_str = os.fspath(spec)
-        if spec_str in presets.list_presets():
-            return cls.from_preset(spec_str, **kwargs)
-        path = Path(spec_str)
-        if path.is_dir() or (path.is_file() and path.suffix == ".keras"):
-            return cls.from_run(path, safe_mode=safe_mode, **kwargs)
-        if path.is_file():
-            raise WeightsError(
-                path,
-                "a bare weights file does not say which network it belongs to: build the model "
-                "with kcolor.models.<architecture>(weights=path) and pass it to Colorizer, "
-                "or pass a .keras file, a run folder or a preset name.",
-            )
-        raise WeightsError(
-            None,
-            f"{spec_str!r} is neither a preset nor an existing .keras file or run folder. "
-            f"Presets: {', '.join(presets.list_presets())}.",
-        )
+    #: The same as :meth:`from_preset` (any preset name, folder or ``.keras`` file).
+    load = from_preset
+    from_run = from_preset
 
     # ------------------------------------------------------------ geometry
     def target_size(self, height: int, width: int) -> tuple[int, int]:
@@ -470,37 +387,6 @@ class Colorizer:
 
 
 # ---------------------------------------------------------------- helpers
-def _load_failure(path, err: Exception) -> str:
-    """One line saying why a ``.keras`` file did not load, and what to do."""
-    text = str(err)
-    if "Lambda" in text and "safe_mode" in text:
-        return (
-            "refused: this .keras file holds a Lambda layer, i.e. Python code that loading "
-            "would run. If you trust the file, allow it with `kcolor colorize --unsafe ...` or "
-            "`Colorizer.load(path, safe_mode=False)`."
-        )
-    if "safe_mode" in text:
-        return (
-            "refused in safe mode (the file holds code that loading would run). If you trust "
-            "it, allow it with `kcolor colorize --unsafe ...` or "
-            "`Colorizer.load(path, safe_mode=False)`."
-        )
-    first = (text.strip().splitlines() or [""])[0][:300]
-    if _is_zip_error(err):
-        return f"corrupt or truncated .keras file (not a readable zip archive: {first})"
-    return f"cannot load this model ({type(err).__name__}: {first})"
-
-
-def _is_zip_error(err: BaseException) -> bool:
-    import zipfile
-
-    while err is not None:
-        if isinstance(err, zipfile.BadZipFile) or "zip" in str(err).lower():
-            return True
-        err = err.__cause__ or err.__context__
-    return False
-
-
 def _reason(err: Exception) -> str:
     if isinstance(err, KcolorError) and getattr(err, "reason", None):
         return err.reason

@@ -1,177 +1,192 @@
-"""Presets: registry, offline weights resolution with hash checks, file:// downloads, clear errors."""
+"""Presets are folders (config.json, model.weights.h5, metadata.json): shipped, written, loaded."""
 
-import os
+import json
+import shutil
+import zipfile
 
 import numpy as np
 import pytest
 
 import kcolor
-from kcolor import presets
+from kcolor import Colorizer, artifacts, loading, models, presets
 from kcolor.errors import WeightsError
 
 REAL = ["alpha-woman", "beta-faces", "beta-photos", "fusion-lite0-photos"]
 
 
-def _numpy(weights):
-    return [np.asarray(w.numpy()) for w in weights]
-
-
 @pytest.fixture
-def register():
-    """``register(name, **spec)``: a preset (alpha unless told) registered until the test ends."""
-    names = []
-
-    def register(name, description="test only", architecture="alpha", **spec):
-        presets.register_preset(
-            name, description=description, architecture=architecture, overwrite=True, **spec
-        )
-        names.append(name)
-
-    yield register
-    for name in names:
-        presets.unregister_preset(name)
+def alpha_preset(tmp_path):
+    """A freshly written alpha preset folder."""
+    model = models.alpha((None, None, 1))
+    folder = presets.save_to_preset(
+        model, tmp_path / "my-alpha", builder="alpha", args={"input_shape": [None, None, 1]},
+        input_size=32, metadata={"description": "test alpha", "command": "kcolor train ..."},
+    )  # fmt: skip
+    return model, folder
 
 
-@pytest.fixture
-def test_preset(tmp_path, register):
-    """A tiny alpha model's weights (float16) registered as preset 'test-alpha' for this test only."""
-    from kcolor.models import alpha
-
-    model = alpha()
-    path = tmp_path / "test-alpha.weights.h5"
-    digest = presets.save_weights(model, path)
-    register(
-        "test-alpha",
-        config={"input_shape": [None, None, 1]},
-        input_size=32,
-        file=path,
-        sha256=digest,
-        training={"data": "none", "command": "fixture"},
-    )
-    return model, path, digest
-
-
-def test_registry_lists_the_real_presets_installed_or_plainly_unavailable():
-    names = presets.list_presets()
-    assert list(names)[:4] == REAL
+def test_the_shipped_presets_are_folders_with_hash_checked_weights():
+    assert artifacts.shipped_names() == REAL
+    assert kcolor.DEFAULT_PRESET == presets.DEFAULT_PRESET == "beta-photos"
     for name in REAL:
-        entry = presets.get_preset(name)
-        assert entry["architecture"] in ("alpha", "beta", "fusion") and entry["description"]
-        if presets.is_installed(name):
-            # A shipped preset: a real file in the package, matching its hash, with the
-            # command that made it.
-            path = presets.resolve_weights(name)
-            assert presets.sha256sum(path) == entry["sha256"]
-            assert entry["training"]["command"]
-        else:
-            with pytest.raises(WeightsError, match="has no weights yet.*kcolor train"):
-                presets.resolve_weights(name)
-    assert presets.get_preset("fusion-lite0-photos")["embedder"] == "efficientnet_lite0"
+        folder = artifacts.locate(name)
+        config = artifacts.read_config(folder)
+        meta = artifacts.read_metadata(folder)
+        assert config["builder"] in ("alpha", "beta", "fusion")
+        assert meta["description"] and meta["command"].startswith("kcolor train ")
+        assert meta["weights_sha256"] == artifacts.sha256sum(folder / "model.weights.h5")
+    sizes = sum((artifacts.locate(n) / "model.weights.h5").stat().st_size for n in REAL)
+    assert sizes < 40e6
+
+
+def test_save_to_preset_and_build_model_are_symmetric(alpha_preset):
+    model, folder = alpha_preset
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "config.json", "metadata.json", "model.weights.h5"]  # fmt: skip
+    rebuilt = presets.build_model(folder)
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 16, 16, 1)).astype("float32")
+    np.testing.assert_allclose(rebuilt.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    meta = artifacts.read_metadata(folder)
+    assert meta["weights_sha256"] == artifacts.sha256sum(folder / "model.weights.h5")
+    assert meta["kcolor_version"] == kcolor.__version__
+    with pytest.raises(WeightsError, match="holds a preset already"):
+        presets.save_to_preset(model, folder, builder="alpha", args={})
+
+
+def test_a_folder_loads_everywhere_a_name_does(alpha_preset):
+    _, folder = alpha_preset
+    colorizer = Colorizer.from_preset(folder)
+    assert colorizer.input_size == (32, 32)
+    assert colorizer.colorize(np.zeros((20, 30), np.uint8)).shape == (20, 30, 3)
+    assert models.alpha((None, None, 1), weights=str(folder)).count_params() == 32_202
+    loaded = loading.load(folder)
+    assert loaded.folder == folder and loaded.input_size == 32
+
+
+def test_from_preset_without_a_name_is_the_default():
+    colorizer = Colorizer.from_preset()
+    assert colorizer.model.count_params() == models.KNOWN_PARAM_COUNTS["beta"]
 
 
 def test_unknown_preset_lists_the_available_ones():
-    with pytest.raises(WeightsError, match="Unknown preset 'nope'.*beta-photos"):
-        presets.get_preset("nope")
-    with pytest.raises(WeightsError, match="Available presets"):
-        presets.resolve_weights("nope")
-    with pytest.raises(WeightsError, match="no such weights file"):
-        presets.resolve_weights("missing/file.weights.h5")
+    with pytest.raises(WeightsError, match="beta-photos") as info:
+        loading.check_spec("no-such-preset")
+    assert "kcolor models" in str(info.value)
 
 
-def test_packaged_preset_loads_offline(test_preset):
-    model, path, digest = test_preset
-    assert presets.resolve_weights("test-alpha") == os.fspath(path)
-    assert presets.is_installed("test-alpha") and presets.is_available("test-alpha")
-    built = presets.build_model("test-alpha")
-    for a, b in zip(_numpy(model.weights), _numpy(built.weights), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)  # float16 storage
-    # keras.applications style, through kcolor.models' weights= argument.
-    from kcolor.models import alpha, beta
+def test_wrong_hash_and_missing_weights_name_the_file(alpha_preset):
+    _, folder = alpha_preset
+    data = bytearray((folder / "model.weights.h5").read_bytes())
+    data[-100] ^= 0xFF
+    (folder / "model.weights.h5").write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match="SHA-256") as info:
+        presets.build_model(folder)
+    assert "model.weights.h5" in str(info.value)
+    (folder / "model.weights.h5").unlink()
+    with pytest.raises(WeightsError, match="model.weights.h5"):
+        Colorizer.from_preset(folder)
 
-    again = alpha(weights="test-alpha")
-    np.testing.assert_array_equal(_numpy(again.weights)[0], _numpy(built.weights)[0])
-    with pytest.raises(WeightsError, match="'alpha' architecture, not 'beta'"):
-        beta(weights="test-alpha")
-    colorizer = kcolor.Colorizer.from_preset("test-alpha")
-    assert colorizer.input_size == (32, 32)
-    assert colorizer.colorize(np.zeros((7, 9), np.uint8)).shape == (7, 9, 3)
+
+def test_config_naming_another_network_is_refused(alpha_preset):
+    _, folder = alpha_preset
+    config = json.loads((folder / "config.json").read_text())
+    config["builder"] = "beta"
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(WeightsError, match="another architecture"):
+        presets.build_model(folder)
+
+
+def test_a_newer_format_asks_for_an_upgrade(alpha_preset):
+    _, folder = alpha_preset
+    config = json.loads((folder / "config.json").read_text())
+    config["format_version"] = 99
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(WeightsError, match="upgrade kcolor"):
+        presets.build_model(folder)
+
+
+def test_url_preset_downloads_once_checks_its_hash_and_is_cached(alpha_preset, tmp_path, monkeypatch):
+    _, folder = alpha_preset
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    archive = tmp_path / "my-alpha.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in folder.iterdir():
+            z.write(f, f"my-alpha/{f.name}")
+    digest = artifacts.sha256sum(archive)
+    presets.register_preset("test-url", url=archive.as_uri(), sha256=digest)
+    try:
+        assert not presets.is_installed("test-url")
+        assert presets.build_model("test-url").count_params() == 32_202
+        assert presets.is_installed("test-url")
+        archive.unlink()  # cached: no second download
+        assert presets.build_model("test-url").count_params() == 32_202
+        presets.register_preset("test-bad", url=(tmp_path / "gone.zip").as_uri(), sha256="0" * 64)
+        with pytest.raises(WeightsError, match="could not fetch preset 'test-bad'"):
+            presets.build_model("test-bad")
+    finally:
+        presets.unregister_preset("test-url")
+        presets.unregister_preset("test-bad")
+
+
+def test_wrong_download_hash_is_refused(alpha_preset, tmp_path, monkeypatch):
+    _, folder = alpha_preset
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in folder.iterdir():
+            z.write(f, f.name)
+    presets.register_preset("test-hash", url=archive.as_uri(), sha256="1" * 64)
+    try:
+        with pytest.raises(WeightsError, match="SHA-256"):
+            presets.build_model("test-hash")
+    finally:
+        presets.unregister_preset("test-hash")
 
 
 def test_float16_storage_halves_the_file(tmp_path):
-    from kcolor.models import alpha
-
-    model = alpha()
-    presets.save_weights(model, tmp_path / "a16.weights.h5")
-    presets.save_weights(model, tmp_path / "a32.weights.h5", float16=False)
-    small, big = (os.path.getsize(tmp_path / f) for f in ("a16.weights.h5", "a32.weights.h5"))
-    params = sum(int(np.prod(w.shape)) for w in model.weights)
-    assert big - small >= 1.9 * params  # 2 bytes saved per parameter (HDF5 overhead aside)
-
-
-def test_wrong_hash_and_missing_file(test_preset, register):
-    _, path, _ = test_preset
-    register("test-alpha", description="bad hash", file=path, sha256="0" * 64)
-    with pytest.raises(WeightsError, match="'test-alpha' fails its SHA-256 check") as info:
-        presets.build_model("test-alpha")
-    assert info.value.path == os.fspath(path)
-    register("test-alpha", description="missing", file=path.with_name("gone.weights.h5"))
-    with pytest.raises(WeightsError, match="preset 'test-alpha' is missing"):
-        presets.resolve_weights("test-alpha")
-
-
-def test_weights_of_another_architecture_are_refused(test_preset, register):
-    _, path, digest = test_preset
-    register(
-        "test-liar",
-        description="alpha weights claiming to be beta",
-        architecture="beta",
-        config={"input_shape": [None, None, 1]},
-        file=path,
-        sha256=digest,
-    )
-    with pytest.raises(WeightsError, match="test-liar"):
-        presets.build_model("test-liar")
-
-
-def test_url_preset_downloads_once_and_checks_hash(test_preset, register, tmp_path, monkeypatch):
-    _, path, digest = test_preset
-    monkeypatch.setenv("KERAS_HOME", os.fspath(tmp_path / "keras_home"))
-    url = path.as_uri()  # file:///...
-    register("test-url", description="url", url=url, sha256=digest)
-    assert not presets.is_installed("test-url")
-    local = presets.resolve_weights("test-url", architecture="alpha")
-    assert local.startswith(os.fspath(tmp_path / "keras_home" / "kcolor"))
-    assert presets.sha256sum(local) == digest and presets.is_installed("test-url")
-    presets.build_model("test-url")
-    # A corrupted cached copy is fetched again.
-    with open(local, "wb") as f:
-        f.write(b"junk")
-    assert presets.sha256sum(presets.resolve_weights("test-url")) == digest
-    # A url whose content does not match its hash.
-    register("test-url", description="url", url=url, sha256="1" * 64)
-    os.remove(local)
-    with pytest.raises(WeightsError, match="test-url"):
-        presets.resolve_weights("test-url")
-    with pytest.raises(ValueError, match="sha256"):
-        presets.register_preset("x", description="x", architecture="alpha", url=url)
+    model = models.beta((None, None, 1))
+    presets.save_weights(model, tmp_path / "a.weights.h5", float16=False)
+    presets.save_weights(model, tmp_path / "b.weights.h5", float16=True)
+    full, half = ((tmp_path / f).stat().st_size for f in ("a.weights.h5", "b.weights.h5"))
+    assert half < 0.55 * full
 
 
 def test_save_weights_leaves_the_optimizer_state_out(tmp_path):
-    import numpy as np
-
-    from kcolor import models
-
-    model = models.alpha()
-    x = np.zeros((2, 16, 16, 1), "float32")
-    y = np.zeros((2, 16, 16, 2), "float32")
-    presets.save_weights(model, tmp_path / "bare.weights.h5")
+    model = models.alpha((16, 16, 1))
     model.compile("adam", "mse")
-    model.fit(x, y, epochs=1, verbose=0)  # Adam now holds two moments per weight
-    presets.save_weights(model, tmp_path / "trained.weights.h5")
-    bare, trained = (
-        (tmp_path / f).stat().st_size for f in ("bare.weights.h5", "trained.weights.h5")
-    )
-    assert trained <= bare * 1.05
-    again = models.alpha(weights=str(tmp_path / "trained.weights.h5"))
-    for a, b in zip(again.get_weights(), model.get_weights(), strict=True):
-        np.testing.assert_allclose(a, b, atol=2e-3, rtol=1e-3)  # float16 storage
+    model.fit(np.zeros((2, 16, 16, 1)), np.zeros((2, 16, 16, 2)), verbose=0)
+    presets.save_weights(model, tmp_path / "a.weights.h5", float16=False)
+    bare = models.alpha((16, 16, 1))
+    presets.save_weights(bare, tmp_path / "b.weights.h5", float16=False)
+    size_a = (tmp_path / "a.weights.h5").stat().st_size
+    assert size_a < 1.2 * (tmp_path / "b.weights.h5").stat().st_size
+
+
+def test_old_run_folders_say_how_to_convert_and_convert(tmp_path):
+    model = models.alpha((None, None, 1))
+    old = tmp_path / "old-run"
+    old.mkdir()
+    model.save(old / "model.keras")
+    (old / "config.json").write_text(json.dumps({"architecture": "alpha", "input_size": 32,
+                                                 "config": {"input_shape": [None, None, 1]}}))  # fmt: skip
+    with pytest.raises(WeightsError, match="kcolor convert"):
+        loading.check_spec(old)
+    new = presets.convert_legacy(old, tmp_path / "new")
+    assert Colorizer.from_preset(new).input_size == (32, 32)
+    example = tmp_path / "example-run"
+    example.mkdir()
+    model.save_weights(example / "model.weights.h5")
+    (example / "config.json").write_text(json.dumps({"example": "04", "model": "alpha", "size": 32}))
+    with pytest.raises(WeightsError, match="kcolor convert"):
+        Colorizer.from_preset(example)
+    assert presets.build_model(presets.convert_legacy(example, tmp_path / "n2")).count_params() == 32_202
+
+
+def test_export_preset_stores_float16_and_keeps_history(alpha_preset, tmp_path):
+    _, folder = alpha_preset
+    (folder / "history.csv").write_text("epoch,loss\n0,1.0\n")
+    out = presets.export_preset(folder, tmp_path / "shipped", note="x")
+    assert artifacts.read_metadata(out)["weights_dtype"] == "float16"
+    assert (out / "history.csv").read_text().startswith("epoch,loss")
+    assert presets.build_model(out).count_params() == 32_202
+    shutil.rmtree(out)
