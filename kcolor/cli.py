@@ -17,6 +17,8 @@ import os
 import sys
 from pathlib import Path
 
+from kcolor.serve import cli as _serve_cli
+
 PROG = "kcolor"
 
 _EPILOG_COLORIZE = """\
@@ -37,11 +39,14 @@ examples:
   kcolor train --model beta --data photos/ -o runs/beta --epochs 20
   kcolor train --model beta --data photos/ -o runs/beta --epochs 40 --resume
   kcolor train --model beta --data photos/ -o runs/beta --epochs 100 --minutes 30
-  kcolor train --model fusion --data photos/ -o runs/fusion --embedder efficientnet_lite0
+  kcolor train --model fusion --data photos/ -o runs/fusion --loss saturation --penalty 1.5
+  kcolor train --model beta --manifest splits/train.csv --val-manifest splits/val.csv -o runs/b
+  torchrun --nproc-per-node 2 -m kcolor train --model beta --data photos/ -o runs/ddp
 
-The run folder then holds config.json, model.keras (the best epoch), history.csv,
-previews/, backup/ (for --resume) and report.html; use it directly with
-`kcolor colorize --model RUN_DIR ...`.
+The run folder is a preset folder (config.json, model.weights.h5 of the best epoch,
+metadata.json with this command) plus train_config.json, history.csv, previews/,
+backup/ (for --resume) and report.html: use it with `kcolor colorize --model RUN_DIR`.
+A run that failed before finishing an epoch leaves nothing to resume: run it again.
 """
 
 
@@ -189,407 +194,267 @@ def _cmd_colorize(args) -> int:
     return 1 if result.failed else 0
 
 
-# ---------------------------------------------------------------- models
-def _add_models(sub):
-    return sub.add_parser(
-        "models",
-        help="list the pretrained presets and whether they are installed",
-        description="List kcolor's presets: name, architecture, input size, installed or not.",
-    )
-
-
-def _cmd_models(args) -> int:
-    from kcolor import presets
-
-    rows = []
-    for name in presets.list_presets():
-        entry = presets.get_preset(name)
-        if presets.is_installed(name):
-            state = "installed"
-        elif entry.get("url"):
-            state = "download"
-        else:
-            state = "not available"
-        size = entry.get("input_size") or "any"
-        arch = entry["architecture"] + (f"+{entry['embedder']}" if entry.get("embedder") else "")
-        rows.append((name, arch, str(size), state, entry["description"]))
-    head = ("NAME", "ARCHITECTURE", "SIZE", "STATUS", "DESCRIPTION")
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
-    for row in [head, *rows]:
-        print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
-    if not any(presets.is_installed(n) for n in presets.list_presets()):
-        print(
-            "\nNo preset weights are installed in this version. Train your own with\n"
-            "  kcolor train --model beta --data PHOTO_FOLDER -o RUN_DIR\n"
-            "and colour with `kcolor colorize --model RUN_DIR ...`."
-        )
-    return 0
-
-
 # ---------------------------------------------------------------- train
 def _add_train(sub):
     p = sub.add_parser(
         "train",
-        help="train a colouriser on a folder of colour photos",
-        description="Train one of the article's networks on your own photos with model.fit: "
-        "augmented training images, a held-out validation split, a CSV log, preview grids, "
-        "the best model, a resumable backup and an HTML report, all in RUN_DIR.",
+        help="train a colouriser on folders of colour photos (makes a preset folder)",
+        description="Train a kcolor network with model.fit (kcolor.training.train): augmented "
+        "training photos, a held-out split, a CSV log, previews, the best epoch as a preset "
+        "folder, a resumable backup and an HTML report, all in RUN_DIR. Every shipped preset "
+        "lists the command that made it (`kcolor models --json`).",
         epilog=_EPILOG_TRAIN,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--model", required=True, choices=["alpha", "beta", "fusion"], help="architecture"
-    )
-    p.add_argument("--data", required=True, metavar="DIR", help="folder of colour photos")
-    p.add_argument("-o", "--output", required=True, metavar="RUN_DIR", help="run folder (created)")
-    p.add_argument(
-        "--epochs", type=_positive_int, default=10, metavar="N", help="epochs (default 10)"
-    )
-    p.add_argument(
-        "--size",
-        type=_size,
-        default=256,
-        metavar="N",
-        help="training crop side, a multiple of 8 (default 256)",
-    )
-    p.add_argument("--batch-size", type=_positive_int, default=16, metavar="N", help="default 16")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    p.add_argument(
-        "--val-split",
-        type=_fraction,
-        default=0.1,
-        metavar="F",
-        help="fraction of photos held out for validation (default 0.1)",
-    )
-    p.add_argument(
-        "--embedder",
-        default="efficientnet_lite0",
-        metavar="NAME",
-        help="fusion only: the frozen classifier giving the embedding (default efficientnet_lite0)",
-    )
-    p.add_argument(
-        "--minutes",
-        type=float,
-        default=None,
-        metavar="M",
-        help="stop after about M minutes of training (the whole epochs that fit; "
-        "--resume continues later)",
-    )
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run in RUN_DIR")
-    p.add_argument(
-        "-r", "--recursive", action="store_true", help="also use photos in sub-folders of DIR"
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed for the split, order and augmentation")
-    p.add_argument(
-        "--workers",
-        type=_positive_int,
-        default=1,
-        metavar="N",
-        help="data loading threads (default 1)",
-    )
-    p.add_argument(
-        "-q", "--quiet", action="store_true", help="one line per epoch instead of a progress bar"
-    )
+    g = p.add_argument_group("data")
+    g.add_argument("--data", nargs="+", default=[], metavar="DIR", help="photo folders or files")
+    g.add_argument("--manifest", metavar="CSV", help="train on a `kcolor data` manifest instead")
+    g.add_argument("--val-manifest", metavar="CSV",
+                   help="held-out photos from this manifest (instead of --val-split)")  # fmt: skip
+    g.add_argument("-r", "--recursive", action="store_true", help="also use sub-folders of --data")
+    g.add_argument("--val-split", type=_fraction, default=0.05, metavar="F",
+                   help="share of the photos held out for validation (default 0.05)")  # fmt: skip
+    g.add_argument("--val-max", type=int, default=256, metavar="N",
+                   help="at most N held-out photos (0: all; default 256)")  # fmt: skip
+    g.add_argument("--max-images", type=int, default=0, metavar="N", help="train on at most N photos")
+    g.add_argument("--repeat", type=_positive_int, default=1, metavar="N",
+                   help="each photo N times per epoch")  # fmt: skip
+    g.add_argument("--no-augment", dest="augment", action="store_false",
+                   help="no augmentation (e.g. alpha: one photo learnt as it is)")  # fmt: skip
+    g.add_argument("--keep-grey", dest="drop_grey", action="store_false",
+                   help="keep photos without colour (dropped by default)")  # fmt: skip
+    g.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+                   help="data-loading processes (default 1)")  # fmt: skip
+    g = p.add_argument_group("network")
+    g.add_argument("--model", required=True, metavar="BUILDER",
+                   help="alpha, beta, fusion, unet (a kcolor.models builder)")  # fmt: skip
+    g.add_argument("--model-arg", action="append", default=[], metavar="KEY=JSON",
+                   help="builder argument, e.g. --model-arg head='\"classes\"' (repeatable)")  # fmt: skip
+    g.add_argument("--embedder", default=None, metavar="NAME",
+                   help="fusion only: the frozen classifier (default efficientnet_lite0)")  # fmt: skip
+    g.add_argument("--embed-cache", action="store_true",
+                   help="fusion only: embed each photo once, un-augmented (faster)")  # fmt: skip
+    g.add_argument("--init", metavar="PRESET|DIR|FILE", help="start from these weights")
+    g = p.add_argument_group("training")
+    g.add_argument("-o", "--output", required=True, metavar="RUN_DIR", help="run folder (created)")
+    g.add_argument("--size", type=_size, default=128, metavar="N",
+                   help="training crop side, a multiple of 8 (default 128)")  # fmt: skip
+    g.add_argument("--epochs", type=_positive_int, default=10, metavar="N", help="default 10")
+    g.add_argument("--batch-size", type=_positive_int, default=16, metavar="N", help="default 16")
+    g.add_argument("--lr", type=float, default=1e-3, help="Adam's peak learning rate (1e-3)")
+    g.add_argument("--schedule", choices=("cosine", "constant"), default="cosine",
+                   help="cosine: decay to 5%% over the run (default)")  # fmt: skip
+    g.add_argument("--loss", default="mse",
+                   choices=("mse", "saturation", "perceptual", "huber", "color_classes"),
+                   help="mse: the article's; saturation: MSE + lost-chroma penalty; "
+                   "color_classes: rebalanced colour classes (unet head=classes)")  # fmt: skip
+    g.add_argument("--penalty", type=float, default=1.0, help="SaturationMSE's penalty (1.0)")
+    g.add_argument("--loss-arg", action="append", default=[], metavar="KEY=JSON",
+                   help="loss argument (repeatable)")  # fmt: skip
+    g.add_argument("--minutes", type=float, default=None, metavar="M",
+                   help="stop after the whole epochs that fit in M minutes (the decay "
+                   "fitted to them; --resume continues later)")  # fmt: skip
+    g.add_argument("--freeze-epochs", type=int, default=0, metavar="N",
+                   help="first N epochs with the backbone frozen (unet)")  # fmt: skip
+    g.add_argument("--seed", type=int, default=0, help="seed for split, order, augmentation")
+    p.add_argument("--config", metavar="JSON", help="read the options from a train_config.json "
+                   "(command-line options given as well win)")  # fmt: skip
+    p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR")
+    p.add_argument("-q", "--quiet", action="store_true", help="one line per epoch")
     return p
 
 
-def _split(paths, val_split: float, seed: int):
-    import numpy as np
+def _key_values(items, flag) -> dict:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{flag} takes KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value  # a bare word is a string
+    return out
 
-    paths = sorted(paths)
-    if val_split <= 0 or len(paths) < 2:
-        return paths, []
-    order = np.random.default_rng(seed).permutation(len(paths))
-    n_val = min(len(paths) - 1, max(1, int(round(val_split * len(paths)))))
-    val = sorted(paths[i] for i in order[:n_val])
-    train = sorted(paths[i] for i in order[n_val:])
-    return train, val
+
+def train_config_from_args(args):
+    """The :class:`kcolor.training.TrainConfig` of parsed ``kcolor train`` arguments."""
+    from kcolor.training import TrainConfig
+
+    values = {
+        "output": args.output, "data": args.data, "manifest": args.manifest,
+        "val_manifest": args.val_manifest, "recursive": args.recursive, "model": args.model,
+        "model_args": _key_values(args.model_arg, "--model-arg"), "embedder": args.embedder,
+        "embed_cache": args.embed_cache, "init": args.init, "size": args.size,
+        "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+        "schedule": args.schedule, "loss": args.loss, "penalty": args.penalty,
+        "loss_args": _key_values(args.loss_arg, "--loss-arg"), "val_split": args.val_split,
+        "val_max": args.val_max, "max_images": args.max_images, "repeat": args.repeat,
+        "augment": args.augment, "drop_grey": args.drop_grey, "minutes": args.minutes,
+        "freeze_epochs": args.freeze_epochs, "workers": args.workers, "seed": args.seed,
+    }  # fmt: skip
+    if args.config:
+        base = TrainConfig.from_json(args.config).to_dict()
+        defaults = vars(build_parser().parse_args(["train", "--model", "x", "-o", "x"]))
+        for key, value in values.items():
+            if key in ("output", "model") or value != defaults.get(key, object()):
+                base[key] = value
+        values = base
+    return TrainConfig(**values)
 
 
-def _embedded(dataset, embedder, cache: bool):
-    """Wrap a ``(L, ab)`` dataset so it yields ``((L, embedding), ab)`` for a fusion model."""
-    import keras
-    import numpy as np
+def _check_train_args(args) -> None:
+    """Usage errors found before torch and Keras load."""
+    from kcolor.errors import DataError
 
-    class _Embedded(keras.utils.PyDataset):
-        def __init__(self):
-            super().__init__()
-            self._cache = {}
+    for d in args.data:
+        if not Path(d).exists():
+            raise DataError(f"{d}: no such folder or file")
+    for m in (args.manifest, args.val_manifest, args.config):
+        if m and not Path(m).is_file():
+            raise DataError(f"{m}: no such file")
+    if args.init:
+        from kcolor import loading
 
-        def __len__(self):
-            return len(dataset)
-
-        def __getitem__(self, index):
-            x, y = dataset[index]
-            emb = self._cache.get(index) if cache else None
-            if emb is None:
-                emb = np.asarray(embedder(x), dtype="float32")
-                if cache:
-                    self._cache[index] = emb
-            return (x, emb), y
-
-        def on_epoch_end(self):
-            dataset.on_epoch_end()
-
-    return _Embedded()
+        if not Path(args.init).is_file():
+            loading.check_spec(args.init)
+    if args.minutes is not None and not args.minutes > 0:
+        raise DataError(f"--minutes must be positive, got {args.minutes:g}")
 
 
 def _cmd_train(args) -> int:
     from kcolor.errors import KcolorError
 
     try:
-        return _train(args)
+        _check_train_args(args)
+        config = train_config_from_args(args)
+        config.validate()
+    except (KcolorError, ValueError) as err:
+        _err(str(err))
+        return 2
+    dist = None
+    if os.environ.get("WORLD_SIZE") and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        from kcolor import distributed
+
+        dist = distributed.init_from_env()
+    from kcolor import training
+
+    try:
+        run = training.train(config, resume=args.resume, verbose=2 if args.quiet else "auto",
+                             dist=dist)  # fmt: skip
     except KcolorError as err:
         _err(str(err))
         return 2
     except KeyboardInterrupt:
-        _err(
-            f"interrupted. Every finished epoch is kept in {args.output}; continue with the "
-            "same command plus --resume."
-        )
+        _err(f"interrupted. Every finished epoch is kept in {args.output}; continue with the "
+             "same command plus --resume.")  # fmt: skip
         return 130
+    if dist is not None and not dist.is_main:
+        return 0
+    return _train_summary(run)
 
 
-def _finite_logs(logs) -> bool:
-    import math
+def _train_summary(run) -> int:
+    from kcolor.formatting import format_value
 
-    for key in ("loss", "val_loss"):
-        if key in (logs or {}):
-            try:
-                if not math.isfinite(float(logs[key])):
-                    return False
-            except (TypeError, ValueError):
-                return False
-    return True
-
-
-def _best_from_history(csv_path: Path, monitor: str):
-    """The best (lowest) finite ``monitor`` value logged in a run's history.csv, or None."""
-    import numpy as np
-    import pandas as pd
-
-    try:
-        values = pd.read_csv(csv_path)[monitor].to_numpy(dtype="float64")
-    except Exception:  # noqa: BLE001 - no history (yet): nothing to beat
-        return None
-    values = values[np.isfinite(values)]
-    return float(values.min()) if values.size else None
-
-
-def _backup_epoch(backup_dir: Path):
-    """How many epochs the BackupAndRestore folder says are done (None without a backup)."""
-    try:
-        return int(json.loads((backup_dir / "training_metadata.json").read_text())["epoch"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _training_guards():
-    """Keras callbacks for a safe run: NaN stop that remembers where, finite-only backups."""
-    import keras
-
-    class StopOnNaN(keras.callbacks.TerminateOnNaN):
-        """TerminateOnNaN that records the epoch, batch and value where the loss broke."""
-
-        stopped = None
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._epoch = epoch
-
-        def on_batch_end(self, batch, logs=None):
-            if self.stopped is None and not _finite_logs({"loss": (logs or {}).get("loss", 0.0)}):
-                self.stopped = (getattr(self, "_epoch", 0), int(batch), float(logs["loss"]))
-            super().on_batch_end(batch, logs)
-
-    class FiniteBackupAndRestore(keras.callbacks.BackupAndRestore):
-        """BackupAndRestore that never backs up an epoch whose loss is NaN or infinite,
-        so --resume restarts from the last good epoch, not from broken weights."""
-
-        def on_epoch_end(self, epoch, logs=None):
-            if _finite_logs(logs):
-                super().on_epoch_end(epoch, logs)
-
-    class ForceLearningRate(keras.callbacks.Callback):
-        """Set the optimizer's learning rate at the start of fit, after BackupAndRestore has
-        restored the old one with the optimizer state: on --resume, the --lr given wins."""
-
-        def __init__(self, learning_rate):
-            super().__init__()
-            self.learning_rate = float(learning_rate)
-
-        def on_train_begin(self, logs=None):
-            self.model.optimizer.learning_rate.assign(self.learning_rate)
-
-    return StopOnNaN, FiniteBackupAndRestore, ForceLearningRate
-
-
-def _train(args) -> int:
-    import keras
-
-    import kcolor
-    from kcolor import io as kio
-    from kcolor.callbacks import BestModelCheckpoint, ColorizationPreview, PandasLogger, TimeBudget
-    from kcolor.datasets import ImageFolderDataset
-    from kcolor.errors import DataError
-
-    if args.minutes is not None and not args.minutes > 0:
-        _err(f"--minutes must be positive, got {args.minutes}")
-        return 2
-    run_dir = Path(args.output)
-    config_path = run_dir / "config.json"
-    if run_dir.exists() and any(run_dir.iterdir()) and not args.resume:
-        _err(
-            f"{run_dir} exists and is not empty: pass --resume to continue that run, or choose a new RUN_DIR"
-        )
-        return 2
-    if args.resume and config_path.is_file():
-        old = json.loads(config_path.read_text())
-        if old.get("architecture") != args.model:
-            _err(
-                f"{run_dir} holds a {old.get('architecture')!r} run; cannot resume it as {args.model!r}"
-            )
-            return 2
-    data = Path(args.data)
-    if not data.is_dir():
-        raise DataError(f"{data}: no such folder")
-    paths, _ = kio.find_images([data], recursive=args.recursive)
-    if not paths:
-        raise DataError(
-            f"{data}: no images found"
-            + ("" if args.recursive else " (use --recursive for sub-folders)")
-        )
-    train_paths, val_paths = _split(paths, args.val_split, args.seed)
-
-    keras.utils.set_random_seed(args.seed)
-    common = {
-        "size": args.size,
-        "batch_size": args.batch_size,
-        "seed": args.seed,
-        "workers": args.workers,
-    }
-    train_ds = ImageFolderDataset(train_paths, augment=True, **common)
-    val_ds = ImageFolderDataset(val_paths, augment=False, **common) if val_paths else None
-
-    config = {"input_shape": [None, None, 1]}
-    embedder = None
-    if args.model == "fusion":
-        from kcolor.models.embedders import get_embedder
-
-        embedder = get_embedder(args.embedder)
-        config["embedding_dim"] = int(embedder.embedding_dim)
-        train_fit = _embedded(train_ds, embedder, cache=False)
-        val_fit = _embedded(val_ds, embedder, cache=True) if val_ds is not None else None
-    else:
-        train_fit, val_fit = train_ds, val_ds
-
-    run_dir.mkdir(parents=True, exist_ok=True)
-    run_config = {
-        "architecture": args.model,
-        "config": config,
-        "input_size": args.size,
-        "embedder": args.embedder if args.model == "fusion" else None,
-        "data": os.fspath(data.resolve()),
-        "train_images": len(train_paths),
-        "val_images": len(val_paths),
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "lr": args.lr,
-        "val_split": args.val_split,
-        "seed": args.seed,
-        "kcolor_version": kcolor.__version__,
-        "command": " ".join([PROG, "train", *sys.argv[2:]]) if sys.argv[1:2] == ["train"] else None,
-    }
-    config_path.write_text(json.dumps(run_config, indent=2) + "\n")
-
-    import kcolor.models as models
-
-    model = getattr(models, args.model)(**config)
-    model.compile(optimizer=keras.optimizers.Adam(args.lr), loss="mse")
-
-    sample = val_fit[0] if val_fit is not None else train_fit[0]
-    sample_x, sample_y = sample
-    monitor = "val_loss" if val_fit is not None else "loss"
-    model_path = run_dir / "model.keras"
-    backup_dir = run_dir / "backup"
-    threshold = None
-    if args.resume:
-        saved = BestModelCheckpoint.read_best(model_path)
-        if (saved is None or saved.get("monitor") != monitor) and model_path.is_file():
-            # A run without the sidecar: its history says what model.keras scored.
-            threshold = _best_from_history(run_dir / "history.csv", monitor)
-        done = _backup_epoch(backup_dir)
-        if done is None:
-            print(f"{run_dir}: no backup to resume from; starting at epoch 1", file=sys.stderr)
-        else:
-            print(
-                f"resuming {run_dir}: {done} epoch(s) done, continuing at epoch {done + 1} "
-                f"of {args.epochs}",
-                file=sys.stderr,
-            )
-    StopOnNaN, FiniteBackupAndRestore, ForceLearningRate = _training_guards()
-    nan_guard = StopOnNaN()
-    checkpoint = BestModelCheckpoint(model_path, monitor=monitor, initial_value_threshold=threshold)
-    callbacks = [
-        nan_guard,
-        PandasLogger(run_dir / "history.csv"),
-        ColorizationPreview(
-            list(sample_x) if isinstance(sample_x, tuple) else sample_x,
-            sample_y,
-            run_dir / "previews",
-        ),
-        checkpoint,
-        # Kept after the run (delete_checkpoint=False), so `--resume --epochs MORE` extends it;
-        # double_checkpoint keeps the previous backup in case a kill lands mid-save.
-        FiniteBackupAndRestore(backup_dir, double_checkpoint=True, delete_checkpoint=False),
-        ForceLearningRate(args.lr),  # after the backup's restore
-    ]
-    # Only whole epochs: --resume's backup is written at epoch ends.
-    budget = TimeBudget(args.minutes * 60, stop_mid_epoch=False) if args.minutes else None
-    if budget is not None:
-        callbacks.append(budget)
-    print(
-        f"training {args.model} on {len(train_paths)} photos ({len(val_paths)} held out for validation), "
-        f"{args.size}x{args.size}, {args.epochs} epochs, on {kcolor.device()}",
-        file=sys.stderr,
-    )
-    model.fit(
-        train_fit,
-        validation_data=val_fit,
-        epochs=args.epochs,
-        callbacks=callbacks,
-        verbose=2 if args.quiet or not sys.stderr.isatty() else 1,
-    )
-    from kcolor.reports import build_report
-
-    try:
-        report = build_report(run_dir)
-    except Exception as err:  # noqa: BLE001 - the run itself is fine without its report
-        report = f"not written ({type(err).__name__}: {err})"
-    best = "none" if checkpoint.best is None else f"{checkpoint.best:.5g}"
-    if nan_guard.stopped is not None:
-        epoch, batch, value = nan_guard.stopped
-        kept = (
-            f"{model_path} still holds the best finite epoch ({monitor} {best})"
-            if model_path.is_file()
-            else "no model was saved (no epoch finished with a finite loss)"
-        )
-        _err(
-            f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}, so training "
-            f"stopped; {kept}. Lower the learning rate (--lr, now {args.lr:g}); --resume then "
-            "continues from the last good epoch."
-        )
+    best = "none" if run.best is None else format_value(run.monitor, run.best)
+    if run.nan is not None:
+        epoch, batch, value = run.nan
+        kept = (f"{run.folder} still holds the best finite epoch ({run.monitor} {best})"
+                if (run.folder / "model.weights.h5").is_file()
+                else "no model was saved (no epoch finished with a finite loss)")  # fmt: skip
+        _err(f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}, so training "
+             f"stopped; {kept}. Lower the learning rate (--lr, now {run.config.lr:g}); "
+             "--resume then continues from the last good epoch.")  # fmt: skip
         return 1
-    if not model_path.is_file():  # e.g. every epoch had already run (--resume of a finished run)
-        model.save(model_path)
-    if budget is not None and budget.stopped_by_time:
-        print(
-            f"stopped by --minutes {args.minutes:g} after {budget.epochs_done} epoch(s) of this "
-            f"run; `{PROG} train ... -o {run_dir} --resume` continues",
-            file=sys.stderr,
-        )
-    print(f"best {monitor}: {best}")
-    print(f"run folder: {run_dir}  (model.keras, history.csv, previews/, report: {report})")
-    print(f"colour photos with it: {PROG} colorize PHOTOS... -o OUTDIR --model {run_dir}")
+    if run.stopped_by_time:
+        print(f"stopped by --minutes {run.config.minutes:g} after "
+              f"{_plural(run.epochs_run, 'epoch')}; `{PROG} train ... -o {run.folder} --resume` "
+              "continues", file=sys.stderr)  # fmt: skip
+    print(f"best {run.monitor}: {best}")
+    held = (run.metrics or {}).get("model")
+    if held:
+        grey = run.metrics["grey"]
+        print(f"held out ({_plural(run.metrics['photos'], 'photo')}): " + ", ".join(
+            f"{k} {format_value(k, held[k])} (grey {format_value(k, grey[k])})"
+            for k in ("psnr", "auc", "delta_colorfulness", "chroma_ratio")))  # fmt: skip
+    print(f"run folder: {run.folder}  (a preset: config.json, model.weights.h5, metadata.json; "
+          f"history.csv, previews/, report: {run.report})")  # fmt: skip
+    print(f"colour photos with it: {PROG} colorize PHOTOS... -o OUTDIR --model {run.folder}")
+    return 0
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+# ---------------------------------------------------------------- convert
+def _add_convert(sub):
+    p = sub.add_parser(
+        "convert",
+        help="convert an old run folder into a preset folder",
+        description="Convert a run folder of kcolor 0.1 (`kcolor train`: model.keras + "
+        "config.json; examples 05/06: model.weights.h5 + config.json) into a preset folder.",
+    )
+    p.add_argument("source", metavar="OLD_RUN")
+    p.add_argument("target", metavar="NEW_FOLDER")
+    p.add_argument("--unsafe", action="store_true", help="allow a .keras file with a Lambda layer")
+    return p
+
+
+def _cmd_convert(args) -> int:
+    from kcolor import artifacts
+
+    if artifacts.legacy_kind(args.source) is None:
+        _err(f"{args.source}: not an old kcolor run folder (nothing to convert)")
+        return 2
+    if Path(args.target).exists():
+        _err(f"{args.target}: exists already; choose a new folder")
+        return 2
+    from kcolor import presets
+
+    out = presets.convert_legacy(args.source, args.target, safe_mode=not args.unsafe)
+    print(f"converted: {out}  (use it with --model {out})")
+    return 0
+
+
+# ---------------------------------------------------------------- models
+def _add_models(sub):
+    p = sub.add_parser(
+        "models",
+        help="list the presets, the default marked",
+        description="List kcolor's presets: name, network, input size, installed or not, and "
+        "what each is for; --json adds the `kcolor train` command that made it.",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable, with commands")
+    return p
+
+
+def _cmd_models(args) -> int:
+    from kcolor import artifacts
+
+    rows = []
+    for name in artifacts.preset_names():
+        try:
+            rows.append(artifacts.describe(name))
+        except Exception as err:  # noqa: BLE001 - list the others, name the broken one
+            rows.append({"name": name, "default": name == artifacts.DEFAULT_PRESET,
+                         "description": f"(unreadable: {err})", "installed": False})  # fmt: skip
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    table = []
+    for r in rows:
+        net = (r.get("builder") or "?") + (f"+{r['embedder']}" if r.get("embedder") else "")
+        state = "installed" if r["installed"] else "download"
+        label = r["name"] + (" (default)" if r["default"] else "")
+        table.append((label, net, str(r.get("input_size") or "any"), state, r["description"]))
+    head = ("NAME", "NETWORK", "SIZE", "STATUS", "DESCRIPTION")
+    widths = [max(len(t[i]) for t in [head, *table]) for i in range(4)]
+    for row in [head, *table]:
+        print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
+    print(f"\nThe default is {artifacts.DEFAULT_PRESET}. `{PROG} models --json` shows the "
+          f"`{PROG} train` command that made each.")  # fmt: skip
     return 0
 
 
@@ -740,6 +605,8 @@ COMMANDS = {
     "train": (_add_train, _cmd_train),
     "demo": (_add_demo, _cmd_demo),
     "evaluate": (_add_evaluate, _cmd_evaluate),
+    "convert": (_add_convert, _cmd_convert),
+    "serve": (_serve_cli.add_parser, _serve_cli.run),
 }
 
 
