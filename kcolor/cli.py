@@ -487,17 +487,8 @@ def _cmd_demo(args) -> int:
     import numpy as np
 
     from kcolor import io as kio
-    from kcolor import presets
     from kcolor.errors import KcolorError
 
-    if args.model is None and not presets.is_available(presets.DEFAULT_PRESET):
-        _err(
-            f"no trained preset ships with this version of kcolor yet (the default, "
-            f"{presets.DEFAULT_PRESET!r}, has no weights), so there is nothing real to demo. "
-            f"Train one with `{PROG} train --model beta --data PHOTO_FOLDER -o RUN_DIR` and run "
-            f"`{PROG} demo --model RUN_DIR`."
-        )
-        return 1
     out = Path(args.output)
     if out.exists() and not args.overwrite:
         _err(f"{out} exists already (pass --overwrite to replace it)")
@@ -564,7 +555,15 @@ def _add_evaluate(sub):
     p.add_argument(
         "--semantic",
         action="store_true",
-        help="also measure semantic agreement (EfficientNet-Lite0 top-1 class)",
+        help="also measure semantic agreement: does a frozen ImageNet classifier (the judge) "
+        "give the colourised photo the original's top-1 class",
+    )
+    p.add_argument(
+        "--judge",
+        choices=("efficientnet_lite1", "efficientnet_lite0"),
+        default="efficientnet_lite1",
+        help="the classifier of --semantic (default efficientnet_lite1: not the fusion "
+        "model's own Lite0 backbone)",
     )
     p.add_argument("--keep-grey", action="store_true", help="do not drop grey photos")
     p.add_argument("-r", "--recursive", action="store_true", help="also use photos in sub-folders")
@@ -588,6 +587,7 @@ def _cmd_evaluate(args) -> int:
             progress=not args.quiet,
             semantic=args.semantic,
             recursive=args.recursive,
+            judge=args.judge,
         )
     except KcolorError as err:
         _err(str(err))
@@ -598,6 +598,8 @@ def _cmd_evaluate(args) -> int:
 
 
 # ---------------------------------------------------------------- main
+from kcolor.data import cli as _data_cli  # noqa: E402  (argparse only until `kcolor data` runs)
+
 #: name -> (add parser, run). `kcolor evaluate` (a later issue) registers here.
 COMMANDS = {
     "colorize": (_add_colorize, _cmd_colorize),
@@ -607,6 +609,7 @@ COMMANDS = {
     "evaluate": (_add_evaluate, _cmd_evaluate),
     "convert": (_add_convert, _cmd_convert),
     "serve": (_serve_cli.add_parser, _serve_cli.run),
+    "data": (_data_cli.add_parser, _data_cli.run),  # kcolor/data/cli.py: no Keras, no torch
 }
 
 

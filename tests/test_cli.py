@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+import kcolor
 from kcolor import color, presets
 from kcolor.cli import main
 
@@ -68,30 +69,39 @@ def test_models_lists_presets(capsys):
     assert "beta-photos" in out and "fusion+efficientnet_lite0" in out
     for name in presets.list_presets():
         line = next(row for row in out.splitlines() if row.startswith(name + " "))
-        assert ("installed" if presets.is_installed(name) else "not available") in line
+        assert ("installed" if presets.is_installed(name) else "download") in line
+    assert f"{presets.DEFAULT_PRESET} (default)" in out
+
+
+def test_models_json_names_the_default_and_the_commands(capsys):
+    assert main(["models", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows][:4] == sorted(presets.list_presets())[:4]
+    assert sum(r["default"] for r in rows) == 1
+    for row in rows:
+        assert row["description"] and row["command"].startswith("kcolor train --model ")
 
 
 def test_demo_with_the_default_preset(tmp_path, capsys):
     out = tmp_path / "demo.png"
-    if presets.is_installed(presets.DEFAULT_PRESET):
-        assert main(["demo", "-o", str(out)]) == 0
-        before_after = np.asarray(Image.open(out))
-        assert before_after.shape[1] > before_after.shape[0]  # side by side
-        assert before_after.std() > 0
-    else:  # says so plainly instead of faking it
-        assert main(["demo", "-o", str(out)]) == 1
-        assert "no trained preset ships" in capsys.readouterr().err
-        assert not out.exists()
+    assert main(["demo", "-o", str(out)]) == 0
+    before_after = np.asarray(Image.open(out))
+    assert before_after.shape[1] > before_after.shape[0]  # side by side
+    assert before_after.std() > 0
 
 
 def test_train_writes_a_complete_run(run_dir):
     config = json.loads((run_dir / "config.json").read_text())
-    assert config["architecture"] == "alpha" and config["input_size"] == 32
-    assert config["train_images"] + config["val_images"] == 8 and config["val_images"] == 1
+    assert config["builder"] == "alpha" and config["input_size"] == 32
+    meta = json.loads((run_dir / "metadata.json").read_text())
+    assert meta["train_images"] + meta["val_images"] == 8 and meta["val_images"] == 1
+    assert meta["command"].startswith("kcolor train --model alpha --data ")
+    assert meta["weights_sha256"] and meta["epochs_run"] == 1 and meta["wall_seconds"] > 0
+    assert set(meta["metrics"]["held_out"]["model"]) >= {"psnr", "auc", "chroma_ratio"}
     history = pd.read_csv(run_dir / "history.csv")
     assert len(history) == 1 and {"loss", "val_loss"} <= set(history.columns)
     assert np.isfinite(history["loss"]).all()
-    assert (run_dir / "model.keras").is_file()
+    assert (run_dir / "model.weights.h5").is_file()
     assert (run_dir / "report.html").is_file()
     assert list((run_dir / "previews").glob("preview_epoch_000.png"))
 
@@ -166,18 +176,20 @@ def test_colorize_with_a_run_dir(run_dir, tmp_path, capsys):
     assert "would overwrite an input" in capsys.readouterr().out
     np.testing.assert_array_equal(np.asarray(Image.open(src / "a.png")), grey)
 
-    # The .keras file directly, at another size, with a suffix.
-    model_file = run_dir / "model.keras"
+    # A .keras file directly, at another size, with a suffix.
+    model_file = tmp_path / "model.keras"
+    kcolor.presets.build_model(run_dir).save(model_file)
     assert colorize(src / "a.png", out, "--size", "16", "--suffix", "_c", model=model_file) == 0
     assert (out / "a_c.png").is_file()
 
 
 @pytest.fixture
-def unavailable_preset():
-    """A registered preset whose weights were never made (as a real one is before training)."""
-    presets.register_preset(
-        "test-unavailable", description="no weights yet", architecture="alpha", input_size=16
-    )
+def unavailable_preset(tmp_path):
+    """A registered preset whose folder holds no weights (e.g. a run that never finished an epoch)."""
+    folder = tmp_path / "no-weights"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"builder": "alpha"}')
+    presets.register_preset("test-unavailable", folder=folder)
     yield "test-unavailable"
     presets.unregister_preset("test-unavailable")
 
@@ -192,7 +204,7 @@ def test_colorize_errors(run_dir, tmp_path, capsys, unavailable_preset):
     assert "no images found" in capsys.readouterr().err
     # A preset that has no weights yet: a clear error, not a crash.
     assert colorize(tmp_path, tmp_path / "o", model=unavailable_preset) == 2
-    assert "has no weights yet" in capsys.readouterr().err
+    assert "no epoch of this run has finished" in capsys.readouterr().err
 
 
 def test_demo_with_a_trained_run(run_dir, tmp_path, capsys):
@@ -223,7 +235,7 @@ def test_train_fusion_with_an_embedder(tmp_path, monkeypatch, capsys):
     args = ["train", "--model", "fusion", "--data", str(data), "-o", str(run), "--epochs", "1"]
     assert main([*args, "--size", "16", "--batch-size", "2", "--embedder", "fake", "-q"]) == 0
     config = json.loads((run / "config.json").read_text())
-    assert config["embedder"] == "fake" and config["config"]["embedding_dim"] == 5
+    assert config["embedder"] == "fake" and config["args"]["embedding_dim"] == 5
     out = tmp_path / "out"
     assert colorize(data / "img0.png", out, model=run) == 0
     assert np.asarray(Image.open(out / "img0.png")).shape == (16, 16, 3)
