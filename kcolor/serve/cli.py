@@ -1,0 +1,168 @@
+"""The ``kcolor serve`` sub-command: the web page and its API on uvicorn.
+
+:func:`add_parser` adds the sub-command to an ``argparse`` sub-parsers object and
+:func:`run` runs it (returns the exit code). Neither imports Keras, torch or the web
+framework at module import: ``kcolor serve --help`` stays instant and works without the
+``serve`` extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import socket
+import sys
+
+PROG = "kcolor"
+
+_EPILOG = """\
+examples:
+  kcolor serve                              # http://127.0.0.1:8000/
+  kcolor serve --model runs/mine --port 8080
+  curl -F image=@old.jpg http://127.0.0.1:8000/api/colorize -o old_colour.jpg
+
+API: GET /api/models (JSON list, the default marked), POST /api/colorize (multipart
+field `image`, optional `model`; answers the colour photo, JPEG for a JPEG upload, PNG
+otherwise; errors are JSON {"error": "..."} with a 4xx status, 413 over --max-mb).
+Needs the serve extra: pip install "kcolor[serve]".
+"""
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0..65535 (0: any free one), got {value}")
+    return value
+
+
+def _megabytes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of MB, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of MB, got {text}")
+    return value
+
+
+def add_parser(subparsers):
+    """Add ``serve`` to ``subparsers`` (from ``ArgumentParser.add_subparsers``); return it."""
+    p = subparsers.add_parser(
+        "serve",
+        help="a local web page to colour photos, with a small HTTP API",
+        description="Serve a web page on which to drop photos and get them back in colour "
+        "(before/after slider, downloads one by one or as a zip), and the HTTP API behind it. "
+        "It listens on this computer only (127.0.0.1) unless --host says otherwise.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        metavar="PRESET_OR_RUN",
+        help="the default model: a preset name (see `kcolor models`) or a run/preset folder "
+        "(default: the default preset); the page's menu also offers every installed preset",
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this computer only); any other lets "
+        "everyone on that network use the page",
+    )
+    p.add_argument(
+        "--port", type=_port, default=8000, help="port to listen on (default 8000; 0: any free)"
+    )
+    p.add_argument(
+        "--max-mb",
+        type=_megabytes,
+        default=50.0,
+        metavar="MB",
+        help="largest photo accepted, in MB (default 50); larger ones are refused (413)",
+    )
+    p.set_defaults(func=run)
+    return p
+
+
+def _err(message: str) -> None:
+    print(f"{PROG}: error: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is an address of this computer only (127.0.0.0/8, ::1, localhost)."""
+    if host.strip().lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    host = host.strip("[]")
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def run(args) -> int:
+    """Run ``kcolor serve`` with parsed ``args``; return the exit code (0 after Ctrl-C)."""
+    missing = []
+    for module, package in (
+        ("starlette", "starlette"),
+        ("uvicorn", "uvicorn"),
+        ("multipart", "python-multipart"),
+    ):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(package)
+    if missing:
+        _err(
+            f"kcolor serve needs the serve extra ({', '.join(missing)} missing): "
+            'pip install "kcolor[serve]"'
+        )
+        return 2
+    if not is_loopback(args.host):
+        print(
+            f"{PROG}: warning: listening on {args.host}: anyone who can reach this computer on "
+            "that network can use the page and the API (and make it colour photos). The "
+            "default --host 127.0.0.1 keeps it to this computer.",
+            file=sys.stderr,
+        )
+    try:
+        sock = _bind(args.host, args.port)
+    except OSError as err:
+        _err(f"cannot listen on {args.host} port {args.port}: {err.strerror or err} (try another --port)")
+        return 2
+
+    import uvicorn
+
+    from kcolor.errors import KcolorError
+    from kcolor.serve.app import create_app
+
+    with sock:
+        app = create_app(args.model, max_mb=args.max_mb)
+        default = app.state.default_model
+        print(f"{PROG} serve: loading the model {default} ...", file=sys.stderr)
+        try:
+            app.state.models.get(default)  # fail now, not at the first photo
+        except KcolorError as err:
+            _err(str(err))
+            return 2
+        host, port = sock.getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        print(f"{PROG} serve: open http://{shown}:{port}/  (Ctrl-C stops it)", file=sys.stderr)
+        server = uvicorn.Server(uvicorn.Config(app, log_level="info", timeout_graceful_shutdown=5))
+        server.run(sockets=[sock])
+    return 0

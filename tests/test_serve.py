@@ -1,0 +1,461 @@
+"""`kcolor serve`'s HTTP API, on a real uvicorn server on a loopback port (no browser).
+
+A tiny untrained alpha network (with a colour bias, so the output is really coloured)
+stands in for the presets: every check here is about the server, not the colours.
+"""
+
+import http.client
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("starlette", reason="needs the serve extra: pip install -e '.[serve]'")
+pytest.importorskip("uvicorn", reason="needs the serve extra: pip install -e '.[serve]'")
+pytest.importorskip("multipart", reason="needs the serve extra: pip install -e '.[serve]'")
+
+from kcolor import color, presets  # noqa: E402
+from kcolor.serve.app import create_app, list_models  # noqa: E402
+from kcolor.serve.background import BackgroundServer  # noqa: E402
+from kcolor.serve.cli import is_loopback  # noqa: E402
+
+
+# ---------------------------------------------------------------- helpers
+def tiny_colorizer(name=None):
+    """An untrained alpha (32,202 parameters) whose last bias paints strong colour."""
+    import keras
+
+    from kcolor.colorizer import Colorizer
+    from kcolor.models import alpha
+
+    keras.utils.set_random_seed(0)
+    model = alpha((None, None, 1))
+    last = model.layers[-1]
+    kernel, _ = last.get_weights()
+    last.set_weights([kernel, np.array([0.6, -0.5], np.float32)])
+    return Colorizer(model, input_size=32)
+
+
+def grey_photo(h=37, w=50, seed=0):
+    """A grey uint8 photo with structure (gradient + noise), RGB with R = G = B."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    g = (40 + 170 * x / max(w - 1, 1) + rng.integers(-25, 25, (h, w))).clip(0, 255)
+    return np.repeat(g.astype(np.uint8)[..., None], 3, axis=-1)
+
+
+def encode(rgb, fmt="PNG", **kw):
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def lightness(rgb):
+    return color.rgb_to_lab(rgb.astype(np.float32) / 255.0)[..., 0]
+
+
+def multipart(fields=None, files=None):
+    """(body, content type) of a multipart/form-data form."""
+    boundary = uuid.uuid4().hex
+    out = io.BytesIO()
+    for name, value in (fields or {}).items():
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
+        out.write(value.encode() + b"\r\n")
+    for name, (filename, data, ctype) in (files or {}).items():
+        out.write(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: {ctype}\r\n\r\n'.encode()
+        )
+        out.write(data + b"\r\n")
+    out.write(f"--{boundary}--\r\n".encode())
+    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
+
+
+def request(server, method, path, body=None, headers=None, chunked=False):
+    """(status, headers dict with lower-case names, body bytes)."""
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=60)
+    try:
+        if chunked:
+            conn.putrequest(method, path)
+            for k, v in (headers or {}).items():
+                conn.putheader(k, v)
+            conn.putheader("Transfer-Encoding", "chunked")
+            conn.endheaders()
+            try:
+                for i in range(0, len(body), 65536):
+                    part = body[i : i + 65536]
+                    conn.send(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+                conn.send(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server answered early and closed: read what it said
+        else:
+            conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def colorize(server, filename, data, ctype="application/octet-stream", **fields):
+    body, content_type = multipart(fields, {"image": (filename, data, ctype)})
+    return request(server, "POST", "/api/colorize", body, {"Content-Type": content_type})
+
+
+def error_of(status, headers, body):
+    assert headers["content-type"].startswith("application/json"), (status, body[:200])
+    return json.loads(body)["error"]
+
+
+@pytest.fixture(scope="module")
+def server():
+    app = create_app(colorizer_factory=tiny_colorizer, max_mb=0.2, max_pixels=200_000)
+    with BackgroundServer(app) as srv:
+        yield srv
+
+
+# ---------------------------------------------------------------- the models and the page
+def test_models_lists_the_default_first_and_marks_only_it(server):
+    status, headers, body = request(server, "GET", "/api/models")
+    assert status == 200 and headers["content-type"] == "application/json"
+    models = json.loads(body)
+    assert [m["default"] for m in models] == [True] + [False] * (len(models) - 1)
+    assert models[0]["name"] == presets.DEFAULT_PRESET
+    names = [m["name"] for m in models]
+    assert len(set(names)) == len(names) and set(names) <= set(presets.list_presets())
+    assert all(isinstance(m["description"], str) and m["description"] for m in models)
+
+
+def test_models_with_a_run_folder_as_default():
+    models = list_models("runs/mine")
+    assert models[0] == {
+        "name": "runs/mine",
+        "description": "the model given to kcolor serve: runs/mine",
+        "default": True,
+    }
+    assert not any(m["default"] for m in models[1:])
+    assert len(models) > 1  # the installed presets stay on the menu
+
+
+def test_config_says_the_limit(server):
+    status, _, body = request(server, "GET", "/api/config")
+    assert status == 200
+    assert json.loads(body) == {
+        "default_model": presets.DEFAULT_PRESET,
+        "max_bytes": 200_000,
+        "max_mb": 0.2,
+    }
+
+
+def test_page_is_self_contained(server):
+    status, headers, body = request(server, "GET", "/")
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in headers["content-security-policy"]
+    page = body.decode()
+    assert "api/colorize" in page and "api/models" in page
+    assert 'name="viewport"' in page and "@media (max-width" in page  # phone-sized screens
+    # no CDN: nothing is loaded from another origin
+    for attr in ("src=", "href=", "url("):
+        for piece in page.split(attr)[1:]:
+            assert not piece.lstrip("\"'").startswith(("http:", "https:", "//")), piece[:80]
+    from importlib import resources
+
+    assert resources.files("kcolor.serve").joinpath("static/index.html").read_bytes() == body
+
+
+def test_unknown_routes_and_methods_answer_json(server):
+    status, headers, body = request(server, "GET", "/api/nothing")
+    assert status == 404 and "/api/nothing" in error_of(status, headers, body)
+    status, headers, body = request(server, "GET", "/api/colorize")
+    assert status == 405 and "Method Not Allowed" in error_of(status, headers, body)
+
+
+# ---------------------------------------------------------------- colouring
+def test_png_in_png_out_same_size_same_lightness(server):
+    grey = grey_photo(37, 50)
+    status, headers, body = colorize(server, "old photo.png", encode(grey), "image/png")
+    assert status == 200, body[:300]
+    assert headers["content-type"] == "image/png"
+    assert "old photo_colour.png" in headers["content-disposition"]
+    assert headers["x-kcolor-model"] == presets.DEFAULT_PRESET
+    out = np.asarray(Image.open(io.BytesIO(body)).convert("RGB"))
+    assert out.shape == grey.shape
+    chroma = np.hypot(*np.moveaxis(color.rgb_to_lab(out / 255.0)[..., 1:], -1, 0))
+    assert chroma.mean() > 5  # really coloured, not the grey photo sent back
+    assert np.abs(lightness(out) - lightness(grey)).max() <= 1.5
+
+
+def test_jpeg_in_jpeg_out(server):
+    grey = grey_photo(40, 64, seed=1)
+    data = encode(grey, "JPEG", quality=95)
+    status, headers, body = colorize(server, "scan.JPG", data, "image/jpeg")
+    assert status == 200, body[:300]
+    assert headers["content-type"] == "image/jpeg"
+    assert body[:3] == b"\xff\xd8\xff"
+    assert "scan_colour.jpg" in headers["content-disposition"]
+    out = Image.open(io.BytesIO(body))
+    assert out.format == "JPEG" and out.size == (64, 40)
+    sent = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    diff = np.abs(lightness(np.asarray(out.convert("RGB"))) - lightness(sent))
+    assert diff.mean() < 1.5  # JPEG again on the way out: close, not exact
+
+
+def test_content_decides_the_format_not_the_name(server):
+    # PNG data named .jpg (like the article's photos) is coloured, and answered as PNG.
+    status, headers, _ = colorize(server, "liar.jpg", encode(grey_photo()), "image/jpeg")
+    assert status == 200 and headers["content-type"] == "image/png"
+
+
+def test_model_field_picks_a_listed_model(server):
+    other = [m["name"] for m in list_models(presets.DEFAULT_PRESET)][-1]
+    status, headers, _ = colorize(server, "a.png", encode(grey_photo()), model=other)
+    assert status == 200 and headers["x-kcolor-model"] == other
+
+
+# ---------------------------------------------------------------- errors
+def _truncated_png():
+    rng = np.random.default_rng(3)
+    data = encode(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    return data[: len(data) // 2]
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "status", "words"),
+    [
+        ("notes.jpg", b"this is a text file, not a photo\n", 400, "not an image"),
+        ("half.png", _truncated_png(), 400, "truncated"),
+        ("empty.png", b"", 400, "empty file"),
+        # 600x600 = 360,000 pixels > the server's max_pixels (200,000): kcolor.io's bomb guard
+        ("bomb.png", encode(np.zeros((600, 600, 3), np.uint8)), 413, "decompression bomb"),
+    ],
+)
+def test_bad_photo_answers_4xx_naming_the_file(server, filename, data, status, words):
+    got, headers, body = colorize(server, filename, data)
+    message = error_of(got, headers, body)
+    assert got == status, message
+    assert message.startswith(f"{filename}: ") and words in message
+
+
+def test_photo_over_the_size_limit_is_413(server):
+    # 250 kB of photo > max_mb 0.2: refused from the form (the body is within its own slack)
+    big = np.random.default_rng(0).integers(0, 256, (270, 300, 3), dtype=np.uint8)
+    data = encode(big)
+    assert 200_000 < len(data) < 264_000
+    status, headers, body = colorize(server, "large.png", data)
+    assert status == 413
+    assert error_of(status, headers, body) == "large.png: over the limit of 0.2 MB (kcolor serve --max-mb)"
+
+
+def test_body_over_the_limit_is_413_before_reading(server):
+    body, ctype = multipart(files={"image": ("huge.png", b"\0" * 1_000_000, "image/png")})
+    headers = {"Content-Type": ctype, "Expect": "100-continue"}
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=30)
+    try:  # announce the size and wait: the answer comes before any of the body is sent
+        conn.putrequest("POST", "/api/colorize")
+        for k, v in {**headers, "Content-Length": str(len(body))}.items():
+            conn.putheader(k, v)
+        conn.endheaders()
+        resp = conn.getresponse()
+        assert resp.status == 413
+        assert "over the limit of 0.2 MB" in json.loads(resp.read())["error"]
+    finally:
+        conn.close()
+
+
+def test_chunked_body_over_the_limit_is_413_naming_the_file(server):
+    body, ctype = multipart(files={"image": ("stream.png", b"\0" * 1_000_000, "image/png")})
+    status, headers, answer = request(
+        server, "POST", "/api/colorize", body, {"Content-Type": ctype}, chunked=True
+    )
+    assert status == 413
+    assert error_of(status, headers, answer) == "stream.png: over the limit of 0.2 MB (kcolor serve --max-mb)"
+
+
+def test_form_errors(server):
+    png = encode(grey_photo())
+    cases = [
+        (multipart({"image": "just text"}), 400, "the multipart field 'image' is not a file"),
+        (multipart(files={"photo": ("a.png", png, "image/png")}), 400, "'image' is missing"),
+        (multipart({"model": "nope"}, {"image": ("a.png", png, "image/png")}), 400, "unknown model 'nope'"),
+    ]
+    for (body, ctype), status, words in cases:
+        got, headers, answer = request(server, "POST", "/api/colorize", body, {"Content-Type": ctype})
+        assert got == status and words in error_of(got, headers, answer)
+    got, headers, answer = request(
+        server, "POST", "/api/colorize", png, {"Content-Type": "image/png"}
+    )
+    assert got == 415 and "multipart/form-data" in error_of(got, headers, answer)
+    got, headers, answer = request(
+        server,
+        "POST",
+        "/api/colorize",
+        b"--x\r\nContent-Disposition: form-data\r\n\r\nno name\r\n--x--\r\n",
+        {"Content-Type": "multipart/form-data; boundary=x"},
+    )
+    assert 400 <= got < 500 and error_of(got, headers, answer)
+    two, ctype = multipart(
+        files={"image": ("a.png", png, "image/png"), "other": ("b.png", png, "image/png")}
+    )
+    got, headers, answer = request(server, "POST", "/api/colorize", two, {"Content-Type": ctype})
+    assert got == 400 and "malformed multipart form" in error_of(got, headers, answer)
+
+
+# ---------------------------------------------------------------- a queue, one model
+class SlowColorizer:
+    """Wraps a real colorizer; sleeps inside colorize and records how many run at once."""
+
+    def __init__(self):
+        self.inner = tiny_colorizer()
+        self.active = 0
+        self.most = 0
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def colorize(self, rgb):
+        with self.lock:
+            self.active += 1
+            self.calls += 1
+            self.most = max(self.most, self.active)
+        try:
+            time.sleep(0.4)
+            return self.inner.colorize(rgb)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+
+def test_four_parallel_requests_all_complete_one_model_one_at_a_time():
+    built = []
+
+    def factory(name):
+        built.append(name)
+        return SlowColorizer()
+
+    with BackgroundServer(create_app(colorizer_factory=factory)) as srv:
+        photos = [grey_photo(24 + 8 * i, 40, seed=i) for i in range(4)]
+        results = [None] * 4
+
+        def post(i):
+            results[i] = colorize(srv, f"p{i}.png", encode(photos[i]), "image/png")
+
+        threads = [threading.Thread(target=post, args=(i,)) for i in range(4)]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        time.sleep(0.3)  # the queue is busy now: the event loop must still answer
+        t1 = time.monotonic()
+        status, _, _ = request(srv, "GET", "/api/models")
+        models_latency = time.monotonic() - t1
+        for t in threads:
+            t.join(60)
+        total = time.monotonic() - t0
+        assert status == 200
+        for (status, headers, body), grey in zip(results, photos):
+            assert status == 200, body[:200]
+            out = np.asarray(Image.open(io.BytesIO(body)).convert("RGB"))
+            assert out.shape == grey.shape
+            assert np.abs(lightness(out) - lightness(grey)).max() <= 1.5
+        model = srv.app.state.models.get(presets.DEFAULT_PRESET)
+    assert built == [presets.DEFAULT_PRESET]  # loaded once, lazily, and kept
+    assert model.calls == 4 and model.most == 1  # a queue: one photo at a time
+    assert total >= 4 * 0.4
+    assert models_latency < total / 2  # not stuck behind the four photos
+
+
+def test_nothing_is_left_on_disk(tmp_path, monkeypatch):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.chdir(cwd)
+    with BackgroundServer(create_app(colorizer_factory=tiny_colorizer, max_mb=5)) as srv:
+        # > 1 MB: Starlette spools this part to a temporary file too
+        noisy = np.random.default_rng(1).integers(0, 256, (700, 700, 3), dtype=np.uint8)
+        data = encode(noisy)
+        assert len(data) > 1_100_000
+        assert colorize(srv, "noisy.png", data)[0] == 200
+        assert colorize(srv, "bad.jpg", b"not a photo")[0] == 400
+        assert colorize(srv, "half.png", _truncated_png())[0] == 400
+    assert list(scratch.iterdir()) == [] and list(cwd.iterdir()) == []
+
+
+# ---------------------------------------------------------------- the command
+def test_serve_help_imports_neither_torch_nor_keras():
+    code = (
+        "import sys\n"
+        "from kcolor.cli import main\n"
+        "try:\n    main(['serve', '--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'keras', 'starlette', 'uvicorn'})\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    assert "--max-mb" in out and "--host" in out and "/api/colorize" in out
+    assert "HEAVY []" in out
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("127.0.0.1", True), ("127.1.2.3", True), ("::1", True), ("[::1]", True),
+     ("localhost", True), ("0.0.0.0", False), ("::", False), ("192.168.1.5", False),
+     ("example.org", False)],
+)  # fmt: skip
+def test_is_loopback(host, loopback):
+    assert is_loopback(host) is loopback
+
+
+def _run_serve(monkeypatch, capsys, *argv):
+    """`kcolor serve ARGV` with a tiny model and uvicorn's serving loop replaced by a stub."""
+    import uvicorn
+
+    import kcolor.serve.app as serve_app
+    from kcolor.cli import main
+
+    served = []
+    monkeypatch.setattr(serve_app, "_load_colorizer", tiny_colorizer)
+    monkeypatch.setattr(
+        uvicorn.Server, "run", lambda self, sockets=None: served.append(sockets[0].getsockname())
+    )
+    code = main(["serve", *argv])
+    return code, served, capsys.readouterr().err
+
+
+def test_serve_binds_loopback_by_default_without_a_warning(monkeypatch, capsys):
+    code, served, err = _run_serve(monkeypatch, capsys, "--port", "0")
+    assert code == 0 and served[0][0] == "127.0.0.1"
+    assert "warning" not in err and f"http://127.0.0.1:{served[0][1]}/" in err
+
+
+def test_serve_on_another_host_warns(monkeypatch, capsys):
+    code, served, err = _run_serve(monkeypatch, capsys, "--host", "0.0.0.0", "--port", "0")
+    assert code == 0 and served[0][0] == "0.0.0.0"
+    assert "warning: listening on 0.0.0.0: anyone who can reach this computer" in err
+
+
+def test_serve_port_in_use_exits_2(monkeypatch, capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, served, err = _run_serve(monkeypatch, capsys, "--port", str(port))
+    assert code == 2 and not served and f"cannot listen on 127.0.0.1 port {port}" in err
+
+
+def test_serve_with_a_missing_model_exits_2(capsys):
+    from kcolor.cli import main
+
+    code = main(["serve", "--port", "0", "--model", os.path.join("no", "such", "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and "no/such/run" in err.replace(os.sep, "/")
