@@ -712,6 +712,13 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
     callbacks += list(extra_callbacks)
     if verbose == "auto":
         verbose = 1 if sys.stderr.isatty() else 2
+    if main and resume:
+        done = _backup_epoch(folder / "backup")
+        if done is None:
+            print(f"{folder}: no backup to resume from; starting at epoch 1", file=sys.stderr)
+        else:
+            print(f"resuming {folder}: {done} epoch(s) done, continuing at epoch {done + 1} "
+                  f"of {config.epochs}", file=sys.stderr)  # fmt: skip
     if main:
         print(f"training {config.model} on {len(train_paths)} photos ({grey} grey dropped, "
               f"{len(val_paths)} held out), {config.size} px, {_plural(config.epochs, 'epoch')} "
@@ -733,6 +740,14 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
     wall = time.perf_counter() - start
     return _finish(config, folder, model, best, monitor, nan_guard, budget, wall, val_ds,
                    embedder, base_meta, save, main)  # fmt: skip
+
+
+def _backup_epoch(backup: Path):
+    """How many epochs the BackupAndRestore folder says are done (``None`` without one)."""
+    try:
+        return int(json.loads((backup / "training_metadata.json").read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _plural(n: int, word: str) -> str:

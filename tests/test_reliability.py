@@ -312,9 +312,9 @@ def weight_files(tmp_path_factory, tiny_keras):
     rgb_in.save(files["keras_wrong_arch"])
     run = d / "run"
     run.mkdir()
-    (run / "config.json").write_text(json.dumps({"input_size": 16}))
-    (run / "model.keras").write_bytes(kdata[: len(kdata) // 3])
-    files["run_corrupt"] = run / "model.keras"
+    (run / "config.json").write_text(json.dumps({"builder": "alpha", "input_size": 16}))
+    (run / "model.weights.h5").write_bytes(data[: len(data) // 3])
+    files["run_corrupt"] = run / "model.weights.h5"
     return files
 
 
@@ -322,12 +322,16 @@ def weight_files(tmp_path_factory, tiny_keras):
 def test_broken_preset_weights_are_named(kind, weight_files, tmp_path, capsys):
     from kcolor import presets
 
-    path = weight_files["good" if kind == "wrong_hash" else kind]
-    sha = "0" * 64 if kind == "wrong_hash" else None
+    source = weight_files["good" if kind == "wrong_hash" else kind]
+    folder = tmp_path / f"preset-{kind}"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"builder": "alpha", "input_size": 16}))
+    path = folder / "model.weights.h5"
+    path.write_bytes(source.read_bytes())
+    if kind == "wrong_hash":
+        (folder / "metadata.json").write_text(json.dumps({"weights_sha256": "0" * 64}))
     name = f"test-broken-{kind}"
-    presets.register_preset(
-        name, description="t", architecture="alpha", input_size=16, file=path, sha256=sha
-    )
+    presets.register_preset(name, folder=folder)
     try:
         with pytest.raises(WeightsError) as info:
             Colorizer.load(name)
@@ -354,6 +358,8 @@ def test_broken_keras_files_are_named(kind, weight_files, tmp_path, capsys):
     text = str(info.value)
     assert "\n" not in text
     assert ("not a kcolor colourisation model" if kind == "keras_wrong_arch" else "corrupt") in text
+    if kind == "run":
+        assert "truncated" in text
     photo = tmp_path / "p.png"
     Image.fromarray(colour_image(8, 8)).save(photo)
     assert main(["colorize", str(photo), "-o", str(tmp_path / "o"), "--model", str(spec)]) == 2
@@ -448,14 +454,16 @@ def test_train_sigkill_resume_then_nan(tmp_path, capsys):
     # Killed inside an epoch: its row was never logged, and the backup has the epoch before.
     assert done >= 1 and backed_up() == done, log
     before = pd.read_csv(history)
-    assert (run / "model.keras").is_file()
+    weights = run / "model.weights.h5"
+    assert weights.is_file()
     # The best so far is remembered across the restart: pretend it was excellent, so no
-    # resumed epoch can beat it and model.keras must stay exactly as it is.
-    best_file = run / "model.best.json"
-    best = json.loads(best_file.read_text())
+    # resumed epoch can beat it and the weights must stay exactly as they are.
+    meta_file = run / "metadata.json"
+    meta = json.loads(meta_file.read_text())
+    best = meta["best"]
     assert best["monitor"] == "val_loss"
-    best_file.write_text(json.dumps({**best, "value": 1e-9}))
-    model_sha = _sha(run / "model.keras")
+    meta_file.write_text(json.dumps({**meta, "best": {**best, "value": 1e-9}}))
+    model_sha = _sha(weights)
 
     epochs = done + 1
     assert main([*argv, "--epochs", str(epochs), "--resume"]) == 0
@@ -465,20 +473,21 @@ def test_train_sigkill_resume_then_nan(tmp_path, capsys):
     assert after["epoch"].tolist() == list(range(epochs))  # each completed epoch exactly once
     cols = ["epoch", "loss", "val_loss", "seconds"]
     pd.testing.assert_frame_equal(after[cols][:done], before[cols])  # kept, not redone
-    assert _sha(run / "model.keras") == model_sha
-    assert json.loads(best_file.read_text())["value"] == 1e-9
+    assert _sha(weights) == model_sha
+    assert json.loads(meta_file.read_text())["best"]["value"] == 1e-9
 
     # A learning rate of 1e30 on a further resume: NaN, a clear message, exit 1, and the
-    # last good model.keras untouched.
-    best_file.write_text(json.dumps(best))  # the real best again
-    model_sha = _sha(run / "model.keras")
+    # last good weights untouched.
+    meta = json.loads(meta_file.read_text())
+    meta_file.write_text(json.dumps({**meta, "best": best}))  # the real best again
+    model_sha = _sha(weights)
     code = main([*argv, "--epochs", str(epochs + 2), "--resume", "--lr", "1e30"])
     err = capsys.readouterr().err
     assert code == 1
     assert re.search("loss became (nan|inf)", err) and "still holds the best finite epoch" in err
     assert "--lr" in err and "Traceback" not in err
-    assert _sha(run / "model.keras") == model_sha
-    model = keras.saving.load_model(run / "model.keras", compile=False)
+    assert _sha(weights) == model_sha
+    model = kcolor.presets.build_model(run)  # checks the weights' SHA-256 too
     assert all(np.isfinite(keras.ops.convert_to_numpy(w)).all() for w in model.weights)
     backup = json.loads((run / "backup" / "training_metadata.json").read_text())
     assert backup["epoch"] == epochs  # the NaN epoch was not backed up
@@ -491,7 +500,10 @@ def test_nan_on_the_first_epoch_saves_no_model(tmp_path, capsys):
     code = main([*argv, "--epochs", "3", "--batch-size", "1", "--val-split", "0.2", "--lr", "1e30"])
     err = capsys.readouterr().err
     assert code == 1 and "no model was saved" in err, err
-    assert not (run / "model.keras").exists()
+    assert not (run / "model.weights.h5").exists()
+    # Nothing finished: a retry starts cleanly instead of asking for --resume.
+    code = main([*argv, "--epochs", "1", "--batch-size", "1", "--val-split", "0.2"])
+    assert code == 0 and (run / "model.weights.h5").is_file()
 
 
 # ---------------------------------------------------------------- outputs and inputs
