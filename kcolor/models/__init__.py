@@ -14,7 +14,15 @@ cnn        MNIST course: conv net + global context      638,370
 alpha      Alpha version (one photo)                    32,202
 beta       Beta version (many photos)                   3,892,194
 fusion     Full version (with ImageNet embedding)       6,541,202
+unet       U-Net on pretrained EfficientNet-Lite0,      4,231,306
+           229 colour classes (``head="classes"``)
 =========  ==========================================  ============
+
+``unet`` (:mod:`kcolor.models.unet`) is kcolor's own colouriser, not the article's:
+an ImageNet-pretrained encoder (:mod:`kcolor.models.backbones`), a decoder with skip
+connections, and either a head of ab-colour classes (logits at half resolution,
+decoded by :func:`kcolor.models.color_classes.to_ab_model`) or a ``tanh`` regression
+head like the other models (4,224,098 parameters with Lite0).
 
 Example:
     >>> import kcolor
@@ -24,14 +32,18 @@ Example:
     (None, 64, 64, 2)
 """
 
+from kcolor.models import backbones, color_classes
 from kcolor.models._weights import KNOWN_PARAM_COUNTS, load_weights
 from kcolor.models.alpha import alpha
 from kcolor.models.beta import beta
 from kcolor.models.cnn import cnn
+from kcolor.models.color_classes import is_class_model, to_ab_model
 from kcolor.models.fusion import BroadcastEmbedding, fusion
 from kcolor.models.linear import linear
+from kcolor.models.unet import set_backbone_trainable, unet
 
 _EMBEDDERS = ("Embedder", "EfficientNetLite0Embedder", "InceptionResNetV2Embedder", "get_embedder")
+
 
 
 def __getattr__(name):
@@ -55,4 +67,10 @@ __all__ = [
     "load_weights",
     *_EMBEDDERS,
     "embedders",
+    "backbones",
+    "color_classes",
+    "is_class_model",
+    "set_backbone_trainable",
+    "to_ab_model",
+    "unet",
 ]
