@@ -10,9 +10,8 @@ Two Keras callbacks that a colourisation run wants next to ``model.fit``:
 * :class:`ColorizationPreview` saves a ``grey | prediction | truth`` grid of a
   fixed sample every few epochs, so you can watch the colours arrive.
 
-The file names they write follow the run-directory layout described in
-:mod:`kcolor.reports`, which :func:`kcolor.reports.build_report` turns into
-one HTML page.
+The file names they write follow the run-directory layout that
+:func:`kcolor.reports.build_report` turns into one HTML page.
 
 Example:
     >>> import kcolor
@@ -25,9 +24,7 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
+import json
 import time
 from pathlib import Path
 
@@ -37,13 +34,14 @@ import pandas as pd
 
 from kcolor import color
 from kcolor.errors import DataError
+from kcolor.figures import compare_grid, figure_to_png
+from kcolor.io import atomic_path, atomic_write_bytes
 
 __all__ = [
     "BestModelCheckpoint",
     "ColorizationPreview",
     "PandasLogger",
     "TimeBudget",
-    "atomic_write_bytes",
 ]
 
 # Columns the logger adds next to the Keras log keys.
@@ -53,50 +51,6 @@ SECONDS = "seconds"
 SAMPLES = "samples"
 IMAGES_PER_S = "images_per_s"
 BOOKKEEPING_COLUMNS = (EPOCH, "batch", LEARNING_RATE, SECONDS, SAMPLES, IMAGES_PER_S)
-
-
-def atomic_write_bytes(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: a temp file in the same folder, then ``os.replace``.
-
-    A reader (or a process killed half-way) sees either the old file or the
-    new one, never a half-written one.
-    """
-    with _atomic_target(Path(path)) as tmp, open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-@contextlib.contextmanager
-def _atomic_target(path: Path, suffix: str = ".tmp"):
-    """Yield a temp file path beside ``path`` for the caller to write.
-
-    On a clean exit the temp file gets the mode a new file would have (mkstemp
-    makes 0600) and replaces ``path``; on any error it is removed and ``path``
-    is left as it was.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield tmp
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _file_mode(path) -> int:
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 def _to_float(value):
@@ -117,12 +71,20 @@ def _current_learning_rate(model):
         return float("nan")
 
 
-def _batch_size_of(data):
-    """Leading dimension of the first array in a (x, y[, sample_weight]) batch."""
-    for leaf in keras.tree.flatten(data):
-        shape = getattr(leaf, "shape", None)
-        if shape is not None and len(shape) > 0 and shape[0] is not None:
-            return int(shape[0])
+def _samples_seen(model):
+    """Training samples the model has seen since its metrics were last reset, or ``None``.
+
+    Keras' ``train_step`` adds each batch's size to the ``count`` of the model's loss tracker
+    (``model.metrics[0]``, a ``Mean`` named ``"loss"``), and ``fit`` resets it at the start of
+    every epoch: so during an epoch's training part it counts that epoch's images, partial last
+    batches and ``PyDataset`` batches included.
+    """
+    for metric in getattr(model, "metrics", None) or ():
+        if getattr(metric, "name", None) == "loss" and hasattr(metric, "count"):
+            try:
+                return int(round(float(keras.ops.convert_to_numpy(metric.count))))
+            except Exception:  # noqa: BLE001 - a tracker whose count we cannot read
+                return None
     return None
 
 
@@ -140,13 +102,14 @@ class PandasLogger(keras.callbacks.Callback):
     optimizer at the start of the epoch (a ``LearningRateSchedule`` is
     evaluated at the current step).
 
-    **Images per second.** Keras hands callbacks the logs of a batch but not
-    the batch, so by default the logger wraps ``model.train_function`` for the
-    length of ``fit`` and counts the leading dimension of every batch (exact,
-    partial last batches and ``PyDataset`` included; the wrapper is removed in
-    ``on_train_end``). With ``count_samples=False`` it uses
-    ``steps * batch_size`` instead, which needs the ``batch_size`` argument
-    (otherwise ``samples`` and ``images_per_s`` are NaN).
+    **Images per second.** By default ``samples`` is read off the model's loss
+    tracker (``model.metrics[0]``), whose ``count`` Keras' ``train_step`` raises
+    by every batch's size and ``fit`` resets every epoch: exact, partial last
+    batches and ``PyDataset`` included. It is read once per epoch, when
+    validation begins or at the epoch's end, so training is not slowed. A
+    model whose own ``train_step`` does not update that tracker, or
+    ``count_samples=False``, gets ``steps * batch_size`` instead, which needs the
+    ``batch_size`` argument (otherwise ``samples`` and ``images_per_s`` are NaN).
 
     **Crash safety.** After every epoch the whole CSV is rewritten through a
     temp file in the same folder and ``os.replace``, so a process killed at
@@ -171,7 +134,7 @@ class PandasLogger(keras.callbacks.Callback):
             ``<stem>.batches.csv`` after every epoch.
         batch_size: the training batch size, used only when samples are not
             counted (``count_samples=False``).
-        count_samples: count the images of every batch (see above).
+        count_samples: read the number of images from the loss tracker (see above).
 
     Example:
         >>> import kcolor, keras, numpy as np
@@ -194,7 +157,7 @@ class PandasLogger(keras.callbacks.Callback):
         self._rows: list[dict] = []
         self._batch_rows: list[dict] = []
         self._first_epoch_of_fit = True
-        self._wrapped_model = None
+        self._in_epoch = False
 
     # ------------------------------------------------------------------ frames
     @property
@@ -244,33 +207,6 @@ class PandasLogger(keras.callbacks.Callback):
         if self.per_batch:
             atomic_write_bytes(self.batch_csv_path, self.batch_frame.to_csv(index=False).encode())
 
-    # ------------------------------------------------------------------ sample counting
-    def _wrap_train_function(self):
-        model = self.model
-        fn = getattr(model, "train_function", None)
-        if fn is None or not callable(fn):
-            return
-        original = getattr(fn, "_kcolor_original", fn)  # never wrap a wrapper
-
-        def counting_train_function(data, _original=original, _logger=self):
-            n = _batch_size_of(data)
-            if n is not None:
-                _logger._epoch_samples += n
-            return _original(data)
-
-        counting_train_function._kcolor_original = original
-        model.train_function = counting_train_function
-        self._wrapped_model = model
-
-    def _unwrap_train_function(self):
-        model, self._wrapped_model = self._wrapped_model, None
-        if model is None:
-            return
-        fn = getattr(model, "train_function", None)
-        original = getattr(fn, "_kcolor_original", None)
-        if original is not None:
-            model.train_function = original
-
     # ------------------------------------------------------------------ keras hooks
     def on_train_begin(self, logs=None):
         rows = self._read_back(self.csv_path)
@@ -280,11 +216,6 @@ class PandasLogger(keras.callbacks.Callback):
                 (self._read_back(self.batch_csv_path) or []) if self.per_batch else []
             )
         self._first_epoch_of_fit = True
-        if self.count_samples:
-            self._wrap_train_function()
-
-    def on_train_end(self, logs=None):
-        self._unwrap_train_function()
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._first_epoch_of_fit:
@@ -295,22 +226,33 @@ class PandasLogger(keras.callbacks.Callback):
             self._first_epoch_of_fit = False
         self._epoch = epoch
         self._epoch_lr = _current_learning_rate(self.model)
-        self._epoch_samples = 0
+        self._epoch_samples = None
         self._epoch_steps = 0
         self._train_seconds = None
+        self._in_epoch = True
         self._epoch_start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         self._epoch_steps += 1
-        now = time.perf_counter()
-        self._train_seconds = now - self._epoch_start
         if self.per_batch:
             row = {EPOCH: self._epoch, "batch": int(batch)}
             row.update({k: _to_float(v) for k, v in (logs or {}).items()})
-            row[SECONDS] = self._train_seconds
+            row[SECONDS] = time.perf_counter() - self._epoch_start
             self._batch_rows.append(row)
 
+    def _end_of_training_part(self):
+        """The epoch's training batches are done: read the sample count and the time."""
+        if self._in_epoch:
+            self._in_epoch = False
+            self._train_seconds = time.perf_counter() - self._epoch_start
+            self._epoch_samples = _samples_seen(self.model) if self.count_samples else None
+
+    def on_test_begin(self, logs=None):
+        # fit's validation starts (and resets the loss tracker right after this hook).
+        self._end_of_training_part()
+
     def on_epoch_end(self, epoch, logs=None):
+        self._end_of_training_part()
         seconds = time.perf_counter() - self._epoch_start
         logs = dict(logs or {})
         row = {EPOCH: int(epoch)}
@@ -318,7 +260,7 @@ class PandasLogger(keras.callbacks.Callback):
         row.update({k: _to_float(v) for k, v in logs.items()})
         row[LEARNING_RATE] = _to_float(lr) if lr is not None else self._epoch_lr
         row[SECONDS] = seconds
-        if self.count_samples and self._wrapped_model is not None:
+        if self._epoch_samples:  # None or 0: the tracker did not count
             samples = self._epoch_samples
         elif self.batch_size is not None:
             samples = self._epoch_steps * self.batch_size
@@ -413,8 +355,6 @@ class ColorizationPreview(keras.callbacks.Callback):
 
     def render(self, epoch=None):
         """The preview figure for the model as it is now (a matplotlib Figure)."""
-        from kcolor.reports import compare_grid
-
         pred = self.model.predict(self.sample_inputs, batch_size=len(self._L), verbose=0)
         pred = np.asarray(keras.ops.convert_to_numpy(pred), dtype="float32")
         if pred.shape != self.sample_targets.shape:
@@ -434,13 +374,8 @@ class ColorizationPreview(keras.callbacks.Callback):
 
     def save(self, epoch):
         """Render and save the grid for ``epoch``; returns the PNG path."""
-        import io
-
-        fig = self.render(epoch)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=100)
         path = self.path_for(epoch)
-        atomic_write_bytes(path, buffer.getvalue())
+        atomic_write_bytes(path, figure_to_png(self.render(epoch), dpi=100))
         self.saved.append(path)
         return path
 
@@ -517,8 +452,6 @@ class BestModelCheckpoint(keras.callbacks.Callback):
     @classmethod
     def read_best(cls, filepath) -> dict | None:
         """The sidecar of ``filepath`` as a dict, or ``None`` if absent or unreadable."""
-        import json
-
         try:
             data = json.loads(cls.sidecar(filepath).read_text())
             float(data["value"])
@@ -532,8 +465,6 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         return value < self.best if self.mode == "min" else value > self.best
 
     def on_epoch_end(self, epoch, logs=None):
-        import json
-
         logs = logs or {}
         if self.monitor not in logs:
             return
@@ -542,7 +473,7 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         value = float(keras.ops.convert_to_numpy(logs[self.monitor]))
         if not self._better(value) or not _finite_weights(self.model):
             return
-        with _atomic_target(self.filepath, suffix=".tmp.keras") as tmp:
+        with atomic_path(self.filepath, suffix=".tmp.keras") as tmp:
             self.model.save(tmp, overwrite=True)
         self.best, self.best_epoch = value, int(epoch)
         record = {"epoch": int(epoch), "monitor": self.monitor, "value": value}

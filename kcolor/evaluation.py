@@ -1,6 +1,9 @@
 """Measure colourisers on a folder of colour photos, against the grey baseline.
 
-:func:`evaluate` is what ``kcolor evaluate`` runs:
+:func:`evaluate` is what ``kcolor evaluate`` runs. It composes three parts:
+:func:`iter_eval_batches` (steps 1-3: the photos, a batch at a time), the models, and
+:func:`score_batch` (step 4: per-image metrics, a pure function of the colourised photos and
+the originals).
 
 1. every photo is read (:func:`kcolor.io.load_image`) and brought to ``size x size`` by
    **resize-to-fill + centre crop** (:func:`kcolor.datasets.augment.resize_fill`: the aspect
@@ -13,8 +16,9 @@
    is also the **grey baseline**: the "colourisation" that adds no colour at all;
 4. every model colours the grey versions, a batch at a time, and every colourised photo is
    compared with its original by :mod:`kcolor.metrics`: PSNR, SSIM, AuC, colourfulness,
-   chroma, and (``semantic=True``) whether EfficientNet-Lite0's top-1 ImageNet class of the
-   colourised photo is the original's.
+   chroma, and (``semantic=True``) whether a frozen ImageNet classifier, the *judge*
+   (EfficientNet-Lite1 by default, see :mod:`kcolor.judges`; not the fusion model's own
+   Lite0 backbone), gives the colourised photo the original's top-1 class.
 
 Only the running results and the best and worst few examples stay in memory, so folders of
 any size can be measured.
@@ -28,7 +32,8 @@ The summary has one row per model plus ``"grey baseline"``:
 * ``delta_colorfulness``: ``|mean CF(colourised) - mean CF(originals)|`` (lower is better);
 * ``chroma_ratio``: mean Lab chroma of the colourised photos over the originals' (1 = as
   saturated as the originals; the grey baseline is 0);
-* ``semantic_agreement`` (``semantic=True``): share of photos whose top-1 class agrees.
+* ``semantic_agreement`` (``semantic=True``): share of photos whose top-1 class agrees
+  (the judge's name is in ``summary.attrs["judge"]``).
 
 Example:
     >>> from kcolor.evaluation import evaluate
@@ -39,6 +44,7 @@ Example:
 from __future__ import annotations
 
 import html
+import itertools
 import math
 import os
 import sys
@@ -50,16 +56,27 @@ import numpy as np
 import pandas as pd
 
 from kcolor import color
+from kcolor import io as kio
 from kcolor import metrics as M
 from kcolor.errors import DataError, ImageReadError, KcolorError
+from kcolor.formatting import format_table, format_value
+from kcolor.io import atomic_write_bytes
 
 __all__ = [
+    "DEFAULT_JUDGE",
     "GREY",
-    "SUMMARY_COLUMNS",
     "PER_IMAGE_METRICS",
+    "SUMMARY_COLUMNS",
+    "EvalBatch",
+    "Tally",
     "evaluate",
+    "find_photos",
+    "format_summary",
     "grey_version",
+    "iter_eval_batches",
     "prepare",
+    "score_batch",
+    "truth_statistics",
     "write_report",
 ]
 
@@ -86,6 +103,8 @@ PER_IMAGE_METRICS = (
     "chroma_ratio",
     "semantic_agree",
 )
+#: The classifier that judges semantic agreement unless told otherwise (see :mod:`kcolor.judges`).
+DEFAULT_JUDGE = "efficientnet_lite1"
 #: How the photos are brought to ``size x size`` (stated in the report).
 GEOMETRY = "resize-to-fill + centre crop"
 _BETTER = {"semantic_agreement": "max", "delta_colorfulness": "min"}
@@ -196,21 +215,204 @@ def _systems(model_spec, batch_size: int) -> list[_System]:
     return systems
 
 
-# ---------------------------------------------------------------- metrics
+# ---------------------------------------------------------------- photo batches
+@dataclass
+class EvalBatch:
+    """One batch of evaluation photos.
+
+    Attributes:
+        files: the photos' paths.
+        truth: the photos as evaluated, uint8 RGB ``(N, size, size, 3)``.
+        grey: their grey versions (:func:`grey_version`), what the models see; uint8.
+    """
+
+    files: list
+    truth: np.ndarray
+    grey: np.ndarray
+
+    def __iter__(self):  # files, truth, grey = batch
+        return iter((self.files, self.truth, self.grey))
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+
+@dataclass
+class Tally:
+    """What :func:`iter_eval_batches` left out: grey photos and unreadable or missing files."""
+
+    n_grey: int = 0
+    skipped: list = field(default_factory=list)  # [(path, reason)]
+
+
+def _inputs(data_dir_or_files) -> list:
+    if isinstance(data_dir_or_files, (str, os.PathLike)):
+        return [data_dir_or_files]
+    return list(data_dir_or_files)
+
+
+def find_photos(data_dir_or_files, recursive: bool = False):
+    """The image files of a folder, a file or a list of them, and the skipped paths.
+
+    Returns:
+        ``(paths, skipped)`` as :func:`kcolor.io.find_images` gives them.
+
+    Raises:
+        DataError: nothing exists there, or no image is found.
+    """
+    inputs = _inputs(data_dir_or_files)
+    paths, skipped = kio.find_images(inputs, recursive=recursive)
+    missing = [(p, r) for p, r in skipped if r == "not found"]
+    if missing and not paths:
+        raise DataError(f"{missing[0][0]}: no such file or folder")
+    if not paths:
+        where = ", ".join(os.fspath(p) for p in inputs)
+        raise DataError(
+            f"{where}: no images found" + ("" if recursive else " (use --recursive for sub-folders)")
+        )
+    return paths, list(skipped)
+
+
+def iter_eval_batches(
+    data_dir_or_files,
+    size: int = 256,
+    batch_size: int = 8,
+    drop_grey: bool = True,
+    *,
+    limit: int | None = None,
+    recursive: bool = False,
+    grey_threshold: float = 3.0,
+    tally: Tally | None = None,
+    progress: bool = False,
+):
+    """Yield the photos of a folder as :class:`EvalBatch` ``(files, truth, grey)``, in file order.
+
+    Every photo is read, brought to ``size x size`` (:func:`prepare`) and, with ``drop_grey``,
+    left out when it has no colour; unreadable files are left out too. ``tally`` (a
+    :class:`Tally`) counts both.
+
+    Args:
+        data_dir_or_files: a folder of colour photos, an image file, or a list of them.
+        size: the side photos are brought to.
+        batch_size: photos per batch (the last batch may be smaller).
+        drop_grey: leave out photos without colour (:func:`kcolor.datasets.folder.is_grey`).
+        limit: yield at most this many photos.
+        recursive: also use photos in sub-folders.
+        grey_threshold: Lab chroma under which a photo counts as grey.
+        tally: filled with the grey photos dropped and the files skipped (path, reason).
+        progress: a tqdm progress bar on stderr.
+
+    Raises:
+        DataError: nothing exists there, or no image is found.
+
+    Example:
+        >>> for files, truth, grey in iter_eval_batches("photos/", size=64):  # doctest: +SKIP
+        ...     print(len(files), truth.shape, grey.dtype)
+    """
+    from kcolor.datasets.folder import is_grey
+
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be >= 1, got {limit}")
+    tally = Tally() if tally is None else tally
+    paths, skipped = find_photos(data_dir_or_files, recursive=recursive)
+    tally.skipped.extend(skipped)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        total = len(paths) if limit is None else min(limit, len(paths))
+        bar = tqdm(total=total, unit="img", file=sys.stderr, desc="evaluate")
+    files, truths, n_yielded = [], [], 0
+    try:
+        for path in paths:
+            if limit is not None and n_yielded + len(files) >= limit:
+                break
+            try:
+                rgb = prepare(kio.load_image(path), size)
+            except ImageReadError as err:
+                tally.skipped.append((path, err.reason))
+                if bar is not None and limit is None:
+                    bar.update(1)
+                continue
+            if drop_grey and is_grey(rgb, grey_threshold):
+                tally.n_grey += 1
+                if bar is not None and limit is None:
+                    bar.update(1)
+                continue
+            files.append(path)
+            truths.append(rgb)
+            if bar is not None:
+                bar.update(1)
+            if len(files) == batch_size:
+                truth = np.stack(truths)
+                yield EvalBatch(files, truth, grey_version(truth))
+                n_yielded += len(files)
+                files, truths = [], []
+        if files:
+            truth = np.stack(truths)
+            yield EvalBatch(files, truth, grey_version(truth))
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+# ---------------------------------------------------------------- scoring
 def _chroma(images: np.ndarray) -> np.ndarray:
     """Per-image mean Lab chroma of a uint8 batch."""
     ab = color.rgb_to_lab(images)[..., 1:]
     return np.hypot(ab[..., 0], ab[..., 1]).mean(axis=(1, 2))
 
 
-def _top1(embedder, images: np.ndarray) -> np.ndarray:
-    probs = np.asarray(embedder(images.astype(np.float32) / 255.0))
+def _top1(judge, images: np.ndarray) -> np.ndarray:
+    probs = np.asarray(judge(images.astype(np.float32) / 255.0))
     return probs.argmax(axis=-1)
 
 
-def _batch_metrics(pred, truth, cf_t, chroma_t, top_t, embedder) -> dict[str, np.ndarray]:
+def truth_statistics(truth, judge=None) -> dict[str, np.ndarray]:
+    """What :func:`score_batch` needs of the originals: per-image colourfulness, chroma and
+    (with ``judge``) top-1 class. Compute it once per batch when scoring several models."""
+    truth = np.asarray(truth)
+    stats = {
+        "colorfulness_truth": np.atleast_1d(M.colorfulness(truth)),
+        "chroma_truth": _chroma(truth),
+    }
+    if judge is not None:
+        stats["top1_truth"] = _top1(judge, truth)
+    return stats
+
+
+def score_batch(pred, truth, judge=None, *, truth_stats=None) -> dict[str, np.ndarray]:
+    """Per-image metrics of a batch of colourised photos against their originals.
+
+    Args:
+        pred: colourised photos, uint8 RGB ``(N, H, W, 3)`` (at least 11 x 11).
+        truth: the originals, same shape.
+        judge: for semantic agreement, a classifier (float RGB ``(N, H, W, 3)`` in ``[0, 1]``
+            -> class scores ``(N, C)``, e.g. :func:`kcolor.judges.get_judge`); ``None`` leaves
+            ``semantic_agree`` out.
+        truth_stats: :func:`truth_statistics` of ``truth`` with the same judge, when already
+            computed.
+
+    Returns:
+        ``{metric: (N,) float array}`` for :data:`PER_IMAGE_METRICS` (``semantic_agree`` only
+        with a judge: 1.0 where the top-1 class of the colourised photo is the original's).
+
+    Example:
+        >>> import numpy as np
+        >>> truth = np.random.default_rng(0).integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
+        >>> scores = score_batch(truth, truth)
+        >>> scores["auc"].tolist(), scores["chroma_ratio"].tolist()
+        ([1.0, 1.0], [1.0, 1.0])
+    """
+    pred, truth = np.asarray(pred), np.asarray(truth)
+    if pred.shape != truth.shape or pred.ndim != 4:
+        raise ValueError(f"pred and truth must be batches of one shape, got {pred.shape} and {truth.shape}")
+    stats = truth_stats if truth_stats is not None else truth_statistics(truth, judge)
     cf = np.atleast_1d(M.colorfulness(pred))
     chroma = _chroma(pred)
+    chroma_t = stats["chroma_truth"]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(chroma_t > 0.01, chroma / chroma_t, np.nan)
     out = {
@@ -218,15 +420,19 @@ def _batch_metrics(pred, truth, cf_t, chroma_t, top_t, embedder) -> dict[str, np
         "ssim": np.atleast_1d(M.ssim(pred, truth)),
         "auc": np.atleast_1d(M.auc(pred, truth)),
         "colorfulness": cf,
-        "delta_colorfulness": np.abs(cf - cf_t),
+        "delta_colorfulness": np.abs(cf - stats["colorfulness_truth"]),
         "chroma": chroma,
         "chroma_ratio": ratio,
     }
-    if embedder is not None:
-        out["semantic_agree"] = (_top1(embedder, pred) == top_t).astype(np.float64)
+    if judge is not None:
+        top_t = stats.get("top1_truth")
+        if top_t is None:
+            top_t = _top1(judge, truth)
+        out["semantic_agree"] = (_top1(judge, pred) == top_t).astype(np.float64)
     return out
 
 
+# ---------------------------------------------------------------- evaluate
 @dataclass
 class _Examples:
     """The ``k`` best and ``k`` worst photos by a score, with their images."""
@@ -258,7 +464,38 @@ class _Examples:
         return list(reversed(self.items[len(self.items) - n :])) if n > 0 else []
 
 
-# ---------------------------------------------------------------- evaluate
+def _colourise(system: _System, batch: EvalBatch) -> np.ndarray:
+    try:
+        out = system.fn(batch.grey)
+        return _as_uint8_batch(out, len(batch), batch.grey.shape[1:], system.name)
+    except KcolorError:
+        raise
+    except Exception as err:  # noqa: BLE001 - say which model failed, and on what
+        raise KcolorError(
+            f"model {system.name!r} failed on {os.fspath(batch.files[0])} ...: "
+            f"{type(err).__name__}: {err}"
+        ) from err
+
+
+def _batch_rows(batch: EvalBatch, systems, judge, stats) -> tuple[list[dict], dict]:
+    """The per-image rows of one batch and its images by column (grey, each model, truth)."""
+    rows = [
+        {"file": os.fspath(f), "colorfulness_truth": c, "chroma_truth": h}
+        for f, c, h in zip(
+            batch.files, stats["colorfulness_truth"], stats["chroma_truth"], strict=True
+        )
+    ]
+    images = {"grey": batch.grey}
+    for system in systems:
+        images[system.name] = _colourise(system, batch)
+    for name, pred in [*((s.name, images[s.name]) for s in systems), (GREY, batch.grey)]:
+        for metric, values in score_batch(pred, batch.truth, judge, truth_stats=stats).items():
+            for row, v in zip(rows, values, strict=True):
+                row[f"{name}/{metric}"] = float(v)
+    images["truth"] = batch.truth
+    return rows, images
+
+
 def evaluate(
     data_dir_or_files,
     model_spec,
@@ -271,6 +508,7 @@ def evaluate(
     semantic: bool = False,
     *,
     recursive: bool = False,
+    judge=DEFAULT_JUDGE,
     embedder=None,
     rank_by: str = "auc",
     n_examples: int = 4,
@@ -278,14 +516,17 @@ def evaluate(
 ) -> pd.DataFrame:
     """Measure one or more colourisers on colour photos, next to the grey baseline.
 
+    Composes :func:`iter_eval_batches` (the photos), the models and :func:`score_batch`
+    (the per-image metrics), then aggregates and, with ``out_dir``, writes the files.
+
     Args:
         data_dir_or_files: a folder of colour photos, an image file, or a list of them.
-        model_spec: what colours the grey photos: a preset name, a ``.keras`` file or a
-            ``kcolor train`` run folder (all through :meth:`kcolor.Colorizer.load`; ``None``
-            is the default preset), a :class:`~kcolor.Colorizer`, a keras ``Model``, or a
-            callable taking grey uint8 RGB ``(N, H, W, 3)`` and returning colour RGB
-            ``(N, H, W, 3)`` (uint8, or floats in ``[0, 1]``). A list of these, or a dict
-            ``{name: spec}``, compares several models.
+        model_spec: what colours the grey photos: a preset name, a preset or run folder or a
+            ``.keras`` file (all through :meth:`kcolor.Colorizer.load`; ``None`` is the
+            default preset), a :class:`~kcolor.Colorizer`, a keras ``Model``, or a callable
+            taking grey uint8 RGB ``(N, H, W, 3)`` and returning colour RGB ``(N, H, W, 3)``
+            (uint8, or floats in ``[0, 1]``). A list of these, or a dict ``{name: spec}``,
+            compares several models.
         size: photos are brought to ``size x size`` by resize-to-fill + centre crop.
         out_dir: where to write ``per_image.csv``, ``summary.csv`` and ``report.html``
             (created; these three files are replaced). ``None`` writes nothing.
@@ -293,11 +534,13 @@ def evaluate(
         limit: evaluate at most this many (colour) photos, the first in sorted file order.
         drop_grey: leave out photos without colour (they would measure nothing).
         progress: a tqdm progress bar on stderr.
-        semantic: also measure semantic agreement with EfficientNet-Lite0 (or ``embedder``).
+        semantic: also measure semantic agreement, judged by ``judge``.
         recursive: also use photos in sub-folders.
-        embedder: for ``semantic``: a callable taking float RGB ``(N, H, W, 3)`` in
-            ``[0, 1]`` and returning class probabilities ``(N, C)``; default
-            ``get_embedder("efficientnet_lite0")``.
+        judge: the classifier of ``semantic``: a name of :data:`kcolor.judges.JUDGES`
+            (``"efficientnet_lite1"``, the default, or ``"efficientnet_lite0"``) or a
+            callable taking float RGB ``(N, H, W, 3)`` in ``[0, 1]`` and returning class
+            scores ``(N, C)``.
+        embedder: the same as a callable ``judge`` (kept for callers of earlier versions).
         rank_by: per-image metric of the first model that picks the report's best and
             worst examples (``"auc"``, ``"psnr"``, ``"ssim"`` or ``"delta_colorfulness"``).
         n_examples: how many best and how many worst examples the report shows.
@@ -308,127 +551,42 @@ def evaluate(
         (index name ``"model"``), columns ``psnr, ssim, auc, colorfulness,
         delta_colorfulness, chroma_ratio`` (+ ``semantic_agreement``). Its ``attrs`` hold
         ``n_images``, ``n_grey_dropped``, ``n_unreadable``, ``skipped`` (``[(path, reason)]``),
-        ``colorfulness_truth``, ``size``, ``geometry`` and, with ``out_dir``, the paths
+        ``colorfulness_truth``, ``size``, ``geometry``, ``rank_by``, ``judge`` (the judge's
+        name, ``None`` without ``semantic``) and, with ``out_dir``, the paths
         ``per_image_csv``, ``summary_csv`` and ``report``.
 
     Raises:
         DataError: the data folder is missing or holds no usable colour photo.
         WeightsError: a model cannot be loaded.
     """
-    from kcolor import io as kio
-    from kcolor.datasets.folder import is_grey
-
     if size < 11:
         raise ValueError(f"size must be at least 11 (SSIM's window), got {size}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if limit is not None and limit < 1:
-        raise ValueError(f"limit must be >= 1, got {limit}")
     if rank_by not in _RANK_DIRECTION:
         raise ValueError(f"rank_by must be one of {sorted(_RANK_DIRECTION)}, got {rank_by!r}")
-
-    inputs = (
-        [data_dir_or_files]
-        if isinstance(data_dir_or_files, (str, os.PathLike))
-        else list(data_dir_or_files)
-    )
-    paths, skipped = kio.find_images(inputs, recursive=recursive)
-    missing = [(p, r) for p, r in skipped if r == "not found"]
-    if missing and not paths:
-        raise DataError(f"{missing[0][0]}: no such file or folder")
-    if not paths:
-        where = ", ".join(os.fspath(p) for p in inputs)
-        raise DataError(
-            f"{where}: no images found"
-            + ("" if recursive else " (use --recursive for sub-folders)")
-        )
-    skipped = list(skipped)
-
+    inputs = _inputs(data_dir_or_files)
+    tally = Tally()
+    batches = iter_eval_batches(
+        inputs, size, batch_size, drop_grey, limit=limit, recursive=recursive,
+        grey_threshold=grey_threshold, tally=tally, progress=progress,
+    )  # fmt: skip
+    first_batch = next(batches, None)  # the photos are checked before any model loads
     systems = _systems(model_spec, batch_size)
-    if semantic and embedder is None:
-        from kcolor.models.embedders import get_embedder
-
-        embedder = get_embedder("efficientnet_lite0")
-    emb = embedder if semantic else None
+    judge_fn, judge_name = _resolve_judge(embedder if embedder is not None else judge, semantic)
 
     names = [s.name for s in systems] + [GREY]
     rows: list[dict] = []
     examples = _Examples(n_examples, _RANK_DIRECTION[rank_by] == "max")
-    n_grey = 0
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        total = len(paths) if limit is None else min(limit, len(paths))
-        bar = tqdm(total=total, unit="img", file=sys.stderr, desc="evaluate")
-
-    def run_batch(files, truths):
-        truth = np.stack(truths)
-        grey = grey_version(truth)
-        cf_t = np.atleast_1d(M.colorfulness(truth))
-        chroma_t = _chroma(truth)
-        top_t = _top1(emb, truth) if emb is not None else None
-        batch_rows = [
-            {"file": os.fspath(f), "colorfulness_truth": c, "chroma_truth": h}
-            for f, c, h in zip(files, cf_t, chroma_t, strict=True)
-        ]
-        images = {"grey": grey}
-        for system in systems:
-            try:
-                pred = _as_uint8_batch(system.fn(grey), len(grey), grey.shape[1:], system.name)
-            except KcolorError:
-                raise
-            except Exception as err:  # noqa: BLE001 - say which model failed, and on what
-                raise KcolorError(
-                    f"model {system.name!r} failed on {os.fspath(files[0])} ...: "
-                    f"{type(err).__name__}: {err}"
-                ) from err
-            images[system.name] = pred
-        for name, pred in [*((s.name, images[s.name]) for s in systems), (GREY, grey)]:
-            values = _batch_metrics(pred, truth, cf_t, chroma_t, top_t, emb)
-            for row, i in zip(batch_rows, range(len(files)), strict=True):
-                for metric, v in values.items():
-                    row[f"{name}/{metric}"] = float(v[i])
-        first = systems[0].name
-        scores = [row[f"{first}/{rank_by}"] for row in batch_rows]
-        images["truth"] = truth
-        examples.offer(scores, [Path(f) for f in files], images, len(rows))
+    for batch in itertools.chain([first_batch] if first_batch else [], batches):
+        stats = truth_statistics(batch.truth, judge_fn)
+        batch_rows, images = _batch_rows(batch, systems, judge_fn, stats)
+        scores = [row[f"{systems[0].name}/{rank_by}"] for row in batch_rows]
+        examples.offer(scores, [Path(f) for f in batch.files], images, len(rows))
         rows.extend(batch_rows)
 
-    files, truths = [], []
-    try:
-        for path in paths:
-            if limit is not None and len(rows) + len(files) >= limit:
-                break
-            try:
-                rgb = prepare(kio.load_image(path), size)
-            except ImageReadError as err:
-                skipped.append((path, err.reason))
-                if bar is not None and limit is None:
-                    bar.update(1)
-                continue
-            if drop_grey and is_grey(rgb, grey_threshold):
-                n_grey += 1
-                if bar is not None and limit is None:
-                    bar.update(1)
-                continue
-            files.append(path)
-            truths.append(rgb)
-            if bar is not None:
-                bar.update(1)
-            if len(files) == batch_size:
-                run_batch(files, truths)
-                files, truths = [], []
-        if files:
-            run_batch(files, truths)
-    finally:
-        if bar is not None:
-            bar.close()
-
     if not rows:
-        reason = f"{n_grey} grey" if n_grey else ""
-        if skipped:
-            reason += (", " if reason else "") + f"{len(skipped)} unreadable or missing"
+        reason = f"{tally.n_grey} grey" if tally.n_grey else ""
+        if tally.skipped:
+            reason += (", " if reason else "") + f"{len(tally.skipped)} unreadable or missing"
         raise DataError(
             f"{', '.join(os.fspath(p) for p in inputs)}: no colour photo to evaluate"
             + (f" ({reason})" if reason else "")
@@ -438,17 +596,31 @@ def evaluate(
     summary = _summary(per_image, names, semantic)
     summary.attrs.update(
         n_images=len(per_image),
-        n_grey_dropped=n_grey,
-        n_unreadable=len(skipped),
-        skipped=[(os.fspath(p), r) for p, r in skipped],
+        n_grey_dropped=tally.n_grey,
+        n_unreadable=len(tally.skipped),
+        skipped=[(os.fspath(p), r) for p, r in tally.skipped],
         colorfulness_truth=float(per_image["colorfulness_truth"].mean()),
         size=int(size),
         geometry=GEOMETRY,
         rank_by=rank_by,
+        judge=judge_name,
     )
     if out_dir is not None:
         _write_outputs(Path(out_dir), per_image, summary, examples, names, inputs)
     return summary
+
+
+def _resolve_judge(judge, semantic: bool):
+    """(callable or None, name or None) for ``evaluate``'s ``judge``/``embedder``."""
+    if not semantic:
+        return None, None
+    if isinstance(judge, str):
+        from kcolor.judges import get_judge
+
+        return get_judge(judge), judge
+    if not callable(judge):
+        raise TypeError(f"judge must be a judge name or a callable classifier, got {judge!r}")
+    return judge, getattr(judge, "name", None) or getattr(judge, "__name__", type(judge).__name__)
 
 
 def _summary(per_image: pd.DataFrame, names: list[str], semantic: bool) -> pd.DataFrame:
@@ -479,8 +651,6 @@ def _summary(per_image: pd.DataFrame, names: list[str], semantic: bool) -> pd.Da
 
 # ---------------------------------------------------------------- outputs
 def _write_outputs(out: Path, per_image, summary, examples, names, inputs) -> None:
-    from kcolor.callbacks import atomic_write_bytes
-
     if out.exists() and not out.is_dir():
         raise DataError(f"{out}: the output folder is a file")
     out.mkdir(parents=True, exist_ok=True)
@@ -492,16 +662,30 @@ def _write_outputs(out: Path, per_image, summary, examples, names, inputs) -> No
     summary.attrs["report"] = os.fspath(report)
 
 
-def _grid_png(items, names, rank_by, title) -> bytes:
-    from kcolor.reports import compare_grid, figure_to_png
+_RANK_LABEL = {"auc": "AuC", "psnr": "PSNR", "ssim": "SSIM", "delta_colorfulness": "ΔCF"}
 
-    columns = {"grey": [it[3]["grey"] for it in items]}
+
+def _grid_columns(items, names) -> dict[str, list]:
+    """The example grid's columns, left to right: grey, each model, the original."""
+    columns = {"grey input": [it[3]["grey"] for it in items]}
     for name in names:
         if name != GREY:
             columns[name] = [it[3][name] for it in items]
-    columns["truth"] = [it[3]["truth"] for it in items]
-    label = {"auc": "AuC", "psnr": "PSNR", "ssim": "SSIM", "delta_colorfulness": "ΔCF"}[rank_by]
-    rows = [f"{it[2].name}\n{label} {it[0]:.3f}" for it in items]
+    columns["original"] = [it[3]["truth"] for it in items]
+    return columns
+
+
+def grid_caption(columns) -> str:
+    """The caption of an example grid: its column titles, left to right, explained."""
+    explain = {"grey input": "grey input (what the models see)", "original": "original"}
+    return "Columns: " + " | ".join(explain.get(c, c) for c in columns) + "."
+
+
+def _grid_png(items, columns, rank_by, title) -> bytes:
+    from kcolor.figures import compare_grid, figure_to_png
+
+    label = _RANK_LABEL[rank_by]
+    rows = [f"{it[2].name}\n{label} {format_value(rank_by, it[0])}" for it in items]
     cell = 2.0 if len(columns) <= 4 else 1.6
     fig = compare_grid(columns, row_titles=rows, title=title, cell_size=cell)
     return figure_to_png(fig)
@@ -509,34 +693,37 @@ def _grid_png(items, names, rank_by, title) -> bytes:
 
 def write_report(path, summary: pd.DataFrame, examples, names, inputs) -> Path:
     """Write the self-contained HTML evaluation page (summary table, best and worst grids)."""
-    from kcolor.callbacks import atomic_write_bytes
-    from kcolor.reports import figure_to_png, html_page, img_tag, metrics_html, metrics_table
+    from kcolor.figures import figure_to_png
+    from kcolor.reports import html_page, img_tag, metrics_html, metrics_table
 
     path = Path(path)
     a = summary.attrs
     rank_by = a.get("rank_by", "auc")
     first = names[0]
+    judged = f" Semantic agreement judged by {a['judge']}." if a.get("judge") else ""
     sections = [
         f"<h2>Summary</h2>{metrics_html(summary, better=_BETTER)}"
         f'<p class="sub">{a["n_images"]} photos, each brought to {a["size"]}x{a["size"]} '
         f"({a['geometry']}); {a['n_grey_dropped']} grey photos dropped, "
         f"{a['n_unreadable']} unreadable. Originals' mean colourfulness: "
-        f"{a['colorfulness_truth']:.4g}. The grey baseline is each photo's own L with "
-        "a = b = 0, which is also what the models see. Best value per column in bold "
-        "(colourfulness and chroma ratio are best near the originals': 1 for the ratio).</p>"
+        f"{format_value('colorfulness', a['colorfulness_truth'])}. The grey baseline is each "
+        "photo's own L with a = b = 0, which is also what the models see. Best value per "
+        "column in bold (colourfulness and chroma ratio are best near the originals': 1 for "
+        f"the ratio).{html.escape(judged)}</p>"
     ]
     table_png = figure_to_png(metrics_table(summary, better=_BETTER))
     atomic_write_bytes(path.parent / "summary.png", table_png)
-    label = {"auc": "AuC", "psnr": "PSNR", "ssim": "SSIM", "delta_colorfulness": "ΔCF"}[rank_by]
+    label = _RANK_LABEL[rank_by]
     for kind, items in (("Best", examples.best()), ("Worst", examples.worst())):
         if not items:
             continue
-        png = _grid_png(items, names, rank_by, None)
+        columns = _grid_columns(items, names)
+        png = _grid_png(items, columns, rank_by, None)
         atomic_write_bytes(path.parent / f"{kind.lower()}.png", png)
         sections.append(
             f"<h2>{kind} {len(items)} by {label} of {html.escape(first)}</h2>"
             f"<figure>{img_tag(png, f'{kind.lower()} examples')}"
-            "<figcaption>grey (what the model sees) | colourised | original</figcaption></figure>"
+            f"<figcaption>{html.escape(grid_caption(columns))}</figcaption></figure>"
         )
     skipped = a.get("skipped") or []
     if skipped:
@@ -552,8 +739,9 @@ def write_report(path, summary: pd.DataFrame, examples, names, inputs) -> Path:
 
 
 def format_summary(summary: pd.DataFrame) -> str:
-    """The summary as text for a terminal: the table, then counts and the geometry."""
-    shown = summary.rename(
+    """The summary as text for a terminal: the table (numbers by :func:`kcolor.formatting.format_value`),
+    then counts, the geometry and the judge."""
+    shown = format_table(summary).rename(
         columns={
             "psnr": "PSNR",
             "ssim": "SSIM",
@@ -564,12 +752,14 @@ def format_summary(summary: pd.DataFrame) -> str:
             "semantic_agreement": "semantic",
         }
     )
-    text = shown.to_string(float_format=lambda v: f"{v:.4g}")
+    text = shown.to_string()
     a = summary.attrs
     if a:
         text += (
             f"\n{a['n_images']} photos at {a['size']}x{a['size']} ({a['geometry']}); "
             f"{a['n_grey_dropped']} grey dropped, {a['n_unreadable']} unreadable; "
-            f"originals' colourfulness {a['colorfulness_truth']:.4g}"
+            f"originals' colourfulness {format_value('colorfulness', a['colorfulness_truth'])}"
         )
+        if a.get("judge"):
+            text += f"; semantic agreement judged by {a['judge']}"
     return text

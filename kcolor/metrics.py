@@ -41,7 +41,7 @@ import numpy as np
 from keras import ops
 
 from kcolor import color
-from kcolor.datasets.mnist import MNIST_PALETTE_AB
+from kcolor.palette import MNIST_PALETTE_AB
 
 #: Default tolerance of :func:`pixel_color_accuracy`, in Lab ab units.
 PIXEL_THRESHOLD = 8.0
@@ -429,25 +429,27 @@ def chroma_ratio(preds, truths) -> float:
     return mean_chroma(preds) / den if den > _AB_NOISE else float("nan")
 
 
-def semantic_agreement(preds, truths, embedder=None) -> float:
+def semantic_agreement(preds, truths, embedder) -> float:
     """Share of photos on which a frozen classifier sees the same thing in colour as in truth.
 
-    The top-1 ImageNet class of EfficientNet-Lite0 (by default
-    ``kcolor.models.embedders.get_embedder("efficientnet_lite0")``) on each
-    colourised photo is compared with its top-1 class on the true photo.
+    The classifier's top-1 class on each colourised photo is compared with its top-1 class
+    on the true photo. :func:`kcolor.evaluation.get_judge` builds the ImageNet classifiers
+    ``kcolor evaluate --semantic`` uses.
 
     Args:
         preds, truths: batches or lists of RGB images (paired, sizes may differ).
-        embedder: a callable taking float RGB ``(N, H, W, 3)`` in ``[0, 1]`` and
-            returning class probabilities ``(N, C)``.
+        embedder: the classifier: a callable taking float RGB ``(N, H, W, 3)`` in
+            ``[0, 1]`` and returning class scores ``(N, C)``.
+
+    Example:
+        >>> from kcolor.evaluation import get_judge                            # doctest: +SKIP
+        >>> semantic_agreement(colourised, originals, get_judge("efficientnet_lite1"))  # doctest: +SKIP
     """
+    if not callable(embedder):
+        raise TypeError(f"embedder must be a callable classifier, got {embedder!r}")
     p, t = _images(preds, "preds"), _images(truths, "truths")
     if len(p) != len(t):
         raise ValueError(f"{len(p)} predictions but {len(t)} truths")
-    if embedder is None:
-        from kcolor.models.embedders import get_embedder
-
-        embedder = get_embedder("efficientnet_lite0")
     agree = 0
     for a, b in zip(p, t, strict=True):
         if a.shape != b.shape:

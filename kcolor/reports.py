@@ -5,10 +5,11 @@ Every function returns a :class:`matplotlib.figure.Figure` built without
 in scripts, tests and servers. Save one with ``fig.savefig("x.png")``.
 
 * :func:`plot_history`: loss and metrics per epoch, train against val.
-* :func:`compare_grid`: rows of images, columns such as grey / model A /
-  model B / truth, with titles.
+* :func:`compare_grid` (from :mod:`kcolor.figures`): rows of images, columns
+  such as grey / model A / model B / truth, with titles.
 * :func:`metrics_table`: a table of metrics with the best value per column
-  highlighted (:func:`metrics_styler` gives the same as a pandas ``Styler``).
+  highlighted (:func:`metrics_styler` gives the same as a pandas ``Styler``);
+  numbers are formatted by :mod:`kcolor.formatting` (PSNR 2 decimals, SSIM/AuC 3...).
 * :func:`build_report`: one self-contained HTML page for a training run.
 
 Run-directory layout
@@ -42,7 +43,6 @@ from __future__ import annotations
 import base64
 import datetime
 import html
-import io
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -51,15 +51,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FixedLocator, MaxNLocator
 
-from kcolor.callbacks import BOOKKEEPING_COLUMNS, atomic_write_bytes
+from kcolor.callbacks import BOOKKEEPING_COLUMNS
 from kcolor.errors import DataError
+from kcolor.figures import compare_grid, figure_to_png
+from kcolor.formatting import format_value
+from kcolor.io import atomic_write_bytes
 
 __all__ = [
     "build_report",
     "compare_grid",
     "figure_to_png",
+    "history_caption",
     "html_page",
     "img_tag",
     "metrics_html",
@@ -78,13 +82,6 @@ _HIGHER_IS_BETTER = (
 
 
 # ---------------------------------------------------------------- helpers
-def figure_to_png(fig: Figure, dpi: int = 100) -> bytes:
-    """The figure as PNG bytes."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
-
-
 def _load_history(frame_or_csv) -> pd.DataFrame:
     if isinstance(frame_or_csv, pd.DataFrame):
         return frame_or_csv.copy()
@@ -125,35 +122,14 @@ def _direction(name: str):
     return None  # colorfulness, chroma_ratio (best near the truth's): no winner
 
 
-def _as_display(image):
-    """An image as float RGB in [0, 1] (H, W, 3), or None for an empty cell."""
-    if image is None:
-        return None
-    if type(image).__module__.startswith("torch"):
-        image = image.detach().cpu().numpy()
-    a = np.asarray(image)
-    if a.ndim == 3 and a.shape[-1] == 1:
-        a = a[..., 0]
-    if a.ndim == 2:
-        a = np.repeat(a[..., None], 3, axis=-1)
-    if a.ndim != 3 or a.shape[-1] not in (3, 4):
-        raise ValueError(
-            f"expected an image (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), got {a.shape}"
-        )
-    a = a[..., :3]
-    if a.dtype == np.uint8:
-        return a.astype(np.float32) / 255.0
-    if a.dtype == bool:
-        return a.astype(np.float32)
-    a = a.astype(np.float32)
-    if a.size and a.max() > 1.5:  # 0-255 floats
-        a = a / 255.0
-    return np.clip(a, 0.0, 1.0)
-
-
 # ---------------------------------------------------------------- plot_history
 def plot_history(frame_or_csv, metrics=None, log_scale=False, title=None) -> Figure:
-    """Loss and metrics per epoch: one subplot per metric, train solid and val dashed.
+    """Loss and metrics per epoch: one subplot per metric, train against validation.
+
+    Train is a solid blue line with circles, validation a dashed orange line with squares
+    (markers only up to 30 epochs; a single epoch is a circle and a square); each subplot has
+    a legend, and :func:`history_caption` says the same in words. The x axis has integer
+    epoch ticks.
 
     Args:
         frame_or_csv: a DataFrame (such as ``PandasLogger.frame`` or
@@ -198,21 +174,21 @@ def plot_history(frame_or_csv, metrics=None, log_scale=False, title=None) -> Fig
     nrows = math.ceil(len(metrics) / ncols)
     fig = Figure(figsize=(4.4 * ncols, 3.3 * nrows + (0.4 if title else 0)), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    marker = "o" if len(frame) <= 30 else None
+    with_markers = len(frame) <= 30
     for ax, name in zip(axes, metrics, strict=False):
         values = []
-        for col, style, label in ((name, "-", "train"), (f"val_{name}", "--", "val")):
+        for col, (label, style, color, marker) in ((name, _TRAIN), (f"val_{name}", _VAL)):
             if col in frame.columns:
                 y = frame[col].to_numpy(dtype=float)
-                ax.plot(x, y, style, color="C0" if label == "train" else "C1", marker=marker,
-                        markersize=3.5, linewidth=1.6, label=label)  # fmt: skip
+                ax.plot(x, y, style, color=color, marker=marker if with_markers else None,
+                        markersize=4, linewidth=1.6, label=label)  # fmt: skip
                 values.append(y[np.isfinite(y)])
         values = np.concatenate(values) if values else np.array([])
         if (log_scale or name == "learning_rate") and values.size and (values > 0).all():
             ax.set_yscale("log")
         ax.set_title(name)
         ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _epoch_axis(ax, x)
         ax.grid(True, alpha=0.3)
         if name != "learning_rate":
             ax.legend(frameon=False, fontsize="small")
@@ -223,77 +199,41 @@ def plot_history(frame_or_csv, metrics=None, log_scale=False, title=None) -> Fig
     return fig
 
 
-# ---------------------------------------------------------------- compare_grid
-def compare_grid(images, column_titles=None, row_titles=None, title=None, cell_size=2.0) -> Figure:
-    """A grid of images: one row per photo, one column per version of it.
+#: (legend label, line style, colour, marker) of the train and validation curves.
+_TRAIN = ("train", "-", "C0", "o")
+_VAL = ("validation", "--", "C1", "s")
 
-    Args:
-        images: either a mapping ``{column title: [image per row]}`` (for
-            example ``{"grey": g, "model A": a, "model B": b, "truth": t}``)
-            or a list of rows, each a list of images. An image is uint8 or
-            float RGB (``(H, W, 3)``, floats in ``[0, 1]``), or grey
-            ``(H, W)`` / ``(H, W, 1)``; ``None`` leaves a cell empty.
-        column_titles: titles above the columns (default: the mapping's keys).
-        row_titles: labels left of the rows.
-        title: figure title.
-        cell_size: size of one cell in inches.
 
-    Returns:
-        A Figure with ``rows * columns`` axes.
+def _epoch_axis(ax, x) -> None:
+    """Integer epoch ticks; a single epoch gets one tick in the middle of a unit-wide axis."""
+    finite = np.asarray(x, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size and finite.min() == finite.max():
+        ax.set_xlim(finite[0] - 1.0, finite[0] + 1.0)
+        ax.xaxis.set_major_locator(FixedLocator([finite[0]]))
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def history_caption(frame_or_csv) -> str:
+    """What :func:`plot_history` draws for this log, in words (for a figure caption).
 
     Example:
-        >>> import numpy as np
-        >>> grey, pred, truth = (np.zeros((2, 8, 8, 3)) for _ in range(3))
-        >>> fig = compare_grid({"grey": grey, "prediction": pred, "truth": truth})
-        >>> len(fig.axes)
-        6
+        >>> import pandas as pd
+        >>> history_caption(pd.DataFrame({"epoch": [0], "loss": [0.1], "val_loss": [0.2]}))
+        '1 epoch: blue circle = train, orange square = validation.'
     """
-    if isinstance(images, Mapping):
-        keys = list(images)
-        columns = [list(images[k]) for k in keys]
-        if column_titles is None:
-            column_titles = [str(k) for k in keys]
-        n_rows = max((len(c) for c in columns), default=0)
-        rows = [[c[i] if i < len(c) else None for c in columns] for i in range(n_rows)]
-    else:
-        rows = [list(r) for r in images]
-    if not rows or not any(len(r) for r in rows):
-        raise ValueError("compare_grid: no images")
-    n_rows, n_cols = len(rows), max(len(r) for r in rows)
-    if column_titles is not None and len(column_titles) != n_cols:
-        raise ValueError(f"compare_grid: {len(column_titles)} column titles for {n_cols} columns")
-    if row_titles is not None and len(row_titles) != n_rows:
-        raise ValueError(f"compare_grid: {len(row_titles)} row titles for {n_rows} rows")
-
-    first = next(_as_display(im) for r in rows for im in r if im is not None)
-    aspect = first.shape[0] / first.shape[1]  # height / width
-    head = 0.35 if column_titles is not None else 0.0
-    fig = Figure(
-        figsize=(cell_size * n_cols + (0.5 if row_titles else 0.0),
-                 cell_size * aspect * n_rows + head + (0.45 if title else 0.0)),
-        layout="compressed",  # the constrained layout, with the gaps of fixed-aspect images closed
-    )  # fmt: skip
-    fig.get_layout_engine().set(w_pad=0.03, h_pad=0.03, wspace=0.02, hspace=0.02)
-    axes = fig.subplots(n_rows, n_cols, squeeze=False)
-    fontsize = 10 if cell_size >= 1.5 else 8
-    for i, row in enumerate(rows):
-        for j in range(n_cols):
-            ax = axes[i, j]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for spine in ax.spines.values():
-                spine.set_visible(False)
-            image = _as_display(row[j]) if j < len(row) else None
-            if image is not None:
-                small = max(image.shape[:2]) < 64
-                ax.imshow(image, interpolation="nearest" if small else "antialiased")
-            if i == 0 and column_titles is not None:
-                ax.set_title(str(column_titles[j]), fontsize=fontsize)
-            if j == 0 and row_titles is not None:
-                ax.set_ylabel(str(row_titles[i]), fontsize=fontsize)
-    if title:
-        fig.suptitle(title, fontsize=fontsize + 2, fontweight="bold")
-    return fig
+    frame = _load_history(frame_or_csv)
+    has_val = any(str(c).startswith("val_") for c in frame.columns)
+    n = len(frame)
+    if n == 1:
+        text = "1 epoch: blue circle = train"
+        return text + (", orange square = validation." if has_val else ".")
+    if n <= 30:
+        text = f"{n} epochs: solid blue line with circles = train"
+        return text + (", dashed orange line with squares = validation." if has_val else ".")
+    text = f"{n} epochs: solid blue = train"
+    return text + (", dashed orange = validation." if has_val else ".")
 
 
 # ---------------------------------------------------------------- metrics tables
@@ -329,13 +269,16 @@ def _best_rows(frame: pd.DataFrame, better=None) -> dict:
     return best
 
 
-def _fmt(value, fmt):
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+def _fmt(column, value, fmt=None) -> str:
+    """A cell: :func:`kcolor.formatting.format_value` by column, or ``fmt`` when given."""
+    if fmt is None or isinstance(value, bool):
+        return format_value(column, value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
         return "" if pd.isna(value) else fmt.format(value)
     return str(value)
 
 
-def metrics_table(data, better=None, fmt="{:.4g}", title=None) -> Figure:
+def metrics_table(data, better=None, fmt=None, title=None) -> Figure:
     """A table figure of metrics with the best value of each column in bold on green.
 
     Args:
@@ -345,7 +288,8 @@ def metrics_table(data, better=None, fmt="{:.4g}", title=None) -> Figure:
             columns are guessed from their names (``loss``, ``mae``, ``lpips``
             ... lower; ``psnr``, ``ssim``, ``accuracy``, ``auc`` ... higher) and
             left plain when unknown. Only columns with two or more values are marked.
-        fmt: number format.
+        fmt: one ``str.format`` spec for every number; ``None`` formats each column by its
+            name (:func:`kcolor.formatting.format_value`: PSNR 2 decimals, SSIM/AuC 3...).
         title: figure title.
 
     Returns:
@@ -359,7 +303,10 @@ def metrics_table(data, better=None, fmt="{:.4g}", title=None) -> Figure:
     """
     frame = _metrics_frame(data)
     best = _best_rows(frame, better)
-    cells = [[_fmt(v, fmt) for v in row] for row in frame.itertuples(index=False)]
+    cells = [
+        [_fmt(c, v, fmt) for c, v in zip(frame.columns, row, strict=True)]
+        for row in frame.itertuples(index=False)
+    ]
     row_labels = [str(i) for i in frame.index]
     show_index = not isinstance(frame.index, pd.RangeIndex)
     col_labels = [str(c) for c in frame.columns]
@@ -396,7 +343,7 @@ def metrics_table(data, better=None, fmt="{:.4g}", title=None) -> Figure:
     return fig
 
 
-def metrics_styler(data, better=None, fmt="{:.4g}"):
+def metrics_styler(data, better=None, fmt=None):
     """The metrics as a :class:`pandas.io.formats.style.Styler` (for notebooks and HTML),
     best value per column in bold on green (same rules as :func:`metrics_table`)."""
     frame = _metrics_frame(data)
@@ -410,11 +357,14 @@ def metrics_styler(data, better=None, fmt="{:.4g}"):
             for label in col.index
         ]
 
-    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
-    return frame.style.apply(mark, axis=0).format(fmt, subset=numeric, na_rep="")
+    styler = frame.style.apply(mark, axis=0)
+    for c in frame.columns:
+        if pd.api.types.is_numeric_dtype(frame[c]):
+            styler = styler.format(lambda v, c=c: _fmt(c, v, fmt), subset=[c])
+    return styler
 
 
-def metrics_html(frame: pd.DataFrame, better=None, fmt="{:.4g}") -> str:
+def metrics_html(frame: pd.DataFrame, better=None, fmt=None) -> str:
     """A metrics frame as a plain HTML ``<table>``, the best value per column marked.
 
     The cells of the best rows get ``class="best"`` (bold in :func:`html_page`'s
@@ -424,7 +374,8 @@ def metrics_html(frame: pd.DataFrame, better=None, fmt="{:.4g}") -> str:
         frame: rows (e.g. models) by metrics, as :func:`metrics_table` takes.
         better: ``{column: "min" | "max"}`` overriding the direction guessed from
             the column names (``loss``/``mse`` lower is better, ``psnr``/``ssim`` higher).
-        fmt: format of numeric cells.
+        fmt: one format for every numeric cell; ``None`` formats each column by its name
+            (:func:`kcolor.formatting.format_value`).
 
     Example:
         >>> import pandas as pd
@@ -438,7 +389,7 @@ def metrics_html(frame: pd.DataFrame, better=None, fmt="{:.4g}") -> str:
     body = []
     for label, row in frame.iterrows():
         cells = "".join(
-            f'<td class="{"best" if best.get(c) == label else ""}">{html.escape(_fmt(v, fmt))}</td>'
+            f'<td class="{"best" if best.get(c) == label else ""}">{html.escape(_fmt(c, v, fmt))}</td>'
             for c, v in row.items()
         )
         lead = f"<th>{html.escape(str(label))}</th>" if show_index else ""
@@ -549,15 +500,16 @@ def _summary_cards(history: pd.DataFrame) -> str:
     cards = [("epochs", str(len(history)))]
     for col in ("loss", "val_loss"):
         if col in history.columns and history[col].notna().any():
-            cards.append((f"last {col}", f"{history[col].dropna().iloc[-1]:.4g}"))
+            cards.append((f"last {col}", format_value(col, history[col].dropna().iloc[-1])))
             if col == "val_loss":
                 k = history[col].idxmin()
                 epoch = history["epoch"][k] if "epoch" in history.columns else k
-                cards.append(("best val_loss", f"{history[col][k]:.4g} (epoch {epoch})"))
+                best = format_value(col, history[col][k])
+                cards.append(("best val_loss", f"{best} (epoch {format_value('epoch', epoch)})"))
     if "seconds" in history.columns:
-        cards.append(("training time", f"{history['seconds'].sum():.1f} s"))
+        cards.append(("training time", f"{format_value('seconds', history['seconds'].sum())} s"))
     if "images_per_s" in history.columns and history["images_per_s"].notna().any():
-        cards.append(("images / s", f"{history['images_per_s'].median():.0f}"))
+        cards.append(("images / s", format_value("images_per_s", history["images_per_s"].median())))
     return '<div class="cards">' + "".join(
         f'<div class="card"><div class="v">{html.escape(v)}</div><div class="k">{html.escape(k)}</div></div>'
         for k, v in cards
@@ -601,8 +553,8 @@ def build_report(run_dir, title=None, max_previews=3, log_scale=False) -> Path:
             "<h2>Training</h2>"
             + _summary_cards(history)
             + f"<figure>{img_tag(png, 'training history')}"
-            + f"<figcaption>{html.escape(history_path.name)}: solid = train, dashed = validation."
-            + "</figcaption></figure>"
+            + f"<figcaption>{html.escape(history_path.name)}: "
+            + f"{html.escape(history_caption(history))}</figcaption></figure>"
         )
 
     previews = sorted((run_dir / "previews").glob("preview_*.png")) + sorted(

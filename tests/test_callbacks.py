@@ -16,8 +16,9 @@ from PIL import Image
 
 import kcolor
 from kcolor import color
-from kcolor.callbacks import ColorizationPreview, PandasLogger, atomic_write_bytes
+from kcolor.callbacks import ColorizationPreview, PandasLogger
 from kcolor.errors import DataError
+from kcolor.io import atomic_write_bytes
 
 import keras  # noqa: E402  isort: skip  (after kcolor: torch backend)
 
@@ -68,8 +69,56 @@ def test_one_row_per_epoch_with_every_column(tmp_path):
     # .frame is a copy
     frame.loc[0, "loss"] = -1.0
     assert logger.frame.loc[0, "loss"] != -1.0
-    # the sample-counting wrapper is gone after fit
+    # the count comes from Keras' own loss tracker: the train function is Keras' own
     assert not hasattr(model.train_function, "_kcolor_original")
+
+
+class _UnevenBatches(keras.utils.PyDataset):
+    """Batches of 5, 3 and 1 images (a PyDataset need not have one batch size)."""
+
+    def __init__(self):
+        super().__init__()
+        self.x, self.y = tiny_data(9)
+        self.edges = [0, 5, 8, 9]
+
+    def __len__(self):
+        return 3
+
+    def __getitem__(self, i):
+        a, b = self.edges[i], self.edges[i + 1]
+        return self.x[a:b], self.y[a:b]
+
+
+def test_samples_of_a_pydataset_with_uneven_batches_and_validation():
+    model = tiny_model()
+    seen = []
+
+    class Spy(keras.callbacks.Callback):  # the train function is never replaced
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(self.model.train_function)
+
+    logger = PandasLogger()
+    xv, yv = tiny_data(7, seed=1)
+    model.fit(_UnevenBatches(), epochs=2, validation_data=(xv, yv), verbose=0,
+              callbacks=[logger, Spy()])  # fmt: skip
+    # 9 a epoch, not the 7 validation images the tracker counts after validation starts
+    assert list(logger.frame["samples"]) == [9, 9]
+    assert len({id(f) for f in seen}) == 1 and not hasattr(seen[0], "_kcolor_original")
+
+
+def test_a_train_step_that_counts_nothing_falls_back_to_batch_size():
+    class Quiet(keras.Model):  # a train_step that skips Keras' loss tracker
+        def train_step(self, data):
+            return {"loss": 0.0}
+
+    inputs = keras.Input((4,))
+    model = Quiet(inputs, keras.layers.Dense(1)(inputs))
+    model.compile("sgd", "mse")
+    x, y = np.zeros((12, 4), "float32"), np.zeros((12, 1), "float32")
+    counted, by_size = PandasLogger(), PandasLogger(batch_size=4)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[counted, by_size])
+    assert math.isnan(counted.frame["samples"][0])
+    assert list(by_size.frame["samples"]) == [12]
 
 
 def test_learning_rate_schedule_and_batch_size_argument():

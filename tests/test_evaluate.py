@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,16 @@ from skimage import data
 from kcolor import color, metrics, presets
 from kcolor import io as kio
 from kcolor.cli import main
-from kcolor.evaluation import GREY, evaluate, grey_version, prepare
+from kcolor.evaluation import (
+    GREY,
+    Tally,
+    evaluate,
+    format_summary,
+    grey_version,
+    iter_eval_batches,
+    prepare,
+    score_batch,
+)
 
 import keras  # noqa: E402  isort: skip  (after kcolor: the torch backend)
 
@@ -73,6 +83,50 @@ def _oracle(folder, size=SIZE):
         return np.stack([answers[g.tobytes()] for g in greys])
 
     return oracle
+
+
+# ---------------------------------------------------------------- the parts
+def test_iter_eval_batches_yields_files_truth_and_grey(photos, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in [*COLOUR, "camera.png"]:
+        (folder / name).write_bytes((photos / name).read_bytes())
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    tally = Tally()
+    batches = list(iter_eval_batches(folder, SIZE, batch_size=3, tally=tally))
+    assert [len(b) for b in batches] == [3, 1]
+    files, truth, grey = batches[0]
+    assert [f.name for f in files] == COLOUR[:3]
+    assert truth.dtype == np.uint8 and truth.shape == (3, SIZE, SIZE, 3)
+    np.testing.assert_array_equal(grey, grey_version(truth))
+    np.testing.assert_array_equal(truth[0], _truths(photos)["astronaut.png"])
+    assert tally.n_grey == 1 and [(p.name, r) for p, r in tally.skipped][0][0] == "broken.jpg"
+    kept = list(iter_eval_batches(folder, SIZE, batch_size=8, drop_grey=False, limit=5))
+    assert [f.name for f in kept[0].files] == sorted(COLOUR + ["camera.png"])[:5]
+
+
+def test_score_batch_is_a_pure_function_of_the_photos(photos):
+    truth = np.stack(list(_truths(photos).values()))
+    perfect = score_batch(truth, truth)
+    assert set(perfect) == {"psnr", "ssim", "auc", "colorfulness", "delta_colorfulness",
+                            "chroma", "chroma_ratio"}  # fmt: skip
+    assert all(v.shape == (4,) for v in perfect.values())
+    assert np.isinf(perfect["psnr"]).all() and (perfect["auc"] == 1.0).all()
+    np.testing.assert_allclose(perfect["chroma_ratio"], 1.0)
+    grey = score_batch(grey_version(truth), truth)
+    assert (grey["auc"] < 1).all() and np.isfinite(grey["psnr"]).all()
+    np.testing.assert_allclose(grey["chroma_ratio"], 0.0, atol=0.01)
+    # the same input gives the same scores (no state between calls)
+    again = score_batch(grey_version(truth), truth)
+    assert all(np.array_equal(grey[k], again[k], equal_nan=True) for k in grey)
+
+    def judge(rgb):  # "class" = the dominant RGB channel
+        return rgb.mean(axis=(1, 2))
+
+    judged = score_batch(truth, truth, judge)
+    assert (judged["semantic_agree"] == 1.0).all()
+    with pytest.raises(ValueError, match="one shape"):
+        score_batch(truth[:2], truth)
 
 
 # ---------------------------------------------------------------- the API
@@ -165,6 +219,7 @@ def test_several_models_limit_and_semantic(photos, tmp_path):
     )
     assert list(summary.index) == ["oracle", "<lambda>", GREY]
     assert summary.attrs["n_images"] == 2
+    assert summary.attrs["judge"] == "embedder"  # a callable judge is named by its __name__
     assert summary.loc["oracle", "semantic_agreement"] == 1.0
     assert summary.loc["<lambda>", "semantic_agreement"] == summary.loc[GREY, "semantic_agreement"]
     per = pd.read_csv(tmp_path / "per_image.csv")
@@ -176,6 +231,9 @@ def test_several_models_limit_and_semantic(photos, tmp_path):
 def test_report_is_self_contained(photos, tmp_path):
     evaluate(photos, {"oracle": _oracle(photos)}, size=SIZE, out_dir=tmp_path, progress=False)
     page = (tmp_path / "report.html").read_text()
+    # the caption names the grid's columns, as many as there are
+    caption = "Columns: grey input (what the models see) | oracle | original."
+    assert page.count(caption) == 2
     images = re.findall(r'<img src="([^"]+)"', page)
     assert len(images) == 2  # best and worst grids
     assert all(src.startswith("data:image/png;base64,") for src in images)
@@ -199,6 +257,52 @@ def test_unreadable_and_grey_are_counted(photos, tmp_path):
 
 
 # ---------------------------------------------------------------- the command
+def test_report_caption_and_grid_have_the_same_columns(photos, tmp_path):
+    from kcolor.evaluation import _grid_columns, grid_caption
+
+    evaluate(photos, {"a": lambda g: g, "b": _oracle(photos)}, size=SIZE, out_dir=tmp_path,
+             progress=False)  # fmt: skip
+    page = (tmp_path / "report.html").read_text()
+    assert "Columns: grey input (what the models see) | a | b | original." in page
+    assert "grey (what the model sees) | colourised | original" not in page
+    item = (0.5, 0, Path("x.png"), {k: np.zeros((4, 4, 3)) for k in ("grey", "a", "b", "truth")})
+    columns = _grid_columns([item], ["a", "b", GREY])
+    assert list(columns) == ["grey input", "a", "b", "original"]
+    assert grid_caption(columns).count("|") == len(columns) - 1
+
+
+def test_format_summary_uses_one_precision_per_metric(photos):
+    summary = evaluate(photos, {"grey": lambda g: g}, size=SIZE, progress=False)
+    text = format_summary(summary)
+    header, first = text.splitlines()[0], text.splitlines()[2]
+    assert header.split()[:3] == ["PSNR", "SSIM", "AuC"]
+    psnr, ssim, auc = first.split()[1:4]
+    assert re.fullmatch(r"\d+\.\d\d", psnr) and re.fullmatch(r"0\.\d{3}", ssim)
+    assert re.fullmatch(r"0\.\d{3}", auc)
+    assert psnr == f"{summary.iloc[0]['psnr']:.2f}"
+
+
+def test_semantic_with_the_default_judge_names_it(photos, tmp_path):
+    summary = evaluate(photos, {"oracle": _oracle(photos)}, size=SIZE, limit=2, semantic=True,
+                       progress=False, out_dir=tmp_path)  # fmt: skip
+    assert summary.attrs["judge"] == "efficientnet_lite1"
+    assert summary.loc["oracle", "semantic_agreement"] == 1.0
+    assert "semantic agreement judged by efficientnet_lite1" in format_summary(summary)
+    assert "judged by efficientnet_lite1" in (tmp_path / "report.html").read_text()
+
+
+def test_cli_judge_option(capsys):
+    from kcolor.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["evaluate", "d", "-o", "o"]).judge == "efficientnet_lite1"
+    args = parser.parse_args(["evaluate", "d", "-o", "o", "--semantic", "--judge", "efficientnet_lite0"])
+    assert args.judge == "efficientnet_lite0" and args.semantic
+    with pytest.raises(SystemExit):
+        parser.parse_args(["evaluate", "d", "-o", "o", "--judge", "resnet"])
+    assert "efficientnet_lite1" in capsys.readouterr().err
+
+
 def test_cli_evaluate(photos, tiny_keras, tmp_path, capsys):
     out = tmp_path / "eval"
     code = main(
@@ -216,12 +320,11 @@ def test_cli_evaluate(photos, tiny_keras, tmp_path, capsys):
 def test_cli_evaluate_with_a_preset(photos, tmp_path, capsys):
     from kcolor.models import alpha
 
-    path = tmp_path / "t.weights.h5"
-    digest = presets.save_weights(alpha(), path)
-    presets.register_preset(
-        "test-eval-alpha", description="test only", architecture="alpha",
-        config={"input_shape": [None, None, 1]}, input_size=SIZE, file=path, sha256=digest,
+    folder = presets.save_to_preset(
+        alpha(), tmp_path / "alpha-preset", builder="alpha",
+        args={"input_shape": [None, None, 1]}, input_size=SIZE,
     )  # fmt: skip
+    presets.register_preset("test-eval-alpha", folder=folder)
     try:
         code = main(
             ["evaluate", str(photos), "--model", "test-eval-alpha", "-o", str(tmp_path / "o"),
@@ -240,7 +343,7 @@ def test_cli_evaluate_with_a_preset(photos, tmp_path, capsys):
         ("empty", "no images found"),
         ("grey", "no colour photo"),
         ("bad_model", "neither a preset"),
-        ("no_weights", "has no weights"),
+        ("no_weights", "no model to use"),
     ],
 )
 def test_cli_errors(case, message, photos, tiny_keras, tmp_path, capsys):
@@ -248,9 +351,10 @@ def test_cli_errors(case, message, photos, tiny_keras, tmp_path, capsys):
     folder.mkdir()
     from kcolor import presets
 
-    presets.register_preset(
-        "test-unavailable", description="no weights yet", architecture="alpha", overwrite=True
-    )
+    no_weights = tmp_path / "no-weights"
+    no_weights.mkdir()
+    (no_weights / "config.json").write_text('{"builder": "alpha"}')
+    presets.register_preset("test-unavailable", folder=no_weights, overwrite=True)
     model = {"bad_model": "no-such-model", "no_weights": "test-unavailable"}.get(
         case, str(tiny_keras)
     )

@@ -241,15 +241,36 @@ def test_semantic_agreement_with_a_stand_in_classifier():
     assert metrics.semantic_agreement(preds, truths, embedder=embedder) == pytest.approx(2 / 3)
 
 
-def test_semantic_agreement_with_efficientnet_lite0():
-    pytest.importorskip(
-        "kcolor.models.embedders", reason="kcolor.models.embedders is not written yet"
-    )
+def test_semantic_agreement_needs_a_classifier():
+    img = np.zeros((8, 8, 3), np.uint8)
+    with pytest.raises(TypeError, match="embedder"):
+        metrics.semantic_agreement([img], [img])
+    with pytest.raises(TypeError, match="callable"):
+        metrics.semantic_agreement([img], [img], embedder="efficientnet_lite1")
+
+
+def test_metrics_do_not_import_datasets_or_models():
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(metrics.__file__).read_text())
+    imported = {
+        (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    assert not [m for m in imported if m.startswith(("kcolor.datasets", "kcolor.models"))]
+
+
+def test_semantic_agreement_with_efficientnet_lite1():
     from skimage import data
+
+    from kcolor.judges import get_judge
 
     astronaut = data.astronaut()[::4, ::4]  # (128, 128, 3) uint8
     coffee = data.coffee()[::3, 44:428:3][:128]  # (128, 128, 3): a cup of coffee, another class
     assert coffee.shape == astronaut.shape
     # the same photo agrees with itself; a cup of coffee is not an astronaut
-    got = metrics.semantic_agreement([astronaut, coffee], [astronaut, astronaut])
+    got = metrics.semantic_agreement([astronaut, coffee], [astronaut, astronaut], get_judge())
     assert got == 0.5

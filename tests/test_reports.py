@@ -54,9 +54,14 @@ def test_plot_history_from_csv(run_dir):
     assert isinstance(fig, Figure)
     assert [ax.get_title() for ax in fig.axes] == ["loss", "mae"]  # constant lr: no lr panel
     lines = fig.axes[0].get_lines()
-    assert [ln.get_label() for ln in lines] == ["train", "val"]
+    assert [ln.get_label() for ln in lines] == ["train", "validation"]
     assert lines[0].get_linestyle() == "-" and lines[1].get_linestyle() == "--"
+    assert [ln.get_marker() for ln in lines] == ["o", "s"]
     assert list(lines[0].get_xdata()) == [0, 1, 2, 3]
+    ticks = fig.axes[0].get_xticks()
+    assert np.allclose(ticks, np.round(ticks))  # whole epochs only
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["train", "validation"]
     assert _png_pixels(reports.figure_to_png(fig)).var() > 0
 
 
@@ -172,10 +177,52 @@ def test_build_report_from_a_real_run(run_dir):
         assert _png_pixels(base64.b64decode(b64)).var() > 0
     assert "preview_epoch_003.png" in page and "preview_epoch_002.png" in page
     assert "preview_epoch_001.png" not in page
-    assert '<td class="best">21.5</td>' in page and '<td class="best">0.04</td>' in page
+    assert '<td class="best">21.50</td>' in page and '<td class="best">0.04</td>' in page
+    assert "4 epochs: solid blue line with circles = train, dashed orange line" in page
     assert "<th>model</th><td>tiny</td>" in page and "[16, 16]" in page
     for png in ("history.png", "metrics.png"):
         assert _png_pixels(run_dir / png).var() > 0
+
+
+def test_one_epoch_history_has_one_integer_tick_and_a_caption_that_matches(tmp_path):
+    frame = pd.DataFrame({"epoch": [0], "loss": [0.0123], "val_loss": [0.0150],
+                          "seconds": [1.5], "samples": [16]})  # fmt: skip
+    fig = reports.plot_history(frame)
+    ax = fig.axes[0]
+    assert list(ax.get_xticks()) == [0]
+    lo, hi = ax.get_xlim()
+    assert lo <= -0.5 and hi >= 0.5  # not the -0.045..0.045 of matplotlib's default
+    assert [ln.get_marker() for ln in ax.get_lines()] == ["o", "s"]
+    assert reports.history_caption(frame) == (
+        "1 epoch: blue circle = train, orange square = validation."
+    )
+    assert "solid" not in reports.history_caption(frame)
+    frame.to_csv(tmp_path / "history.csv", index=False)
+    page = reports.build_report(tmp_path).read_text()
+    assert "1 epoch: blue circle = train, orange square = validation." in page
+    assert ">0.0123</div>" in page and ">1.5 s</div>" in page  # cards use format_value
+    long = pd.DataFrame({"epoch": range(40), "loss": np.linspace(1, 0.1, 40)})
+    assert reports.history_caption(long) == "40 epochs: solid blue = train."
+    assert reports.plot_history(long).axes[0].get_lines()[0].get_marker() in ("None", None, "")
+
+
+def test_tables_format_each_column_by_its_metric():
+    frame = pd.DataFrame(
+        {"psnr": [22.6, 19.04321], "ssim": [0.81234, 0.7], "auc": [0.9, 0.85],
+         "loss": [0.00032571, 0.0123], "samples": [20.0, 16.0]},
+        index=pd.Index(["beta", "grey"], name="model"),
+    )  # fmt: skip
+    html = reports.metrics_html(frame)
+    for cell in ("22.60", "19.04", "0.812", "0.700", "0.900", "0.0003257", "0.0123", ">20<"):
+        assert cell in html, cell
+    cells = reports.metrics_table(frame).axes[0].tables[0].get_celld()
+    assert [cells[1, j].get_text().get_text() for j in range(5)] == [
+        "22.60", "0.812", "0.900", "0.0003257", "20",
+    ]  # fmt: skip
+    styled = reports.metrics_styler(frame).to_html()
+    assert "22.60" in styled and "0.812" in styled
+    # an explicit fmt still wins
+    assert "22.6000" in reports.metrics_html(frame, fmt="{:.4f}")
 
 
 def test_build_report_finds_another_history_csv_and_json_metrics(tmp_path):

@@ -28,23 +28,7 @@ import numpy as np
 
 from kcolor import color
 from kcolor.errors import DataError
-
-#: Lightness of every palette colour (and of a full-intensity MNIST pixel).
-MNIST_L = 60.0
-#: Chroma ``sqrt(a² + b²)`` of every palette colour.
-MNIST_CHROMA = 30.0
-#: Hue step between consecutive digits, in degrees.
-MNIST_HUE_STEP = 36.0
-
-#: ``(10, 2)`` float32: the Lab ``(a, b)`` colour of each digit 0-9
-#: (``C* = 30``, hue ``36° × digit``). All ten colours lie inside sRGB at ``L* = 60``.
-MNIST_PALETTE_AB = np.stack(
-    [
-        MNIST_CHROMA * np.cos(np.deg2rad(MNIST_HUE_STEP * np.arange(10))),
-        MNIST_CHROMA * np.sin(np.deg2rad(MNIST_HUE_STEP * np.arange(10))),
-    ],
-    axis=-1,
-).astype(np.float32)
+from kcolor.palette import MNIST_CHROMA, MNIST_HUE_STEP, MNIST_L, MNIST_PALETTE_AB
 
 _KEYS = {"x_train": 3, "y_train": 1, "x_test": 3, "y_test": 1}
 
@@ -227,6 +211,7 @@ def colored_mnist(split: str = "train", path=None, limit: int | None = None):
 
 __all__ = [
     "MNIST_CHROMA",
+    "MNIST_HUE_STEP",
     "MNIST_L",
     "MNIST_PALETTE_AB",
     "ColoredMNIST",
