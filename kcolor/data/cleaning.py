@@ -1,0 +1,123 @@
+"""Drop manifest rows by rule, keeping a record of which rule dropped each.
+
+The rules, applied in this order (a row is counted under the first rule that drops it):
+
+* ``excluded``: rows of the folders given in ``exclude`` (shell patterns on ``folder``),
+  e.g. held-out test folders; always applied when ``exclude`` is given;
+* ``leak``: rows whose near-duplicate group holds an excluded row (copies of held-out
+  photos); applied with ``excluded``;
+* ``errors``: files that could not be read;
+* ``grey``: photos without colour (``grey``, or ``chroma < grey_threshold`` when given);
+* ``small``: photos whose shorter side is below ``min_side`` pixels;
+* ``duplicates``: all but one photo of each near-duplicate group (the first that the rules
+  above left, in manifest order).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+
+import numpy as np
+
+from kcolor.data.manifest import read_manifest
+from kcolor.errors import DataError
+
+__all__ = ["RULES", "clean", "group_keys", "summary_table"]
+
+#: The rules ``drop`` may name, in the order they apply.
+RULES = ("errors", "grey", "small", "duplicates")
+
+
+def group_keys(df):
+    """Each row's near-duplicate group: its ``duplicate_of``, or its own ``path``."""
+    dup = df["duplicate_of"] if "duplicate_of" in df.columns else None
+    if dup is None:
+        return df["path"].copy()
+    return dup.where(dup != "", df["path"])
+
+
+def clean(manifest, drop=RULES, *, min_side: int = 64, grey_threshold: float | None = None,
+          exclude=()):  # fmt: skip
+    """Split a manifest into the rows kept and the rows dropped, with the reason.
+
+    Args:
+        manifest: a manifest (file or ``DataFrame``, see :func:`kcolor.data.read_manifest`).
+        drop: the rules to apply, any of :data:`RULES` (a comma-separated string works).
+        min_side: for ``small``: the fewest pixels the shorter side may have.
+        grey_threshold: for ``grey``: re-decide greyness as ``chroma < grey_threshold``
+            instead of using the manifest's ``grey`` column.
+        exclude: folder names or shell patterns (``bsds500/test``, ``*/test``) whose rows,
+            and their near-duplicates anywhere, are dropped.
+
+    Returns:
+        ``(kept, dropped)``: two ``DataFrame`` in manifest order; ``dropped`` has a
+        ``reason`` column (the rule's name).
+
+    Raises:
+        kcolor.errors.DataError: an unknown rule, or a column the rules need is missing.
+    """
+    df = read_manifest(manifest)
+    if isinstance(drop, str):
+        drop = [d.strip() for d in drop.split(",") if d.strip()]
+    drop = list(drop)
+    unknown = sorted(set(drop) - set(RULES))
+    if unknown:
+        raise DataError(f"unknown rule(s) {', '.join(unknown)}; choose from {', '.join(RULES)}")
+    needs = {"errors": ["error"], "grey": ["chroma" if grey_threshold is not None else "grey"],
+             "small": ["width", "height"]}  # fmt: skip
+    for rule in drop:
+        missing = [c for c in needs.get(rule, []) if c not in df.columns]
+        if missing:
+            raise DataError(f"rule {rule!r} needs the column(s) {', '.join(missing)}")
+    reason = np.array([""] * len(df), dtype=object)
+
+    def mark(mask, name):
+        mask = np.asarray(mask, dtype=bool) & (reason == "")
+        reason[mask] = name
+
+    groups = group_keys(df)
+    exclude = [exclude] if isinstance(exclude, str) else list(exclude)
+    if exclude:
+        folders = df["folder"] if "folder" in df.columns else df["path"]
+        excluded = np.array(
+            [any(fnmatch.fnmatchcase(f, pat.rstrip("/")) for pat in exclude) for f in folders]
+        )
+        mark(excluded, "excluded")
+        mark(groups.isin(set(groups[excluded])).to_numpy(), "leak")
+    if "errors" in drop:
+        mark(df["error"] != "", "errors")
+    if "grey" in drop:
+        if grey_threshold is not None:
+            grey = (df["chroma"] < grey_threshold).fillna(False)
+        else:
+            grey = df["grey"].fillna(False)
+        mark(grey.to_numpy(dtype=bool), "grey")
+    if "small" in drop:
+        side = np.minimum(df["width"].fillna(0), df["height"].fillna(0)).to_numpy(dtype=float)
+        mark((side < min_side) & (df["error"] == "").to_numpy() if "error" in df.columns
+             else side < min_side, "small")  # fmt: skip
+    if "duplicates" in drop:
+        alive = reason == ""
+        first = ~groups[alive].duplicated(keep="first")
+        later = np.zeros(len(df), dtype=bool)
+        later[np.flatnonzero(alive)[~first.to_numpy()]] = True
+        mark(later, "duplicates")
+    dropped = df[reason != ""].copy()
+    dropped.insert(len(dropped.columns), "reason", reason[reason != ""].astype(str))
+    return df[reason == ""].reset_index(drop=True), dropped.reset_index(drop=True)
+
+
+def summary_table(total: int, dropped, rules=RULES):
+    """A ``DataFrame`` ``rule, dropped, remaining``: how many rows each rule (of ``rules``,
+    and ``excluded``/``leak`` when they dropped any) dropped, in the order they apply."""
+    import pandas as pd
+
+    order = ["excluded", "leak", *RULES]
+    counts = dropped["reason"].value_counts() if len(dropped) else {}
+    rows, left = [], total
+    for rule in order:
+        n = int(counts.get(rule, 0))
+        if n or rule in rules:
+            left -= n
+            rows.append((rule, n, left))
+    return pd.DataFrame(rows, columns=["rule", "dropped", "remaining"])

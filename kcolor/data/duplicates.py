@@ -1,0 +1,137 @@
+"""Near-duplicate photos: close perceptual hashes, grouped with union-find.
+
+Two photos are near-duplicates when their ``imagehash.phash`` differ in at most
+``max_distance`` of 64 bits **and** their ``imagehash.dhash`` in at most
+``max_dhash_distance`` (the second hash, of another kind, vetoes the chance matches one hash
+alone makes among tens of thousands of photos). Near-duplicates are joined transitively
+(union-find): each group's first row, in manifest order, is its original and every other
+member's ``duplicate_of`` names it.
+
+Finding the pairs compares every hash with every other, vectorised in blocks (XOR and a
+bit count on ``uint64``): exact, memory bounded by the block, quadratic in time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "MAX_DHASH_DISTANCE",
+    "MAX_DISTANCE",
+    "close_pairs",
+    "duplicate_of",
+    "hash_values",
+    "union_find",
+]
+
+#: Most phash bits (of 64) two near-duplicates differ in.
+MAX_DISTANCE = 10
+#: Most dhash bits (of 64) two near-duplicates differ in.
+MAX_DHASH_DISTANCE = 14
+
+_POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def _popcount(x: np.ndarray) -> np.ndarray:
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(x)
+    return _POPCOUNT8[x.view(np.uint8)].reshape(*x.shape, 8).sum(-1, dtype=np.uint8)
+
+
+def hash_values(hex_hashes) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, valid)``: 64-bit hexadecimal hashes as ``uint64``, and which were present."""
+    hex_hashes = ["" if h is None else str(h) for h in hex_hashes]
+    valid = np.array([len(h) == 16 for h in hex_hashes], dtype=bool)
+    values = np.array(
+        [int(h, 16) if ok else 0 for h, ok in zip(hex_hashes, valid, strict=False)], np.uint64
+    )
+    return values, valid
+
+
+def close_pairs(
+    a: np.ndarray, b: np.ndarray | None = None, max_distance: int = MAX_DISTANCE, block: int = 256
+):
+    """Index pairs of ``uint64`` hashes within ``max_distance`` bits of each other.
+
+    Args:
+        a: hashes, shape ``(n,)``.
+        b: other hashes; ``None`` compares ``a`` with itself (each pair once, ``i < j``).
+        max_distance: most bits that may differ.
+        block: rows of ``a`` compared at a time (memory is ``block * len(b)`` bytes x 9).
+
+    Returns:
+        ``(i, j, distance)`` int arrays: ``a[i]`` is close to ``b[j]`` (or ``a[j]``).
+    """
+    a = np.asarray(a, dtype=np.uint64)
+    same = b is None
+    b = a if same else np.asarray(b, dtype=np.uint64)
+    out_i, out_j, out_d = [], [], []
+    for start in range(0, len(a), block):
+        rows = a[start : start + block]
+        cols = b[start:] if same else b
+        offset = start if same else 0
+        dist = _popcount(rows[:, None] ^ cols[None, :])
+        close = dist <= max_distance
+        if same:  # each pair once: column (global) index above the row's
+            close &= np.arange(len(cols))[None, :] > np.arange(len(rows))[:, None]
+        ii, jj = np.nonzero(close)
+        out_i.append(ii + start)
+        out_j.append(jj + offset)
+        out_d.append(dist[ii, jj])
+    if not out_i:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    return (
+        np.concatenate(out_i).astype(np.int64),
+        np.concatenate(out_j).astype(np.int64),
+        np.concatenate(out_d).astype(np.int64),
+    )
+
+
+def union_find(n: int, i, j) -> np.ndarray:
+    """The root of each of ``n`` items after joining the pairs ``(i[k], j[k])``: the group's
+    smallest index."""
+    parent = list(range(n))
+
+    def find(x):
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    for x, y in zip(np.asarray(i).tolist(), np.asarray(j).tolist(), strict=False):
+        rx, ry = find(x), find(y)
+        if rx != ry:
+            parent[max(rx, ry)] = min(rx, ry)
+    return np.array([find(x) for x in range(n)], dtype=np.int64)
+
+
+def near_pairs(phash_a, dhash_a, phash_b=None, dhash_b=None, *, max_distance=MAX_DISTANCE,
+               max_dhash_distance=MAX_DHASH_DISTANCE):  # fmt: skip
+    """``(i, j, phash distance)`` of the near-duplicate pairs (both hashes close)."""
+    i, j, d = close_pairs(phash_a, phash_b, max_distance)
+    db = dhash_a if dhash_b is None else dhash_b
+    keep = _popcount(np.asarray(dhash_a, np.uint64)[i] ^ np.asarray(db, np.uint64)[j])
+    keep = keep <= max_dhash_distance
+    return i[keep], j[keep], d[keep]
+
+
+def duplicate_of(df, *, max_distance: int = MAX_DISTANCE,
+                 max_dhash_distance: int = MAX_DHASH_DISTANCE) -> list[str]:  # fmt: skip
+    """For each row of a manifest, the ``path`` of its near-duplicate group's first row
+    (``""`` for the first row itself, for photos without a near-duplicate and for errors)."""
+    phash, ok = hash_values(df["hash"])
+    dhash, ok_d = hash_values(df["dhash"]) if "dhash" in df.columns else (phash, ok)
+    ok &= ok_d
+    index = np.flatnonzero(ok)
+    i, j, _ = near_pairs(phash[index], dhash[index], max_distance=max_distance,
+                         max_dhash_distance=max_dhash_distance)  # fmt: skip
+    roots = union_find(len(index), i, j)
+    paths = df["path"].tolist()
+    out = [""] * len(df)
+    for k, root in enumerate(roots.tolist()):
+        if root != k:
+            out[index[k]] = paths[index[root]]
+    return out

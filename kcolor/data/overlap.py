@@ -1,0 +1,67 @@
+"""Leakage check: the photos of some folders that near-duplicate a manifest's photos."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from kcolor.data.duplicates import MAX_DHASH_DISTANCE, MAX_DISTANCE, hash_values, near_pairs
+from kcolor.data.manifest import read_manifest
+from kcolor.data.scanner import scan
+
+__all__ = ["find_overlap"]
+
+OVERLAP_COLUMNS = ("path", "match", "match_folder", "distance", "dhash_distance")
+
+
+def find_overlap(manifest, dirs, *, max_distance: int = MAX_DISTANCE,
+                 max_dhash_distance: int = MAX_DHASH_DISTANCE, **scan_kwargs):  # fmt: skip
+    """Photos under ``dirs`` that are near-duplicates of photos in ``manifest``.
+
+    A file that is itself in the manifest (the same file on disk) is not its own match.
+
+    Args:
+        manifest: a manifest file or ``DataFrame`` with ``hash`` and ``dhash`` columns.
+        dirs: folders (or files) to check.
+        max_distance, max_dhash_distance: as in :mod:`kcolor.data.duplicates`.
+        **scan_kwargs: for :func:`kcolor.data.scan` (``workers``, ``progress`` ...).
+
+    Returns:
+        ``(overlap, scanned)``: ``overlap`` a ``DataFrame`` with one row per matching pair,
+        columns ``path, match, match_folder, distance, dhash_distance``, sorted by
+        ``path`` then ``distance``; ``scanned`` the manifest of ``dirs``.
+    """
+    import pandas as pd
+
+    ref = read_manifest(manifest)
+    scanned = scan(dirs, duplicates=False, **scan_kwargs)
+    ph_r, ok_r = hash_values(ref["hash"])
+    dh_r, okd_r = hash_values(ref["dhash"])
+    ph_q, ok_q = hash_values(scanned["hash"])
+    dh_q, okd_q = hash_values(scanned["dhash"])
+    ri, qi = np.flatnonzero(ok_r & okd_r), np.flatnonzero(ok_q & okd_q)
+    i, j, d = near_pairs(ph_q[qi], dh_q[qi], ph_r[ri], dh_r[ri], max_distance=max_distance,
+                         max_dhash_distance=max_dhash_distance)  # fmt: skip
+    qpaths = scanned["path"].to_numpy()[qi[i]]
+    rpaths = ref["path"].to_numpy()[ri[j]]
+    dd = np.bitwise_xor(dh_q[qi[i]], dh_r[ri[j]])
+    dd = np.array([bin(int(x)).count("1") for x in dd], dtype=np.int64)
+    folders = ref["folder"].to_numpy()[ri[j]] if "folder" in ref.columns else [""] * len(j)
+    out = pd.DataFrame(
+        {
+            "path": qpaths,
+            "match": rpaths,
+            "match_folder": folders,
+            "distance": d,
+            "dhash_distance": dd,
+        }  # fmt: skip
+    )
+    if len(out):
+        same = [
+            os.path.realpath(a) == os.path.realpath(b)
+            for a, b in zip(out["path"], out["match"], strict=False)
+        ]
+        out = out[~np.array(same)]
+    out = out.sort_values(["path", "distance", "match"], kind="stable").reset_index(drop=True)
+    return out, scanned

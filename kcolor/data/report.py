@@ -1,0 +1,218 @@
+"""The HTML report of ``kcolor data clean``: what the rules dropped, so a person can check them.
+
+One self-contained page (figures embedded as PNG): the table of rules, histograms of the
+shorter side, file size, chroma and colourfulness (kept and dropped stacked), and a
+contact sheet per rule of the photos it dropped: for ``grey`` the most colourful ones
+first (those nearest the threshold), beside the least colourful photos kept; for
+``duplicates`` each photo next to the original it copies, least similar pairs first;
+for ``small`` the smallest first; for ``errors`` a table of files and reasons.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io as pyio
+import os
+from pathlib import Path
+
+import numpy as np
+
+from kcolor import io
+from kcolor.data.duplicates import _popcount, hash_values
+from kcolor.errors import ImageReadError
+
+__all__ = ["contact_sheet", "histograms", "write_report"]
+
+
+def _png(fig) -> str:
+    buf = pyio.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _thumb(path, side=96):
+    try:
+        rgb = io.load_image(path, draft_size=side)
+    except ImageReadError:
+        return np.full((side, side, 3), 200, np.uint8)
+    from PIL import Image
+
+    im = Image.fromarray(rgb)
+    im.thumbnail((side, side))
+    canvas = Image.new("RGB", (side, side), (255, 255, 255))
+    canvas.paste(im, ((side - im.width) // 2, (side - im.height) // 2))
+    return np.asarray(canvas)
+
+
+def histograms(kept, dropped):
+    """A matplotlib figure: shorter side, bytes, chroma and colourfulness; kept vs dropped."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(10, 6.5))
+    specs = [
+        ("shorter side (pixels)", lambda d: np.minimum(d["width"], d["height"]), True),
+        ("file size (bytes)", lambda d: d["bytes"], True),
+        ("chroma (99th percentile, thumbnail)", lambda d: d["chroma"], False),
+        ("colourfulness (Hasler & Suesstrunk)", lambda d: d["colourfulness"], False),
+    ]
+    for ax, (title, get, log) in zip(axes.ravel(), specs, strict=False):
+        series = []
+        for frame in (kept, dropped):
+            try:
+                v = np.asarray(get(frame), dtype=float)
+            except KeyError:
+                v = np.zeros(0)
+            series.append(v[np.isfinite(v)] if v.size else v)
+        both = np.concatenate(series)
+        if not both.size:
+            ax.set_axis_off()
+            continue
+        lo, hi = float(both.min()), float(both.max())
+        if log and lo > 0:
+            bins = np.geomspace(lo, max(hi, lo * 1.01), 40)
+            ax.set_xscale("log")
+        else:
+            bins = np.linspace(lo, max(hi, lo + 1e-6), 40)
+        ax.hist(series, bins=bins, stacked=True, label=["kept", "dropped"],
+                color=["tab:blue", "tab:red"])  # fmt: skip
+        ax.set_title(title, fontsize=10)
+        ax.set_ylabel("photos")
+    axes[0, 0].legend()
+    fig.tight_layout()
+    return fig
+
+
+def contact_sheet(paths, captions, title: str, columns: int = 8, side: int = 96):
+    """A matplotlib figure: the photos of ``paths`` in a grid, each with its caption."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    n = max(1, len(paths))
+    rows = (n + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.45, rows * 1.65 + 0.4),
+                             squeeze=False)  # fmt: skip
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for ax, path, caption in zip(axes.ravel(), paths, captions, strict=False):
+        ax.imshow(_thumb(path, side))
+        ax.set_title(caption, fontsize=6)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _short(path, depth=2) -> str:
+    parts = Path(path).parts
+    return "/".join(parts[-depth:])
+
+
+def _sheets(kept, dropped, per_rule: int):
+    """``[(title, figure)]``: one contact sheet per rule that dropped photos."""
+    out = []
+    for rule in dropped["reason"].unique().tolist() if len(dropped) else []:
+        rows = dropped[dropped["reason"] == rule]
+        if rule == "errors":
+            continue
+        if rule == "grey" and "chroma" in rows.columns:
+            rows = rows.sort_values("chroma", ascending=False)
+            paths = rows["path"].tolist()[:per_rule]
+            caps = [
+                f"{_short(p)}\nchroma {c:.1f}" for p, c in zip(paths, rows["chroma"], strict=False)
+            ]
+            out.append((f"grey: dropped, most colourful first ({len(rows)} in all)",
+                        contact_sheet(paths, caps, "grey (dropped)")))  # fmt: skip
+            near = kept.dropna(subset=["chroma"]).sort_values("chroma").head(per_rule // 2)
+            if len(near):
+                caps = [
+                    f"{_short(p)}\nchroma {c:.1f}"
+                    for p, c in zip(near["path"], near["chroma"], strict=False)
+                ]
+                out.append(("grey: kept, least colourful first (just above the threshold)",
+                            contact_sheet(near["path"].tolist(), caps, "kept, nearly grey")))  # fmt: skip
+        elif rule in ("duplicates", "leak") and "duplicate_of" in rows.columns:
+            a, _ = hash_values(rows["hash"])
+            originals = rows["duplicate_of"].where(rows["duplicate_of"] != "", rows["path"])
+            lookup = dict(zip(dropped["path"], dropped["hash"], strict=False))
+            lookup.update(zip(kept["path"], kept["hash"], strict=False))
+            b, _ = hash_values([lookup.get(o, "") for o in originals])
+            dist = _popcount(a ^ b).astype(int)
+            order = np.argsort(-dist, kind="stable")[: per_rule // 2]
+            paths, caps = [], []
+            for k in order:
+                copy, orig = rows["path"].iloc[k], originals.iloc[k]
+                paths += [copy, orig]
+                caps += [f"{_short(copy)}\ndropped, d={dist[k]}", f"{_short(orig)}\noriginal"]
+            out.append((f"{rule}: each photo beside the one it copies, least similar first "
+                        f"({len(rows)} in all)", contact_sheet(paths, caps, rule)))  # fmt: skip
+        else:
+            if {"width", "height"} <= set(rows.columns):
+                rows = rows.assign(_side=np.minimum(rows["width"], rows["height"]))
+                rows = rows.sort_values("_side")
+            paths = rows["path"].tolist()[:per_rule]
+            caps = [
+                f"{_short(p)}\n{w}x{h}"
+                for p, w, h in zip(
+                    paths,
+                    rows.get("width", [""] * len(paths)),
+                    rows.get("height", [""] * len(paths)),
+                    strict=False,
+                )  # fmt: skip
+            ]
+            out.append((f"{rule} ({len(rows)} in all)", contact_sheet(paths, caps, rule)))
+    return out
+
+
+def write_report(path, kept, dropped, summary, *, per_rule: int = 32, title="kcolor data clean",
+                 png_dir=None) -> Path:  # fmt: skip
+    """Write the one-page HTML report of a cleaning to ``path``.
+
+    Args:
+        path: the ``.html`` file to write.
+        kept, dropped: what :func:`kcolor.data.clean` returned.
+        summary: :func:`kcolor.data.cleaning.summary_table`.
+        per_rule: photos per contact sheet.
+        title: the page title.
+        png_dir: also save each figure there as a PNG file.
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figures = [("sizes, chroma and colourfulness", histograms(kept, dropped))]
+    figures += _sheets(kept, dropped, per_rule)
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;margin:2em;max-width:1200px}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px}"
+        "img{max-width:100%}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>{len(kept) + len(dropped)} rows: {len(kept)} kept, {len(dropped)} dropped.</p>",
+        summary.to_html(index=False),
+    ]
+    if png_dir is not None:
+        os.makedirs(png_dir, exist_ok=True)
+    for k, (caption, fig) in enumerate(figures):
+        if png_dir is not None:
+            fig.savefig(os.path.join(png_dir, f"figure_{k}.png"), dpi=80, bbox_inches="tight")
+        parts.append(
+            f"<h2>{html.escape(caption)}</h2><img src='data:image/png;base64,{_png(fig)}'>"
+        )
+    errors = dropped[dropped["reason"] == "errors"] if len(dropped) else dropped
+    if len(errors):
+        parts.append(f"<h2>errors ({len(errors)})</h2>")
+        parts.append(errors[["path", "error"]].head(500).to_html(index=False))
+    parts.append("</body></html>")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("\n".join(parts), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
