@@ -26,6 +26,13 @@ __all__ = ["ImageFolderDataset", "SkippedImageWarning", "is_grey"]
 _GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
 
 
+def skipped_summary(skipped, limit: int = 5) -> str:
+    """``"a.jpg (not an image file ...); b.jpg (truncated ...)"``, at most ``limit`` named."""
+    named = "; ".join(f"{os.fspath(p)} ({reason})" for p, reason in skipped[:limit])
+    more = len(skipped) - limit
+    return named + (f"; and {more} more" if more > 0 else "")
+
+
 class SkippedImageWarning(UserWarning):
     """An image of a dataset could not be read and was left out."""
 
@@ -122,7 +129,8 @@ class ImageFolderDataset(LabBatches):
             paths = self._without_grey(paths)
         if not paths:
             where = ", ".join(os.fspath(s) for s in source) or "(nothing)"
-            raise DataError(f"no readable images in {where}")
+            why = f": {skipped_summary(self.skipped)}" if self.skipped else ""
+            raise DataError(f"no readable images in {where}{why}")
         self.paths = paths
         self.num_items = len(paths)
         # JPEG decoding at reduced scale (DCT scaling), keeping >= 2x the pixels the output
@@ -132,6 +140,27 @@ class ImageFolderDataset(LabBatches):
         if self.augmenter is not None:
             side = math.ceil(side / (self.augmenter.crop_scale[0] * self.augmenter.zoom_range[0]))
         self._draft = side
+
+    @classmethod
+    def from_manifest(cls, manifest, **kwargs) -> ImageFolderDataset:
+        """The dataset of a manifest's photos (a ``kcolor data`` CSV/Parquet file, or a
+        ``DataFrame`` with a ``path`` column), in the manifest's order.
+
+        Args:
+            manifest: the manifest file or ``DataFrame``.
+            **kwargs: as for the constructor (``size``, ``batch_size``, ``augment`` ...).
+
+        Raises:
+            kcolor.errors.DataError: the manifest is missing or unreadable, or some of its
+                files are missing (the message counts them and names the first five).
+
+        Example:
+            >>> train = ImageFolderDataset.from_manifest("splits/train.csv", size=128,
+            ...                                          augment=True)   # doctest: +SKIP
+        """
+        from kcolor.data.manifest import manifest_paths
+
+        return cls(manifest_paths(manifest), **kwargs)
 
     # ------------------------------------------------------------ grey photos
     def _without_grey(self, paths):
@@ -197,7 +226,8 @@ class ImageFolderDataset(LabBatches):
             if self.augmenter is not None:
                 return self.augmenter.warp(rgb, self.augmenter.params(self.epoch, position))
             return rgb
-        raise DataError(f"none of the {self.num_items} images could be read; see .skipped")
+        raise DataError(f"none of the {self.num_items} images could be read: "
+                        + skipped_summary(self.skipped))  # fmt: skip
 
     def __getstate__(self):  # picklable for spawned worker processes: no lock
         state = dict(self.__dict__)
