@@ -12,7 +12,6 @@ from kcolor.backend import device, ensure_torch_backend
 
 ensure_torch_backend()
 
-from kcolor import color  # noqa: E402
 from kcolor.artifacts import DEFAULT_PRESET  # noqa: E402
 from kcolor.errors import (  # noqa: E402
     BackendError,
@@ -26,6 +25,7 @@ from kcolor.errors import (  # noqa: E402
 __version__ = "0.1.0"
 
 _LAZY = {
+    "color": "kcolor.color",
     "io": "kcolor.io",
     "datasets": "kcolor.datasets",
     "models": "kcolor.models",
@@ -62,7 +62,6 @@ __all__ = [
     "ImageWriteError",
     "KcolorError",
     "WeightsError",
-    "color",
     "device",
     "ensure_torch_backend",
     *sorted(k for k in _LAZY if k != "Colorizer"),

@@ -613,6 +613,16 @@ COMMANDS = {
 }
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings as one line (``kcolor: warning: ...``), not Python's source-line format."""
+    if os.environ.get("KCOLOR_DEBUG"):
+        import warnings
+
+        return warnings._showwarnmsg_impl(  # noqa: SLF001 - the stock format when debugging
+            warnings.WarningMessage(message, category, filename, lineno, file, line))
+    print(f"{PROG}: warning: {message}", file=file or sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from kcolor import __version__
 
@@ -633,6 +643,9 @@ def main(argv=None) -> int:
     """Run the ``kcolor`` command with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    import warnings
+
+    warnings.showwarning = _show_warning
     try:
         return COMMANDS[args.command][1](args)
     except KeyboardInterrupt:

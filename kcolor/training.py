@@ -555,10 +555,7 @@ def prepare_folder(config: TrainConfig, resume: bool) -> Path:
                 raise DataError(f"{folder}: holds a {old.model!r} run; cannot resume it as "
                                 f"{config.model!r}")  # fmt: skip
         else:  # a run that never finished an epoch: nothing to resume, start cleanly
-            for name in RUN_FILES:
-                (folder / name).unlink(missing_ok=True)
-            for name in RUN_DIRS:
-                shutil.rmtree(folder / name, ignore_errors=True)
+            _discard_unfinished(folder)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -625,9 +622,6 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
         DataError: a bad configuration or data (nothing is left behind that would make a
             retry ask for ``--resume``).
     """
-    from kcolor import presets
-    from kcolor.callbacks import ColorizationPreview, PandasLogger, TimeBudget
-
     config.validate()
     main = dist is None or dist.is_main
     folder = prepare_folder(config, resume) if main else Path(config.output)
@@ -643,9 +637,33 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
             embedder = get_embedder(config.embedder)
         model = build(config, embedder)
     except BaseException:
-        if main and fresh and not any(folder.iterdir()):
-            folder.rmdir()  # leave nothing behind that a retry would have to --resume
+        if main and fresh:
+            _discard_unfinished(folder)
         raise
+    try:
+        return _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_paths,
+                    grey, resume, verbose, extra_callbacks, dist, main)  # fmt: skip
+    except BaseException:
+        if main and fresh and not _has_finished_epoch(folder):
+            _discard_unfinished(folder)  # nothing to resume: a retry starts cleanly
+        raise
+
+
+def _discard_unfinished(folder: Path) -> None:
+    """Remove what a run that never finished an epoch wrote (and the folder, if then empty)."""
+    for name in RUN_FILES:
+        (folder / name).unlink(missing_ok=True)
+    for name in RUN_DIRS:
+        shutil.rmtree(folder / name, ignore_errors=True)
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
+def _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_paths, grey,
+         resume, verbose, extra_callbacks, dist, main) -> Run:  # fmt: skip
+    from kcolor import presets
+    from kcolor.callbacks import ColorizationPreview, PandasLogger, TimeBudget
+
     loss, packed = make_loss(config.loss, config.penalty, train=train_ds, **config.loss_args)
     fit_train, fit_val = train_ds, val_ds
     if embedder is not None:
