@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import kcolor  # noqa: F401  (torch backend first)
+from harness import run_model_test
 from kcolor import WeightsError
 from kcolor.models import (
     KNOWN_PARAM_COUNTS,
@@ -120,15 +121,15 @@ def _inputs(name, size, n=2):
     return x
 
 
-BUILDERS = {
-    "linear": lambda size, **kw: linear((size, size, 1), **kw),
-    "cnn": lambda size, **kw: cnn((size, size, 1), **kw),
-    "cnn_bn": lambda size, **kw: cnn((size, size, 1), batch_norm=True, **kw),
-    "alpha": lambda size, **kw: alpha(**kw),
-    "beta": lambda size, **kw: beta((size, size, 1), **kw),
-    "fusion": lambda size, **kw: fusion((size, size, 1), **kw),
+# name -> (builder, init_kwargs); all run at 16 x 16, the fully-convolutional ones at 32 too.
+CASES = {
+    "linear": (linear, {"input_shape": (16, 16, 1)}),
+    "cnn": (cnn, {"input_shape": (16, 16, 1)}),
+    "cnn_bn": (cnn, {"input_shape": (16, 16, 1), "batch_norm": True}),
+    "alpha": (alpha, {}),
+    "beta": (beta, {"input_shape": (None, None, 1)}),
+    "fusion": (fusion, {"input_shape": (None, None, 1)}),
 }
-# Fully convolutional: built once for any size.
 ANY_SIZE = {"alpha", "beta", "fusion"}
 
 
@@ -136,23 +137,44 @@ def run(model, x):
     return keras.ops.convert_to_numpy(model(x, training=False))
 
 
-@pytest.mark.parametrize("name", list(BUILDERS))
-def test_shapes_at_two_sizes_and_one_fit_step(name):
-    model = BUILDERS[name](None) if name in ANY_SIZE else None
-    for size in (16, 32):
-        if name not in ANY_SIZE:
-            model = BUILDERS[name](size)
-        x = _inputs(name, size)
-        out = run(model, x)
-        assert out.shape == (2, size, size, 2)
-        assert np.abs(out).max() <= 1.0
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
-    y = np.random.default_rng(1).uniform(-0.3, 0.3, (2, 32, 32, 2)).astype("float32")
-    before = [w.numpy().copy() for w in model.trainable_weights]
-    history = model.fit(x, y, batch_size=2, epochs=1, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
-    after = [w.numpy() for w in model.trainable_weights]
-    assert any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+@pytest.mark.parametrize("name", list(CASES))
+def test_builder(name, tmp_path):
+    """Shape, config, one fit step, .keras and .weights.h5 round trips (tests/harness.py)."""
+    builder, kwargs = CASES[name]
+    run_model_test(
+        builder,
+        kwargs,
+        _inputs(name, 16),
+        expected_output_shape=(2, 16, 16, 2),
+        variable_size_data=[(_inputs(name, 32), (2, 32, 32, 2))] if name in ANY_SIZE else [],
+        tmp_path=tmp_path,
+    )
+
+
+@pytest.mark.parametrize("name", ["alpha", "cnn_bn"])
+def test_keras_archives_load_through_load_weights(name, tmp_path):
+    builder, kwargs = CASES[name]
+    model = builder(**kwargs)
+    x = _inputs(name, 16)
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, np.zeros((2, 16, 16, 2), "float32"), verbose=0)  # moves BN statistics too
+    model.save(tmp_path / "m.keras")
+    fresh = builder(**kwargs)
+    assert not np.array_equal(run(fresh, x), run(model, x))
+    load_weights(fresh, tmp_path / "m.keras")
+    np.testing.assert_array_equal(run(fresh, x), run(model, x))
+    again = builder(**kwargs, weights=str(tmp_path / "m.keras"))
+    np.testing.assert_array_equal(run(again, x), run(model, x))
+
+
+def test_the_harness_catches_a_broken_round_trip(tmp_path):
+    def forgetful(input_shape=(16, 16, 1), weights=None):  # ignores weights=
+        return alpha(input_shape)
+
+    with pytest.raises(AssertionError, match=r"builder\(weights=\.\.\.\)"):
+        run_model_test(forgetful, {}, _inputs("alpha", 16), (2, 16, 16, 2), tmp_path=tmp_path)
+    with pytest.raises(AssertionError, match="output shape"):
+        run_model_test(alpha, {}, _inputs("alpha", 16), (2, 8, 8, 2), tmp_path=tmp_path)
 
 
 def test_alpha_and_fusion_take_any_multiple_of_8():
@@ -181,31 +203,6 @@ def test_broadcast_embedding_repeats_the_vector():
     assert out.shape == (2, 3, 5, 4)
     np.testing.assert_array_equal(out[1, 2, 4], vector[1])
     np.testing.assert_array_equal(out[0], np.broadcast_to(vector[0], (3, 5, 4)))
-
-
-@pytest.mark.parametrize("name", ["alpha", "cnn_bn", "fusion"])
-def test_keras_and_weights_round_trips(name, tmp_path):
-    size = 16
-    model = BUILDERS[name](size)
-    x = _inputs(name, size)
-    model.compile(optimizer="adam", loss="mse")
-    model.fit(x, np.zeros((2, size, size, 2), "float32"), verbose=0)  # moves BN statistics too
-    expected = run(model, x)
-
-    keras_path = tmp_path / f"{name}.keras"
-    model.save(keras_path)
-    loaded = keras.saving.load_model(keras_path)  # safe_mode=True
-    np.testing.assert_array_equal(run(loaded, x), expected)
-
-    weights_path = tmp_path / f"{name}.weights.h5"
-    model.save_weights(weights_path)
-    fresh = BUILDERS[name](size, weights=str(weights_path))  # the builders' weights=
-    np.testing.assert_array_equal(run(fresh, x), expected)
-    if name != "fusion":  # .keras archives load through weights= and load_weights too
-        fresh = BUILDERS[name](size)
-        assert not np.array_equal(run(fresh, x), expected)
-        load_weights(fresh, keras_path)
-        np.testing.assert_array_equal(run(fresh, x), expected)
 
 
 def test_missing_weights_file(tmp_path):
