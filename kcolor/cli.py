@@ -277,11 +277,8 @@ def _key_values(items, flag) -> dict:
     return out
 
 
-def train_config_from_args(args):
-    """The :class:`kcolor.training.TrainConfig` of parsed ``kcolor train`` arguments."""
-    from kcolor.training import TrainConfig
-
-    values = {
+def _train_values(args) -> dict:
+    return {
         "output": args.output, "data": args.data, "manifest": args.manifest,
         "val_manifest": args.val_manifest, "recursive": args.recursive, "model": args.model,
         "model_args": _key_values(args.model_arg, "--model-arg"), "embedder": args.embedder,
@@ -293,11 +290,19 @@ def train_config_from_args(args):
         "augment": args.augment, "drop_grey": args.drop_grey, "minutes": args.minutes,
         "freeze_epochs": args.freeze_epochs, "workers": args.workers, "seed": args.seed,
     }  # fmt: skip
+
+
+def train_config_from_args(args):
+    """The :class:`kcolor.training.TrainConfig` of parsed ``kcolor train`` arguments
+    (with ``--config FILE``, the file's options, overridden by those given)."""
+    from kcolor.training import TrainConfig
+
+    values = _train_values(args)
     if args.config:
         base = TrainConfig.from_json(args.config).to_dict()
-        defaults = vars(build_parser().parse_args(["train", "--model", "x", "-o", "x"]))
+        defaults = _train_values(build_parser().parse_args(["train", "--model", "x", "-o", "x"]))
         for key, value in values.items():
-            if key in ("output", "model") or value != defaults.get(key, object()):
+            if key in ("output", "model") or value != defaults[key]:
                 base[key] = value
         values = base
     return TrainConfig(**values)

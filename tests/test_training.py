@@ -1,0 +1,159 @@
+"""kcolor.training: TrainConfig round trips, the kcolor train command, and train() itself."""
+
+import json
+import shlex
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from kcolor import Colorizer, artifacts, training
+from kcolor.cli import build_parser, main, train_config_from_args
+from kcolor.errors import DataError
+from kcolor.training import TrainConfig
+
+
+def make_photos(folder, n=8, size=(40, 36), seed=0):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        base = rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)
+        Image.fromarray(base).resize(size, Image.BILINEAR).save(folder / f"img{i}.png")
+    return folder
+
+
+def _parse(command: str) -> TrainConfig:
+    argv = shlex.split(command)
+    assert argv[:2] == ["kcolor", "train"]
+    return train_config_from_args(build_parser().parse_args(argv[1:]))
+
+
+def test_config_json_round_trip(tmp_path):
+    config = TrainConfig(output="runs/x", data=["a", "b"], model="unet", size=64,
+                         model_args={"head": "classes"}, loss="color_classes", minutes=2.5)  # fmt: skip
+    assert TrainConfig.from_json(config.to_json()) == config
+    config.to_json(tmp_path / "c.json")
+    assert TrainConfig.from_json(tmp_path / "c.json") == config
+    with pytest.raises(DataError, match="unknown training option.*colour"):
+        TrainConfig.from_dict({**config.to_dict(), "colour": 1})
+
+
+@pytest.mark.parametrize("config", [
+    TrainConfig(output="runs/a", data=["photos/"]),
+    TrainConfig(output="runs/b", data=["x y/", "z"], model="fusion", embed_cache=True,
+                init="beta-photos", size=64, epochs=3, batch_size=8, lr=3e-4, loss="saturation",
+                penalty=1.5, val_split=0.1, val_max=38, max_images=100, repeat=2, minutes=3.5,
+                workers=3, seed=7, schedule="constant"),
+    TrainConfig(output="runs/c", manifest="s/train.csv", val_manifest="s/val.csv", model="unet",
+                model_args={"head": "classes", "backbone": "efficientnet_lite0"},
+                loss="color_classes", loss_args={"lam": 0.5}, freeze_epochs=1, epochs=2,
+                augment=False, drop_grey=False, recursive=True),
+])  # fmt: skip
+def test_the_recorded_command_gives_back_the_same_config(config):
+    """Every option a preset used is a `kcolor train` option: command -> config is exact."""
+    assert _parse(config.to_command()) == config
+
+
+def test_the_shipped_presets_commands_parse():
+    for name in artifacts.shipped_names():
+        for command in artifacts.read_metadata(artifacts.locate(name))["command"].split(" && "):
+            config = _parse(command)
+            assert config.model == artifacts.read_config(artifacts.locate(name))["builder"]
+
+
+def test_validate_names_every_bad_field():
+    bad = TrainConfig(output="r", data=[], epochs=0, loss="nope", size=30, minutes=-1)
+    with pytest.raises(DataError) as info:
+        bad.validate()
+    text = str(info.value)
+    for word in ("--data", "loss must be one of", "epochs must be at least 1",
+                 "multiple of 8", "minutes must be positive"):  # fmt: skip
+        assert word in text
+
+
+def test_split_is_seeded_and_disjoint(tmp_path):
+    paths = [tmp_path / f"{i}.png" for i in range(40)]
+    a = training.split_photos(paths, 0.1, seed=3)
+    assert a == training.split_photos(paths, 0.1, seed=3)
+    assert a != training.split_photos(paths, 0.1, seed=4)
+    train, val = a
+    assert len(val) == 4 and not set(train) & set(val) and len(train) + len(val) == 40
+    train, val = training.split_photos(paths, 0.1, seed=3, max_images=10, val_max=2)
+    assert len(train) == 10 and len(val) == 2
+
+
+def test_train_writes_a_preset_that_reloads(tmp_path):
+    data = make_photos(tmp_path / "data")
+    config = TrainConfig(output=str(tmp_path / "run"), data=[str(data)], model="alpha",
+                         size=16, epochs=2, batch_size=4, val_split=0.25)  # fmt: skip
+    run = training.train(config, verbose=0)
+    assert run.epochs_run == 2 and list(run.history["epoch"]) == [0, 1]
+    assert run.best is not None and np.isfinite(run.best)
+    assert run.metrics["photos"] == 2 and run.metrics["grey"]["chroma_ratio"] < 0.01
+    meta = artifacts.read_metadata(run.folder)
+    assert TrainConfig.from_dict(meta["train_config"]) == config
+    assert meta["command"] == config.to_command() and meta["best"]["epoch"] in (1, 2)
+    colour = Colorizer.from_preset(run.folder).colorize(np.zeros((20, 24), np.uint8))
+    assert colour.shape == (20, 24, 3)
+
+
+def test_a_retry_after_a_failure_starts_clean(tmp_path, capsys):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "a.jpg").write_text("not a photo")
+    run = tmp_path / "run"
+    argv = ["train", "--model", "alpha", "--data", str(bad), "-o", str(run), "-q"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "a.jpg (not an image file" in err and ".skipped" not in err
+    assert not run.exists()  # nothing left that would ask for --resume
+    make_photos(bad, n=4, size=(16, 16))
+    assert main([*argv, "--size", "16", "--epochs", "1", "--batch-size", "2"]) == 0
+
+
+def test_freeze_epochs_trains_the_backbone_only_afterwards(tmp_path):
+    import keras
+
+    from kcolor import presets
+
+    def tiny_backbone_net(input_shape=(None, None, 1)):
+        x = keras.Input(input_shape)
+        h = keras.layers.Conv2D(4, 3, padding="same", name="backbone_conv")(x)
+        y = keras.layers.Conv2D(2, 3, padding="same", activation="tanh", name="head")(h)
+        return keras.Model(x, y)
+
+    import kcolor.models
+
+    kcolor.models.tinybb = tiny_backbone_net
+    try:
+        data = make_photos(tmp_path / "data", n=4, size=(16, 16))
+        start = tiny_backbone_net()
+        config = TrainConfig(output=str(tmp_path / "run"), data=[str(data)], model="tinybb",
+                             size=16, epochs=2, batch_size=2, freeze_epochs=1, val_split=0)  # fmt: skip
+        seen = []
+
+        class Spy(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                seen.append(self.model.get_layer("backbone_conv").trainable)
+
+        run = training.train(config, verbose=0, extra_callbacks=[Spy()])
+        assert seen == [False, True]
+        assert len(pd.read_csv(run.folder / "history.csv")) == 2
+        trained = presets.build_model(run.folder)
+        assert not np.allclose(trained.get_layer("backbone_conv").get_weights()[0],
+                               start.get_layer("backbone_conv").get_weights()[0])  # fmt: skip
+    finally:
+        del kcolor.models.tinybb
+
+
+def test_train_config_file_and_overrides(tmp_path):
+    config = TrainConfig(output="runs/a", data=["d"], epochs=7, lr=3e-4, model_args={"k": 1})
+    path = tmp_path / "train_config.json"
+    config.to_json(path)
+    args = build_parser().parse_args(["train", "--config", str(path), "--model", "beta",
+                                      "-o", "runs/b", "--epochs", "9"])  # fmt: skip
+    got = train_config_from_args(args)
+    assert got.epochs == 9 and got.lr == 3e-4 and got.output == "runs/b" and got.data == ["d"]
+    assert got.model_args == {"k": 1}
+    assert json.loads(got.to_json())["epochs"] == 9
