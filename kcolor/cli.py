@@ -605,7 +605,7 @@ def _cmd_evaluate(args) -> int:
 # ---------------------------------------------------------------- main
 from kcolor.data import cli as _data_cli  # noqa: E402  (argparse only until `kcolor data` runs)
 
-#: name -> (add parser, run). `kcolor evaluate` (a later issue) registers here.
+#: name -> (add parser, run): every `kcolor` sub-command.
 COMMANDS = {
     "colorize": (_add_colorize, _cmd_colorize),
     "models": (_add_models, _cmd_models),
