@@ -72,9 +72,12 @@ __all__ = [
     "broadcast_variables",
     "check_same_config",
     "config_hash",
+    "distributed_callbacks",
     "init_from_env",
     "per_rank_batch_size",
+    "shard_data",
     "shutdown",
+    "sync_model",
     "synced_clock",
     "wrap_training",
 ]
@@ -470,11 +473,12 @@ class GradientAllReduce:
     ``train_step`` then reads the averaged ``v.value.grad`` and steps its optimizer as usual,
     so ``model.fit``, ``compile`` and every optimizer stay untouched. A variable without a
     gradient on this rank (unused in the graph) gets a zero gradient, so that the ranks still
-    agree; frozen variables (``trainable=False`` on every rank) are skipped.
+    agree; frozen variables (``trainable=False`` on every rank) are skipped, and variables
+    unfrozen later are hooked by :meth:`refresh`.
 
     Args:
         dist: the :class:`Dist` of this process.
-        model: a built Keras model; its trainable variables at construction are hooked.
+        model: a built Keras model; its trainable variables are hooked (see :meth:`refresh`).
 
     Example:
         >>> sync = GradientAllReduce(dist, model)       # doctest: +SKIP
@@ -485,22 +489,35 @@ class GradientAllReduce:
     def __init__(self, dist: Dist, model):
         self.dist = dist
         self.model = model
-        variables = list(model.trainable_variables)
-        if not variables:
+        self._params: list = []
+        self._handles: list = []
+        self._hooked: set = set()
+        self.refresh()
+        if not self._params:
             raise DistributedError(f"model {model.name!r} has no trainable variables to sync")
-        # Backward reaches the last layers first: their gradients are launched first.
-        self._params = [v.value for v in reversed(variables)]
-        for v, p in zip(reversed(variables), self._params):
-            if not (isinstance(p, torch.Tensor) and p.is_leaf):
-                raise DistributedError(f"variable {v.path} is not a torch leaf tensor")
-        self._handles = []
-        if dist.is_distributed:
-            self._handles = [
-                p.register_post_accumulate_grad_hook(self._hook(i))
-                for i, p in enumerate(self._params)
-            ]
         self.steps = 0
         self._reset()
+
+    def refresh(self) -> int:
+        """Hook the variables that became trainable since (``layer.trainable = True``), after
+        the others in the same order on every rank; returns how many were added.
+        :class:`BroadcastState` calls it at the start of every ``fit``."""
+        added = 0
+        # Backward reaches the last layers first: their gradients are launched first.
+        for v in reversed(self.model.weights):
+            p = v.value
+            if not (isinstance(p, torch.Tensor) and p.is_leaf):
+                raise DistributedError(f"variable {v.path} is not a torch leaf tensor")
+            if id(p) in self._hooked or not p.requires_grad:
+                continue
+            index = len(self._params)
+            self._params.append(p)
+            self._hooked.add(id(p))
+            if self.dist.is_distributed:
+                self._handles.append(p.register_post_accumulate_grad_hook(self._hook(index)))
+            added += 1
+        self._reset()
+        return added
 
     def _reset(self):
         self._ready = [False] * len(self._params)
@@ -693,9 +710,15 @@ class ShardedDataset(keras.utils.PyDataset):
 
     @property
     def num_samples(self) -> int | None:
-        """Samples this rank sees per epoch (``None`` for a generic ``PyDataset``)."""
+        """Samples this rank sees per epoch (``None`` for a generic ``PyDataset``, unless it wraps
+        a kcolor dataset batch for batch, as ``WithEmbeddings`` / ``PackedLTargets`` do)."""
         if not self.by_sample:
-            return None
+            inner = getattr(self.dataset, "dataset", None)  # e.g. PackedLTargets(ArrayDataset)
+            if not isinstance(inner, LabBatches) or len(inner) != len(self.dataset):
+                return None
+            total, batch = len(inner.order), inner.batch_size
+            wrapped = [self.positions(k)[0] for k in range(len(self))]
+            return sum(min(batch, total - j * batch) for j in wrapped)
         if self.training:
             return len(self) * self.batch_size
         return len(range(self.rank, self._total(), self.world_size))
@@ -873,10 +896,13 @@ class AverageNonTrainable(keras.callbacks.Callback):
 
 
 class BroadcastState(keras.callbacks.Callback):
-    """At the start of ``fit``, copy rank 0's weights and optimizer state to every rank.
+    """At the start of ``fit``, copy rank 0's weights, optimizer state and initial epoch to every
+    rank.
 
-    Put it after any callback that loads state in ``on_train_begin`` (e.g. a restore), so a
-    run resumed from rank 0's checkpoint continues from the same state on every rank.
+    Put it after any callback that loads state in ``on_train_begin``: a
+    ``keras.callbacks.BackupAndRestore`` on rank 0 alone (the only rank that writes) then
+    resumes every rank, at rank 0's epoch, with rank 0's weights and optimizer state (Keras
+    reads ``model._initial_epoch`` after ``on_train_begin``).
     """
 
     def __init__(self, dist: Dist):
@@ -886,6 +912,17 @@ class BroadcastState(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         if not self.dist.is_distributed:
             return
+        import torch.distributed as tdist
+
+        # The epoch to start from: a restore on rank 0 (BackupAndRestore) sets it there only.
+        epoch = torch.tensor([int(getattr(self.model, "_initial_epoch", None) or 0)],
+                             dtype=torch.int64, device=self.dist.device)  # fmt: skip
+        tdist.broadcast(epoch, src=0)
+        if int(epoch.item()) or getattr(self.model, "_initial_epoch", None):
+            self.model._initial_epoch = int(epoch.item())
+        sync = getattr(self.model, "_kcolor_gradient_all_reduce", None)
+        if sync is not None:
+            sync.refresh()
         variables = list(self.model.variables)
         optimizer = getattr(self.model, "optimizer", None)
         if optimizer is not None and getattr(optimizer, "built", False):
@@ -929,47 +966,30 @@ class SyncStop(keras.callbacks.Callback):
 
 
 # ---------------------------------------------------------------------------- all in one
-def wrap_training(
-    dist: Dist,
-    model,
-    train_data,
-    val_data=None,
-    callbacks=(),
-    drop_last: bool = True,
-    check_data: bool = True,
-):
-    """Make a ``model.fit`` data-parallel in one call; a no-op for a single process.
+def _config_payload(config):
+    if hasattr(config, "to_dict"):
+        return config.to_dict()
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return dataclasses.asdict(config)
+    return config
 
-    Broadcasts rank 0's weights, installs :class:`GradientAllReduce` on ``model``, shards the
-    training data (:class:`ShardedDataset`, training) and the validation data (evaluation:
-    every sample once), checks that every rank sees the same data, and returns the callbacks
-    ``[AverageLogs, AverageNonTrainable, *callbacks, BroadcastState, SyncStop]``.
 
-    Call it on every rank with the same model, data and control callbacks (``TimeBudget`` with
-    ``clock=synced_clock(dist)``, ``EarlyStopping``, ...); callbacks that write files belong on
-    rank 0 only (``dist.is_main``), and so does ``verbose``.
+def shard_data(dist: Dist, train_data, val_data=None, drop_last: bool = True, check: bool = True):
+    """This rank's ``(train_data, val_data)``: :class:`ShardedDataset` for training (equal full
+    batches) and for evaluation (every sample once; an ``(x, y)`` tuple of arrays is sliced
+    ``[rank::world_size]``). The inputs themselves for a single process.
 
     Args:
-        dist: from :func:`init_from_env`.
-        model: the built (and possibly compiled) Keras model.
-        train_data: a ``keras.utils.PyDataset`` (kcolor's datasets: ``batch_size`` per rank).
-        val_data: ``None``, a ``PyDataset`` or an ``(x, y)`` tuple of arrays.
-        callbacks: the callbacks of this rank.
-        drop_last: see :class:`ShardedDataset`.
-        check_data: gather each rank's data description (sizes, seed, file names) and fail
-            when they differ.
-
-    Returns:
-        ``(train_data, val_data, callbacks)`` to pass to ``model.fit``.
+        check: gather each rank's data description (sizes, seed, batch size, file names) and
+            fail when they differ (e.g. another data folder on another machine).
 
     Raises:
         DistributedError: when the ranks see different data.
         DataError: when the data does not fill one global batch.
     """
-    callbacks = list(callbacks or [])
     if not dist.is_distributed:
-        return train_data, val_data, callbacks
-    if check_data:
+        return train_data, val_data
+    if check:
         fingerprint = {"train": _data_fingerprint(train_data), "val": _data_fingerprint(val_data)}
         gathered = all_gather_object(dist, fingerprint)
         odd = [r for r, f in enumerate(gathered) if f != gathered[0]]
@@ -984,15 +1004,87 @@ def wrap_training(
             f"got {type(train_data).__name__}"
         )
     train = ShardedDataset(train_data, dist.rank, dist.world_size, drop_last=drop_last)
-    val = _shard_validation(val_data, dist)
+    return train, _shard_validation(val_data, dist)
+
+
+def sync_model(dist: Dist, model) -> GradientAllReduce | None:
+    """Broadcast rank 0's weights to every rank and install :class:`GradientAllReduce` on
+    ``model`` (once; kept as ``model._kcolor_gradient_all_reduce``). ``None`` for one process."""
+    if not dist.is_distributed:
+        return None
     broadcast_variables(dist, model.variables)
-    if getattr(model, "_kcolor_gradient_all_reduce", None) is None:
-        model._kcolor_gradient_all_reduce = GradientAllReduce(dist, model)
-    callbacks = [
-        AverageLogs(dist, _samples_of(val)),
+    sync = getattr(model, "_kcolor_gradient_all_reduce", None)
+    if sync is None:
+        sync = GradientAllReduce(dist, model)
+        model._kcolor_gradient_all_reduce = sync
+    return sync
+
+
+def distributed_callbacks(dist: Dist, callbacks=(), val_data=None) -> list:
+    """``[AverageLogs, AverageNonTrainable, *callbacks, BroadcastState, SyncStop]``
+    (``callbacks`` alone for a single process).
+
+    ``val_data`` is this rank's (sharded) validation data, whose sample count weighs the
+    validation logs.
+    """
+    callbacks = list(callbacks or [])
+    if not dist.is_distributed:
+        return callbacks
+    return [
+        AverageLogs(dist, _samples_of(val_data)),
         AverageNonTrainable(dist),
         *callbacks,
         BroadcastState(dist),
         SyncStop(dist),
     ]
-    return train, val, callbacks
+
+
+def wrap_training(
+    dist: Dist,
+    model,
+    train_data,
+    val_data=None,
+    callbacks=(),
+    config=None,
+    drop_last: bool = True,
+    check_data: bool = True,
+):
+    """Make a ``model.fit`` data-parallel in one call; a no-op for a single process.
+
+    In order: :func:`check_same_config` (when ``config`` is given), :func:`shard_data`,
+    :func:`sync_model` and :func:`distributed_callbacks`.
+
+    Call it on every rank with the same model, data and *all* the callbacks of this rank, in
+    their order: those that write files (loggers, checkpoints, previews, a
+    ``BackupAndRestore``) on rank 0 only (``dist.is_main``), and the same control callbacks
+    on every rank (``TimeBudget`` with ``clock=synced_clock(dist)``, ``EarlyStopping``,
+    ``TerminateOnNaN``), so that the returned list has :class:`AverageLogs` before them and
+    :class:`BroadcastState` and :class:`SyncStop` after them. ``verbose`` belongs to rank 0.
+    The steps per epoch (for a learning-rate schedule) are ``len(train_data)`` of the
+    *returned* data.
+
+    Args:
+        dist: from :func:`init_from_env`.
+        model: the built (and possibly compiled) Keras model.
+        train_data: a ``keras.utils.PyDataset`` (kcolor's datasets: ``batch_size`` per rank).
+        val_data: ``None``, a ``PyDataset`` or an ``(x, y)`` tuple of arrays.
+        callbacks: the callbacks of this rank.
+        config: the run's configuration (a ``to_dict()`` object, a dataclass or JSON-able), or
+            ``None`` to skip the check.
+        drop_last: see :class:`ShardedDataset`.
+        check_data: see :func:`shard_data`.
+
+    Returns:
+        ``(train_data, val_data, callbacks)`` to pass to ``model.fit``.
+
+    Raises:
+        DistributedError: when the ranks run different configs, versions or data.
+        DataError: when the data does not fill one global batch.
+    """
+    if not dist.is_distributed:
+        return train_data, val_data, list(callbacks or [])
+    if config is not None:
+        check_same_config(dist, _config_payload(config))
+    train, val = shard_data(dist, train_data, val_data, drop_last=drop_last, check=check_data)
+    sync_model(dist, model)
+    return train, val, distributed_callbacks(dist, callbacks, val)
