@@ -17,7 +17,9 @@ Run-directory layout
 A training run (``kcolor train`` writes this; any script can) is a folder::
 
     run_dir/
-      config.json        the run's configuration (model, data, epochs, ...); optional
+      config.json        the model's configuration (builder and arguments); optional
+      train_config.json  the training configuration (kcolor.training.TrainConfig); optional
+      metadata.json      how it was made (command, data, seed, wall time...); optional
       history.csv        kcolor.callbacks.PandasLogger, one row per epoch
       previews/          kcolor.callbacks.ColorizationPreview: preview_epoch_000.png, ...
       metrics.csv        final evaluation: one row per model/split, one column per
@@ -257,7 +259,8 @@ def _metrics_frame(data) -> pd.DataFrame:
 
 
 def _best_rows(frame: pd.DataFrame, better=None) -> dict:
-    """{column: index label of the best row} for numeric columns with a known direction."""
+    """{column: index label of the best row} for numeric columns with a known direction
+    (a column whose best value is shared by several rows has no winner)."""
     better = dict(better or {})
     best = {}
     for col in frame.columns:
@@ -265,7 +268,9 @@ def _best_rows(frame: pd.DataFrame, better=None) -> dict:
         series = pd.to_numeric(frame[col], errors="coerce")
         if direction not in ("min", "max") or series.notna().sum() < 2:
             continue
-        best[col] = series.idxmin() if direction == "min" else series.idxmax()
+        top = series.min() if direction == "min" else series.max()
+        if (series == top).sum() == 1:
+            best[col] = series.idxmin() if direction == "min" else series.idxmax()
     return best
 
 
@@ -521,7 +526,8 @@ def build_report(run_dir, title=None, max_previews=3, log_scale=False) -> Path:
 
     Reads what the run left in ``run_dir`` (see the layout in this module's
     docstring): the training history, the latest ``max_previews`` preview
-    grids, the metrics and ``config.json``; sections without data are left out.
+    grids, the metrics, ``config.json``, ``train_config.json`` and ``metadata.json``;
+    sections without data are left out.
     Writes ``history.png`` (and ``metrics.png``) next to the page; every image
     is embedded in the HTML as base64, so the page can be mailed on its own.
 
@@ -578,31 +584,45 @@ def build_report(run_dir, title=None, max_previews=3, log_scale=False) -> Path:
             f'<p class="sub">From {html.escape(metrics_path.name)}; best value per column in bold.</p>'
         )
 
-    config_path = run_dir / "config.json"
-    if config_path.exists():
-        try:
-            config = json.loads(config_path.read_text())
-        except ValueError as exc:
-            raise DataError(f"{config_path}: not valid JSON: {exc}") from exc
-        if isinstance(config, Mapping):
-            rows = "".join(
-                f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_config_value(v))}</td></tr>"
-                for k, v in config.items()
-            )
-            sections.append(f'<h2>Configuration</h2><table class="kv">{rows}</table>')
-        else:
-            sections.append(
-                f"<h2>Configuration</h2><pre>{html.escape(json.dumps(config, indent=2))}</pre>"
-            )
+    for name, heading in _JSON_SECTIONS:
+        section = _json_section(run_dir / name, heading)
+        if section:
+            sections.append(section)
 
     if not sections:
         raise DataError(
-            f"{run_dir}: nothing to report (no history.csv, previews/, metrics.csv|json or config.json)"
+            f"{run_dir}: nothing to report (no history.csv, previews/, metrics.csv|json, "
+            "config.json, train_config.json or metadata.json)"
         )
     page = html_page(title, sections, subtitle=["kcolor training report", str(run_dir)])
     out = run_dir / "report.html"
     atomic_write_bytes(out, page.encode("utf-8"))
     return out
+
+
+#: The JSON files of a run shown as key/value tables, with their headings.
+_JSON_SECTIONS = (
+    ("config.json", "Configuration"),
+    ("train_config.json", "Training configuration"),
+    ("metadata.json", "Metadata"),
+)
+
+
+def _json_section(path: Path, heading: str) -> str | None:
+    """A ``<h2>`` and a key/value table of the JSON file ``path``, or ``None`` if absent."""
+    if not path.exists():
+        return None
+    try:
+        value = json.loads(path.read_text())
+    except ValueError as exc:
+        raise DataError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(value, Mapping):
+        return f"<h2>{heading}</h2><pre>{html.escape(json.dumps(value, indent=2))}</pre>"
+    rows = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_config_value(v))}</td></tr>"
+        for k, v in value.items()
+    )
+    return f'<h2>{heading}</h2><table class="kv">{rows}</table>'
 
 
 def _config_value(value) -> str:

@@ -221,6 +221,9 @@ def test_tables_format_each_column_by_its_metric():
     ]  # fmt: skip
     styled = reports.metrics_styler(frame).to_html()
     assert "22.60" in styled and "0.812" in styled
+    # a tie has no winner
+    tied = pd.DataFrame({"auc": [0.5, 0.5, 0.4]}, index=["a", "b", "c"])
+    assert 'class="best"' not in reports.metrics_html(tied)
     # an explicit fmt still wins
     assert "22.6000" in reports.metrics_html(frame, fmt="{:.4f}")
 
@@ -230,6 +233,19 @@ def test_build_report_finds_another_history_csv_and_json_metrics(tmp_path):
     (tmp_path / "metrics.json").write_text(json.dumps({"psnr": 20.0}))
     page = reports.build_report(tmp_path).read_text()
     assert "log.csv" in page and "<h2>Metrics" in page and "Previews" not in page
+
+
+def test_build_report_shows_the_preset_folder_json_files(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"builder": "beta", "args": {"input_shape": [None, None, 1]}}))
+    (tmp_path / "metadata.json").write_text(json.dumps({"command": "kcolor train --model beta", "seed": 1}))
+    (tmp_path / "train_config.json").write_text(json.dumps({"epochs": 3}))
+    page = reports.build_report(tmp_path).read_text()
+    for heading in ("Configuration", "Training configuration", "Metadata"):
+        assert f"<h2>{heading}</h2>" in page
+    assert "<th>command</th><td>kcolor train --model beta</td>" in page
+    (tmp_path / "metadata.json").write_text("{oops")
+    with pytest.raises(DataError, match="metadata.json"):
+        reports.build_report(tmp_path)
 
 
 def test_build_report_errors(tmp_path):
