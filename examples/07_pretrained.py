@@ -73,7 +73,7 @@ def colorizers(names, smoke=False):
     """name -> Colorizer for each requested preset that is available."""
     out = {}
     for name in names:
-        if not presets.is_available(name):
+        if not presets.is_installed(name):
             print(f"skipping preset {name!r}: no weights installed")
             continue
         out[name] = kcolor.Colorizer.from_preset(name)

@@ -1,6 +1,7 @@
 """The scripts in tools/ run (on the CPU here)."""
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -34,3 +35,86 @@ def test_compare_aspect_prints_both_modes(tmp_path):
     rows = [line.split() for line in proc.stdout.splitlines() if line.startswith("beta-photos")]
     assert [r[1] for r in rows] == ["squash", "keep"]
     assert all(0 < float(r[-4]) < 100 for r in rows)  # a PSNR in dB was measured
+
+
+def _run_tool(*args, env=None):
+    return subprocess.run([sys.executable, str(REPO / "tools" / args[0]), *args[1:]],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "MPLBACKEND": "Agg", **(env or {})})  # fmt: skip
+
+
+def test_export_preset_makes_a_float16_shipping_folder(tmp_path):
+    import h5py
+    import numpy as np
+
+    from kcolor import artifacts, models, presets
+
+    model = models.alpha((None, None, 1))
+    run = presets.save_to_preset(
+        model, tmp_path / "run", builder="alpha", args={"input_shape": [None, None, 1]},
+        input_size=32, metadata={"run": True, "command": "kcolor train --model alpha ..."},
+    )  # fmt: skip
+    (run / "history.csv").write_text("epoch,loss\n0,0.5\n")
+    proc = _run_tool("export_preset.py", str(run), "mine", "--weights-dir", str(tmp_path / "w"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    folder = tmp_path / "w" / "mine"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "config.json", "history.csv", "metadata.json", "model.weights.h5"]  # fmt: skip
+    meta = artifacts.read_metadata(folder)
+    assert meta["name"] == "mine" and "run" not in meta  # a shipped preset, not a run
+    assert meta["command"] == "kcolor train --model alpha ..." and meta["weights_dtype"] == "float16"
+    assert meta["weights_sha256"] in proc.stdout
+    assert meta["weights_sha256"] == artifacts.sha256sum(folder / "model.weights.h5")
+    with h5py.File(folder / "model.weights.h5") as f:
+        dtypes = set()
+        f.visititems(lambda k, v: dtypes.add(v.dtype) if isinstance(v, h5py.Dataset) else None)
+    assert dtypes == {np.dtype("float16")}
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 16, 16, 1)).astype("float32")
+    np.testing.assert_allclose(presets.build_model(folder).predict(x, verbose=0),
+                               model.predict(x, verbose=0), atol=2e-2)  # fmt: skip
+
+
+def test_export_preset_says_what_is_wrong(tmp_path):
+    proc = _run_tool("export_preset.py", str(tmp_path / "nothing"), "mine",
+                     "--weights-dir", str(tmp_path / "w"))  # fmt: skip
+    assert proc.returncode == 2 and "nothing" in proc.stderr
+    assert not (tmp_path / "w" / "mine").exists()
+
+
+def _preset_commands(tmp_path, **env):
+    """The kcolor train arguments and exports tools/train_photo_presets.sh would run."""
+    proc = subprocess.run(
+        ["bash", str(REPO / "tools" / "train_photo_presets.sh"), str(tmp_path / "photos"),
+         str(tmp_path / "runs"), "3.5", "2"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "DRY_RUN": "1", **env},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not (tmp_path / "runs").exists()  # a dry run writes nothing
+    lines = [shlex.split(line) for line in proc.stdout.splitlines()]
+    trains = [w[w.index("kcolor") + 1 :] for w in lines if "kcolor" in w]
+    exports = [w[-2:] for w in lines if w[1].endswith("export_preset.py")]
+    return trains, exports
+
+
+def test_train_photo_presets_runs_kcolor_train_with_the_presets_options(tmp_path):
+    from kcolor import cli
+
+    trains, exports = _preset_commands(tmp_path, PENALTIES="1.5")
+    configs = [cli.train_config_from_args(cli.build_parser().parse_args(t)) for t in trains]
+    beta, fusion = configs
+    runs = tmp_path / "runs"
+    assert exports == [[str(runs / "beta-p1.5"), "beta-photos-p1.5"],
+                       [str(runs / "fusion-p1.5"), "fusion-lite0-photos-p1.5"]]  # fmt: skip
+    for config, model in ((beta, "beta"), (fusion, "fusion")):
+        assert config.model == model and config.output == str(runs / f"{model}-p1.5")
+        assert config.data == [str(tmp_path / "photos" / "tiny-imagenet-val" / "images"),
+                               str(tmp_path / "photos" / "bsds500" / "train")]  # fmt: skip
+        assert (config.size, config.batch_size, config.epochs, config.repeat) == (128, 64, 200, 2)
+        assert (config.lr, config.loss, config.penalty) == (1e-3, "saturation", 1.5)
+        assert (config.val_max, config.minutes, config.workers) == (128, 3.5, 2)
+    assert fusion.embedder == "efficientnet_lite0" and fusion.embed_cache  # the examples' default
+    trains, _ = _preset_commands(tmp_path, PENALTIES="0.5 2", FUSION_ARGS="--no-cache")
+    configs = [cli.train_config_from_args(cli.build_parser().parse_args(t)) for t in trains]
+    assert [(c.model, c.penalty) for c in configs] == [
+        ("beta", 0.5), ("fusion", 0.5), ("beta", 2.0), ("fusion", 2.0)]  # fmt: skip
+    assert not any(c.embed_cache for c in configs)  # --no-cache: every batch embedded
