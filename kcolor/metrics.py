@@ -433,7 +433,7 @@ def semantic_agreement(preds, truths, embedder) -> float:
     """Share of photos on which a frozen classifier sees the same thing in colour as in truth.
 
     The classifier's top-1 class on each colourised photo is compared with its top-1 class
-    on the true photo. :func:`kcolor.evaluation.get_judge` builds the ImageNet classifiers
+    on the true photo. :func:`kcolor.judges.get_judge` builds the ImageNet classifiers
     ``kcolor evaluate --semantic`` uses.
 
     Args:
@@ -442,7 +442,7 @@ def semantic_agreement(preds, truths, embedder) -> float:
             ``[0, 1]`` and returning class scores ``(N, C)``.
 
     Example:
-        >>> from kcolor.evaluation import get_judge                            # doctest: +SKIP
+        >>> from kcolor.judges import get_judge                                # doctest: +SKIP
         >>> semantic_agreement(colourised, originals, get_judge("efficientnet_lite1"))  # doctest: +SKIP
     """
     if not callable(embedder):
