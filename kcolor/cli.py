@@ -98,7 +98,8 @@ def _add_colorize(sub):
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and/or folders")
     p.add_argument(
-        "-o", "--output", required=True, metavar="OUTDIR", help="output folder (created)"
+        "-o", "--output", required=True, metavar="OUTDIR",
+        help="output folder (created when the first photo is written)"
     )
     p.add_argument(
         "--model",
@@ -133,6 +134,10 @@ def _add_colorize(sub):
         "files you trust, since loading them can run that code",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="also list the non-image files found in input folders (they are only counted)",
+    )  # fmt: skip
     return p
 
 
@@ -176,13 +181,13 @@ def _cmd_colorize(args) -> int:
     except KeyboardInterrupt as interrupt:
         partial = getattr(interrupt, "result", None)
         if partial is not None:
-            print(partial.summary())
+            print(partial.summary(verbose=getattr(args, "verbose", False)))
         _err(
             "interrupted: the outputs listed as written are complete; run the same command "
             "again to do the rest (existing outputs are kept and reported)."
         )
         return 130
-    print(result.summary())
+    print(result.summary(verbose=getattr(args, "verbose", False)))
     if not result.written and not result.failed:
         _err(
             "no images found in the inputs"

@@ -3,76 +3,37 @@
 The network only ever sees a small grey image; the photo's own detail comes back
 untouched:
 
-1. the photo (any size, any mode) becomes RGB and then CIELAB; only its L is kept;
-2. L is resized to the model's input size and encoded (:func:`kcolor.color.encode_l`);
+1. the photo (any size, any mode) becomes grey (uint8; a colour photo keeps only its L);
+2. it is resized (antialiased) to the model's size and its L encoded
+   (:func:`kcolor.color.encode_l`);
 3. the model predicts encoded ab at that size (a fusion model also gets the
-   embedder's class probabilities of the same grey image);
+   embedder's class probabilities of the same grey image; a colour-class model is
+   decoded by its annealed mean);
 4. ab is upsampled bilinearly to the photo's FULL resolution and joined to the
-   ORIGINAL full-resolution L, then converted back to RGB. Colours outside the
-   sRGB gamut are desaturated (a, b scaled towards 0) rather than clipped, so the
-   output's L equals the input's L to within uint8 rounding.
+   ORIGINAL full-resolution L (:func:`kcolor.color.join_lightness`). Colours outside the
+   sRGB gamut are desaturated rather than clipped, so the output's L equals the input's L
+   to within uint8 rounding.
 
-All per-pixel work runs batched on torch, on :func:`kcolor.device` (the GPU when there
-is one), under ``torch.inference_mode``; the model is called directly on torch tensors.
+The model runs on :func:`kcolor.device` (the GPU when there is one) under
+``torch.inference_mode``; the full-resolution work is numpy on the CPU's cores. Colouring
+files and folders (read-ahead, writing, reports) lives in :mod:`kcolor.batch`.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import sys
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from kcolor import color
 from kcolor.backend import device as _device
-from kcolor.errors import ImageReadError, ImageWriteError, KcolorError, WeightsError
+from kcolor.batch import ColorizeResult, colorize_files, plan_outputs
+from kcolor.errors import WeightsError
 
-#: Output formats written with the input's own extension; anything else is written as PNG.
-_WRITABLE = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-_BAD_CHARS = set('\\/:*?"<>|')
+__all__ = ["ColorizeResult", "Colorizer", "plan_outputs"]
 
-
-@dataclass
-class ColorizeResult:
-    """What :meth:`Colorizer.colorize_files` did.
-
-    Attributes:
-        written: the output files written, in input order.
-        failed: ``(input path, reason)`` for every input that produced no output.
-        skipped: ``(path, reason)`` for files inside input folders that are not images.
-        pairs: ``(input path, output path)`` for every written file.
-        interrupted: True when the run was stopped (Ctrl-C) before the end.
-        not_done: how many planned inputs were not processed because of the interruption.
-    """
-
-    written: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    pairs: list[tuple[str, str]] = field(default_factory=list)
-    interrupted: bool = False
-    not_done: int = 0
-
-    @property
-    def ok(self) -> bool:
-        """True when no input failed and the run was not interrupted."""
-        return not self.failed and not self.interrupted
-
-    def summary(self) -> str:
-        """A few lines for a person: how many written, which failed or were skipped and why."""
-        lines = [f"{len(self.written)} written, {len(self.failed)} failed"]
-        if self.skipped:
-            lines[0] += f", {len(self.skipped)} skipped"
-        if self.interrupted:
-            lines[0] += f"; INTERRUPTED with {self.not_done} not done"
-        for path, reason in self.failed:
-            lines.append(f"  FAILED {path}: {reason}")
-        for path, reason in self.skipped:
-            lines.append(f"  SKIPPED {path}: {reason}")
-        return "\n".join(lines)
+#: Default annealed-mean temperature for colour-class models.
+DEFAULT_TEMPERATURE = 0.38
 
 
 class Colorizer:
@@ -98,7 +59,11 @@ class Colorizer:
         batch_size: photos per model call.
         max_side: cap on the model-side resolution when ``input_size`` is ``None``.
         multiple: model-side height and width are rounded to a multiple of this
-            (the model's total stride; 8 for the article's networks).
+            (the model's total stride: 8 for the article's networks, 32 for the U-Net).
+        temperature: for a colour-class model (more than 2 output channels), the
+            annealed-mean temperature its classes are decoded with
+            (:func:`kcolor.models.color_classes.to_ab_model`); ``None`` means
+            :data:`DEFAULT_TEMPERATURE`. Regression models ignore it.
 
     Example:
         >>> import kcolor
@@ -118,17 +83,24 @@ class Colorizer:
         keep_aspect: bool = True,
         max_side: int = 512,
         multiple: int = 8,
+        temperature: float | None = None,
     ):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.model = model
+        if int(multiple) < 1:
+            raise ValueError(f"multiple must be >= 1, got {multiple}")
         self.batch_size = int(batch_size)
         self.max_side = int(max_side)
         self.multiple = int(multiple)
         self.keep_aspect = bool(keep_aspect)
+        self.temperature = None if temperature is None else float(temperature)
         n_inputs = len(model.inputs)
         if n_inputs not in (1, 2):
             raise ValueError(f"Colorizer expects a model with 1 or 2 inputs, got {n_inputs}")
+        out_shape = tuple(model.outputs[0].shape)
+        if out_shape and out_shape[-1] is not None and out_shape[-1] > 2:
+            model = _class_model_to_ab(model, self.temperature or DEFAULT_TEMPERATURE)
+        self.model = model
         self.fusion = n_inputs == 2
         if self.fusion and embedder is None:
             raise ValueError(
@@ -219,40 +191,48 @@ class Colorizer:
             input, a list for a list, a 4-D array for a 4-D array.
         """
         if isinstance(images, np.ndarray) and images.ndim == 4:
-            return np.stack(self._colorize_rgbs([_as_rgb(im) for im in images]))
+            return np.stack(self.colorize(list(images)))
         if isinstance(images, (list, tuple)):
             out = []
             for i in range(0, len(images), self.batch_size):
-                chunk = [_as_rgb(im) for im in images[i : i + self.batch_size]]
-                out.extend(self._colorize_rgbs(chunk))
+                chunk = [_as_photo(im) for im in images[i : i + self.batch_size]]
+                out.extend(self._colorize_batch(chunk))
             return out
-        return self._colorize_rgbs([_as_rgb(images)])[0]
+        return self._colorize_batch([_as_photo(images)])[0]
 
-    def _colorize_rgbs(self, rgbs: list[np.ndarray]) -> list[np.ndarray]:
-        """Colour uint8 RGB arrays (all of them in one go: the caller batches)."""
+    def colorize_files(self, paths, out_dir, **kwargs) -> ColorizeResult:
+        """Colour image files and folders into ``out_dir``: :func:`kcolor.batch.colorize_files`
+        with this colorizer (same keyword arguments: ``overwrite``, ``suffix``, ``progress``,
+        ``recursive``)."""
+        return colorize_files(self, paths, out_dir, **kwargs)
+
+    def _colorize_batch(self, photos: list[np.ndarray], rgbx: bool = False) -> list[np.ndarray]:
+        """Colour uint8 photos, each grey ``(H, W)`` or RGB ``(H, W, 3)`` (the caller batches).
+
+        Returns uint8 RGB ``(H, W, 3)`` arrays, or RGBX ``(H, W, 4)`` with ``rgbx=True``.
+        """
         import torch
+        from PIL import Image
 
+        photos = [_grey_if_grey(p) for p in photos]
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i, p in enumerate(photos):
+            groups.setdefault(self.target_size(p.shape[0], p.shape[1]), []).append(i)
+        out: list[np.ndarray | None] = [None] * len(photos)
         dev = _device()
-        out: list[np.ndarray | None] = [None] * len(rgbs)
         with torch.inference_mode():
-            lums, xs = [], []
-            for rgb in rgbs:
-                t = torch.from_numpy(np.require(rgb, np.uint8, ["C", "W"])).to(dev)
-                L = color.rgb_to_lab(t)[..., :1]  # (H, W, 1), float32, in [0, 100]
-                lums.append(L)
-            # Group photos that run at the same model size, so each group is one model call.
-            groups: dict[tuple[int, int], list[int]] = {}
-            for i, L in enumerate(lums):
-                groups.setdefault(self.target_size(L.shape[0], L.shape[1]), []).append(i)
-            for (h, w), idx in groups.items():
-                xs = [_resize(color.encode_l(lums[i]), (h, w)) for i in idx]  # each (h, w, 1)
-                x = torch.stack(xs)
+            for (h, w), idx in groups.items():  # one model call per model size
+                xs = []
+                for i in idx:
+                    small = np.asarray(Image.fromarray(photos[i]).resize((w, h), Image.BILINEAR))
+                    if small.ndim == 2:
+                        small = np.repeat(small[..., None], 3, axis=-1)
+                    xs.append(color.encode_l(color.rgb_to_l(small)))  # (h, w, 1) float32
+                x = torch.from_numpy(np.stack(xs)).to(dev)
                 y = self._predict(x)  # (n, h', w', 2) encoded ab
+                ab = color.decode_ab(y.float().cpu().numpy())
                 for j, i in enumerate(idx):
-                    L = lums[i]
-                    ab = color.decode_ab(_resize(y[j].to(L.dtype), tuple(L.shape[:2])))
-                    rgb = _lab_to_rgb_keep_l(torch.cat([L, ab], dim=-1))
-                    out[i] = color.to_uint8(rgb)
+                    out[i] = color.join_lightness(photos[i], ab[j], rgbx=rgbx)
         return out  # type: ignore[return-value]
 
     def _predict(self, x):
@@ -268,288 +248,43 @@ class Colorizer:
             y = torch.as_tensor(np.asarray(y), device=x.device)
         return y.float()
 
-    # ------------------------------------------------------------ files
-    def colorize_files(
-        self,
-        paths,
-        out_dir: str | os.PathLike,
-        overwrite: bool = False,
-        suffix: str = "",
-        progress: bool = True,
-        recursive: bool = False,
-    ) -> ColorizeResult:
-        """Colour image files and folders into ``out_dir``, one batch in memory at a time.
-
-        Files given directly are written as ``out_dir/<name><suffix><ext>``; files found in a
-        folder keep their path relative to that folder. Names are sanitised and made unique,
-        outputs never land outside ``out_dir``, inputs are never overwritten, and existing
-        outputs are only replaced with ``overwrite=True``. Errors are collected per file.
-
-        Args:
-            paths: a path or a list of files and folders.
-            out_dir: the output folder (created if needed).
-            overwrite: replace existing output files.
-            suffix: appended to each output's stem (e.g. ``"_color"``).
-            progress: show a tqdm progress bar on stderr.
-            recursive: look into sub-folders of input folders.
-
-        Returns:
-            A :class:`ColorizeResult` (``.written``, ``.failed``, ``.skipped``).
-        """
-        from kcolor import io as kio
-
-        if isinstance(paths, (str, os.PathLike)):
-            paths = [paths]
-        result = ColorizeResult()
-        out_root = Path(out_dir)
-        if out_root.exists() and not out_root.is_dir():
-            raise ImageWriteError(out_root, "the output folder is a file.")
-        out_root.mkdir(parents=True, exist_ok=True)
-        plan = plan_outputs(paths, out_root, suffix=suffix, recursive=recursive, result=result)
-
-        todo: list[tuple[str, Path]] = []
-        for src, dst in plan:
-            if dst.exists() and not overwrite:
-                result.failed.append(
-                    (src, f"output {dst} exists already (use --overwrite / overwrite=True)")
-                )
-            else:
-                todo.append((src, dst))
-
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(todo), unit="img", file=sys.stderr, desc="colorize")
-
-        def load(chunk):
-            loaded, failed = [], []
-            for src, dst in chunk:
-                try:
-                    loaded.append((src, dst, kio.load_image(src)))
-                except ImageReadError as err:
-                    failed.append((src, _reason(err)))
-                except Exception as err:  # noqa: BLE001 - one bad file never stops the batch
-                    failed.append((src, f"cannot read it ({type(err).__name__}: {_reason(err)})"))
-            return loaded, failed
-
-        chunks = [todo[i : i + self.batch_size] for i in range(0, len(todo), self.batch_size)]
-        # One batch is decoded in a thread while the model colours the previous one:
-        # at most two batches of photos are in memory, however many files there are.
-        pool = ThreadPoolExecutor(max_workers=1)
-        try:
-            pending = pool.submit(load, chunks[0]) if chunks else None
-            for k in range(len(chunks)):
-                loaded, failed = pending.result()
-                pending = pool.submit(load, chunks[k + 1]) if k + 1 < len(chunks) else None
-                result.failed.extend(failed)
-                if bar is not None and failed:
-                    bar.update(len(failed))
-                if not loaded:
-                    continue
-                try:
-                    colours = self._colorize_rgbs([rgb for _, _, rgb in loaded])
-                except Exception:
-                    # Find the culprit(s): one photo at a time.
-                    colours = []
-                    for _src, _, rgb in loaded:
-                        try:
-                            colours.append(self._colorize_rgbs([rgb])[0])
-                        except Exception as err:  # noqa: BLE001 - reported per file
-                            colours.append(err)
-                for (src, dst, _), col in zip(loaded, colours, strict=True):
-                    if isinstance(col, Exception):
-                        result.failed.append((src, f"colorizing failed: {_reason(col)}"))
-                    else:
-                        try:
-                            kio.save_image(dst, col, overwrite=overwrite)
-                            result.written.append(os.fspath(dst))
-                            result.pairs.append((src, os.fspath(dst)))
-                        except ImageWriteError as err:
-                            result.failed.append((src, f"cannot write {err.path}: {err.reason}"))
-                        except Exception as err:  # noqa: BLE001 - reported per file
-                            result.failed.append((src, f"cannot write {dst}: {_reason(err)}"))
-                    if bar is not None:
-                        bar.update(1)
-                del loaded, colours
-        except KeyboardInterrupt as interrupt:
-            # Ctrl-C: what is written is complete (atomic saves); hand the partial result up.
-            finished = {src for src, _ in result.failed} | {src for src, _ in result.pairs}
-            result.interrupted = True
-            result.not_done = sum(1 for src, _ in todo if src not in finished)
-            interrupt.result = result
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-            if bar is not None:
-                bar.close()
-        return result
-
 
 # ---------------------------------------------------------------- helpers
-def _reason(err: Exception) -> str:
-    if isinstance(err, KcolorError) and getattr(err, "reason", None):
-        return err.reason
-    text = str(err) or type(err).__name__
-    return text
+def _class_model_to_ab(model, temperature: float):
+    """A colour-class model (more than 2 output channels) wrapped to output encoded ab."""
+    try:
+        from kcolor.models.color_classes import to_ab_model
+    except ImportError as err:
+        raise ValueError(
+            f"Model {model.name!r} outputs {model.outputs[0].shape[-1]} channels (colour "
+            f"classes?) but kcolor.models.color_classes is not available to decode them: {err}"
+        ) from err
+    ab_model = to_ab_model(model, temperature)
+    if ab_model.outputs[0].shape[-1] != 2:
+        raise ValueError(
+            f"Model {model.name!r} outputs {model.outputs[0].shape[-1]} channels: neither "
+            "encoded ab (2) nor a kcolor colour-class head"
+        )
+    return ab_model
 
 
-def _as_rgb(image) -> np.ndarray:
+def _as_photo(image) -> np.ndarray:
+    """Anything :func:`kcolor.io.as_rgb` takes, as uint8 grey ``(H, W)`` or RGB ``(H, W, 3)``."""
     from kcolor import io as kio
 
+    if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 2:
+        if image.shape[0] == 0 or image.shape[1] == 0:
+            raise ValueError(f"got an empty image of shape {image.shape}")
+        return np.ascontiguousarray(image)
+    if isinstance(image, (str, os.PathLike)):
+        return kio.load_image(image, keep_grey=True)
     return kio.as_rgb(image)
 
 
-def _resize(img, size: tuple[int, int]):
-    """Bilinear resize of a ``(H, W, C)`` torch tensor (antialiased when shrinking)."""
-    import torch.nn.functional as F
-
-    if tuple(img.shape[:2]) == tuple(size):
-        return img
-    shrink = size[0] < img.shape[0] or size[1] < img.shape[1]
-    t = img.permute(2, 0, 1)[None]
-    t = F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=shrink)
-    return t[0].permute(1, 2, 0)
-
-
-def _lab_to_rgb_keep_l(lab, steps: int = 7, tol: float = 1e-4):
-    """Lab to RGB in ``[0, 1]`` keeping L: out-of-gamut pixels get their chroma scaled down
-    (bisection on the ab scale, to within 1/2**steps) instead of having their RGB clipped,
-    which would change L. Only the out-of-gamut pixels pay for the bisection."""
-    import torch
-
-    rgb = color.lab_to_rgb(lab, clip=False)
-    bad = ((rgb < -tol) | (rgb > 1 + tol)).any(-1)
-    if bool(bad.any()):
-        sub = lab[bad]
-        lo = torch.zeros(sub.shape[0], 1, device=sub.device, dtype=sub.dtype)
-        hi = torch.ones_like(lo)
-        for _ in range(steps):
-            mid = (lo + hi) / 2
-            r = color.lab_to_rgb(torch.cat([sub[:, :1], sub[:, 1:] * mid], dim=-1), clip=False)
-            ok = ((r >= -tol) & (r <= 1 + tol)).all(-1, keepdim=True)
-            lo = torch.where(ok, mid, lo)
-            hi = torch.where(ok, hi, mid)
-        rgb[bad] = color.lab_to_rgb(torch.cat([sub[:, :1], sub[:, 1:] * lo], dim=-1), clip=False)
-    return rgb.clamp(0.0, 1.0)
-
-
-def _safe_part(part: str) -> str:
-    cleaned = "".join("_" if (c in _BAD_CHARS or not c.isprintable()) else c for c in part)
-    cleaned = cleaned.strip().lstrip(".")
-    return cleaned or "_"
-
-
-def _output_name(rel: Path, suffix: str) -> Path:
-    parts = [_safe_part(p) for p in rel.parts]
-    name = Path(parts[-1])
-    ext = name.suffix.lower() if name.suffix.lower() in _WRITABLE else ".png"
-    stem = name.stem if name.suffix else name.name
-    parts[-1] = f"{stem}{_safe_part(suffix) if suffix else ''}{ext}"
-    return Path(*parts)
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        return os.path.commonpath(
-            [os.path.realpath(path), os.path.realpath(root)]
-        ) == os.path.realpath(root)
-    except ValueError:
-        return False
-
-
-def _image_named_folders(folder: Path) -> list[tuple[str, str]]:
-    """Sub-folders of ``folder`` named like images (``x.jpg/``), which a flat scan passes over."""
-    from kcolor import io as kio
-
-    out = []
-    try:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if os.path.splitext(entry.name)[1].lower() in kio.IMAGE_EXTENSIONS:
-                    try:
-                        is_dir = entry.is_dir(follow_symlinks=False)
-                    except OSError:
-                        is_dir = False
-                    if is_dir:
-                        out.append(
-                            (entry.path, "a folder named like an image, not an image file "
-                             "(its contents are coloured only with --recursive)")
-                        )  # fmt: skip
-    except OSError:
-        pass
-    return sorted(out)
-
-
-def plan_outputs(
-    inputs, out_dir: str | os.PathLike, *, suffix: str = "", recursive: bool = False, result=None
-) -> list[tuple[str, Path]]:
-    """Map input files and folders to output paths under ``out_dir`` (no I/O besides listing).
-
-    Files keep their name; files found in a folder keep their sub-path relative to it.
-    Names are sanitised and de-duplicated (``name-2.png``, ...), so no two inputs share an
-    output; an output that would be an input, or fall outside ``out_dir``, is refused.
-    Missing inputs, broken links and refusals go to ``result.failed``; folders with no
-    images and sub-folders named like images (``x.jpg/``) to ``result.skipped``.
-
-    Returns:
-        ``[(input path, output path), ...]`` in input order.
-    """
-    from kcolor import io as kio
-
-    result = result if result is not None else ColorizeResult()
-    out_root = Path(out_dir)
-    found: list[tuple[str, Path]] = []  # (source, relative output)
-    for inp in inputs:
-        inp = Path(inp)
-        if inp.is_dir():
-            files, unusable = kio.find_images([inp], recursive=recursive)
-            # Broken links and folders that cannot be listed: photos the user asked for.
-            result.failed.extend((os.fspath(p), r) for p, r in unusable)
-            if not recursive:
-                result.skipped.extend(_image_named_folders(inp))
-            n_before = len(found)
-            for f in files:
-                f = Path(f)
-                if _inside(f, out_root):
-                    continue  # never feed our own outputs back in
-                try:
-                    rel = f.relative_to(inp)
-                except ValueError:
-                    rel = Path(f.name)
-                found.append((os.fspath(f), rel))
-            if len(found) == n_before and not unusable:
-                hint = "" if recursive else " (sub-folders are searched with --recursive)"
-                result.skipped.append((os.fspath(inp), f"folder holds no images{hint}"))
-        elif inp.is_file():
-            found.append((os.fspath(inp), Path(inp.name)))
-        elif os.path.islink(inp):
-            result.failed.append(
-                (os.fspath(inp), "broken symbolic link (its target does not exist)")
-            )
-        else:
-            result.failed.append((os.fspath(inp), "no such file or folder"))
-
-    sources = {os.path.realpath(src) for src, _ in found}
-    taken: set[str] = set()
-    plan = []
-    for src, rel in found:
-        out_rel = _output_name(rel, suffix)
-        candidate, n = out_rel, 1
-        while str(candidate).lower() in taken:
-            n += 1
-            candidate = out_rel.with_name(f"{out_rel.stem}-{n}{out_rel.suffix}")
-        taken.add(str(candidate).lower())
-        dst = out_root / candidate
-        if not _inside(dst, out_root):
-            result.failed.append((src, f"output {dst} would fall outside {out_root}"))
-        elif os.path.realpath(dst) in sources:
-            result.failed.append(
-                (
-                    src,
-                    f"output {dst} would overwrite an input; choose another output folder or a suffix",
-                )
-            )
-        else:
-            plan.append((src, dst))
-    return plan
+def _grey_if_grey(photo: np.ndarray) -> np.ndarray:
+    """An RGB photo whose three channels are equal, as ``(H, W)``; anything else as it is."""
+    if photo.ndim == 3:
+        r = photo[..., 0]
+        if np.array_equal(r, photo[..., 1]) and np.array_equal(r, photo[..., 2]):
+            return np.ascontiguousarray(r)
+    return photo

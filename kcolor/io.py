@@ -250,6 +250,7 @@ def load_image(
     max_pixels: int | None = None,
     strict_extension: bool = False,
     draft_size: tuple[int, int] | int | None = None,
+    keep_grey: bool = False,
 ) -> np.ndarray:
     """Read an image file as RGB uint8 ``(H, W, 3)``.
 
@@ -264,6 +265,8 @@ def load_image(
             to anyway. JPEG files are then decoded at a reduced scale (1/2 .. 1/8, by the
             decoder's DCT scaling) that stays at least this big; much faster for thumbnails.
             Other formats ignore it.
+        keep_grey: return a grey image (PIL modes ``L`` and ``1``, without transparency)
+            as ``(H, W)`` uint8 instead of repeating it into three equal channels.
 
     Returns:
         A new ``np.uint8`` array ``(H, W, 3)``, with EXIF orientation applied and any
@@ -292,7 +295,10 @@ def load_image(
                 im.seek(0)
             im.load()  # full decode now: truncated data raises here
             ImageOps.exif_transpose(im, in_place=True)
-            rgb = _pil_to_rgb(im)
+            if keep_grey and im.mode in ("L", "1") and "transparency" not in im.info:
+                rgb = np.asarray(im if im.mode == "L" else im.convert("L"), np.uint8).copy()
+            else:
+                rgb = _pil_to_rgb(im)
         except ImageReadError:
             raise
         except Image.DecompressionBombError as e:
@@ -408,7 +414,10 @@ def save_image(path, rgb, *, overwrite: bool = False, quality: int = 95) -> Path
         )  # fmt: skip
     if isinstance(rgb, (str, os.PathLike)):
         raise TypeError("save_image(path, rgb): rgb must be an image array, not a path")
-    data = as_rgb(rgb)
+    if isinstance(rgb, Image.Image) and rgb.mode == "RGB" and not rgb.getexif().get(0x0112):
+        image = rgb  # encoded as it is: no copy (e.g. an RGBX buffer wrapped by frombuffer)
+    else:
+        image = Image.fromarray(as_rgb(rgb), "RGB")
     if not overwrite and os.path.lexists(path):
         raise ImageWriteError(path, "file exists already (pass overwrite=True to replace it)")
     if path.is_dir():
@@ -422,7 +431,7 @@ def save_image(path, rgb, *, overwrite: bool = False, quality: int = 95) -> Path
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            Image.fromarray(data, "RGB").save(f, format=fmt, **kwargs)
+            image.save(f, format=fmt, **kwargs)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)
@@ -512,7 +521,7 @@ def _is_image_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
-def _scan_folder(folder: str, recursive: bool, paths: list, skipped: list) -> None:
+def _scan_folder(folder: str, recursive: bool, paths: list, skipped: list, ignored=None) -> None:
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except PermissionError:
@@ -528,9 +537,11 @@ def _scan_folder(folder: str, recursive: bool, paths: list, skipped: list) -> No
             is_dir = False
         if is_dir:
             if recursive and not entry.is_symlink():
-                _scan_folder(entry.path, recursive, paths, skipped)
+                _scan_folder(entry.path, recursive, paths, skipped, ignored)
             continue
         if not _is_image_name(entry.name):
+            if ignored is not None and not entry.name.startswith("."):
+                ignored.append(Path(entry.path))
             continue
         if entry.is_symlink() and not os.path.exists(entry.path):
             skipped.append((Path(entry.path), "broken symbolic link (its target does not exist)"))
@@ -538,17 +549,21 @@ def _scan_folder(folder: str, recursive: bool, paths: list, skipped: list) -> No
         paths.append(Path(entry.path))
 
 
-def find_images(inputs, recursive: bool = False) -> tuple[list[Path], list[tuple[Path, str]]]:
+def find_images(
+    inputs, recursive: bool = False, ignored: list | None = None
+) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Expand files and folders into a sorted, de-duplicated list of candidate image files.
 
     Nothing is decoded here. Inside a folder, files without an image extension
-    (:data:`IMAGE_EXTENSIONS`) and sub-folders (unless ``recursive``) are silently ignored.
+    (:data:`IMAGE_EXTENSIONS`) and sub-folders (unless ``recursive``) are passed over; the
+    non-image files (hidden ones aside) are appended to ``ignored`` when it is a list.
     A path named explicitly is always a candidate if it is a file (its content decides later),
     and is reported in ``skipped`` if it is missing, a broken link, or an unreadable folder.
 
     Args:
         inputs: one path or an iterable of paths (files and/or folders).
         recursive: descend into sub-folders (symbolic links to folders are not followed).
+        ignored: a list to receive the non-image files found inside folders.
 
     Returns:
         ``(paths, skipped)``: ``paths`` a list of ``pathlib.Path``; ``skipped`` a list of
@@ -562,7 +577,7 @@ def find_images(inputs, recursive: bool = False) -> tuple[list[Path], list[tuple
         p = os.fspath(item)
         if os.path.isdir(p):
             found: list[Path] = []
-            _scan_folder(p, recursive, found, skipped)
+            _scan_folder(p, recursive, found, skipped, ignored)
             paths.extend(found)
         elif os.path.isfile(p):
             paths.append(Path(p))

@@ -544,15 +544,15 @@ def test_ctrl_c_keeps_partial_results_and_exits_130(tmp_path, tiny_keras, capsys
     before = _hashes(src)
     out = tmp_path / "out"
     calls = []
-    real = Colorizer._colorize_rgbs
+    real = Colorizer._colorize_batch
 
-    def interrupted_on_third_batch(self, rgbs):
-        calls.append(len(rgbs))
+    def interrupted_on_third_batch(self, photos, **kwargs):
+        calls.append(len(photos))
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real(self, rgbs)
+        return real(self, photos, **kwargs)
 
-    monkeypatch.setattr(Colorizer, "_colorize_rgbs", interrupted_on_third_batch)
+    monkeypatch.setattr(Colorizer, "_colorize_batch", interrupted_on_third_batch)
     argv = ["colorize", str(src), "-o", str(out), "--model", str(tiny_keras), "--batch-size", "2"]
     assert main([*argv, "-q"]) == 130
     captured = capsys.readouterr()
