@@ -251,7 +251,10 @@ def test_photo_over_the_size_limit_is_413(server):
     assert 200_000 < len(data) < 264_000
     status, headers, body = colorize(server, "large.png", data)
     assert status == 413
-    assert error_of(status, headers, body) == "large.png: over the limit of 0.2 MB (kcolor serve --max-mb)"
+    assert (
+        error_of(status, headers, body)
+        == "large.png: over the limit of 0.2 MB (kcolor serve --max-mb)"
+    )
 
 
 def test_body_over_the_limit_is_413_before_reading(server):
@@ -276,7 +279,10 @@ def test_chunked_body_over_the_limit_is_413_naming_the_file(server):
         server, "POST", "/api/colorize", body, {"Content-Type": ctype}, chunked=True
     )
     assert status == 413
-    assert error_of(status, headers, answer) == "stream.png: over the limit of 0.2 MB (kcolor serve --max-mb)"
+    assert (
+        error_of(status, headers, answer)
+        == "stream.png: over the limit of 0.2 MB (kcolor serve --max-mb)"
+    )
 
 
 def test_form_errors(server):
@@ -284,10 +290,16 @@ def test_form_errors(server):
     cases = [
         (multipart({"image": "just text"}), 400, "the multipart field 'image' is not a file"),
         (multipart(files={"photo": ("a.png", png, "image/png")}), 400, "'image' is missing"),
-        (multipart({"model": "nope"}, {"image": ("a.png", png, "image/png")}), 400, "unknown model 'nope'"),
+        (
+            multipart({"model": "nope"}, {"image": ("a.png", png, "image/png")}),
+            400,
+            "unknown model 'nope'",
+        ),
     ]
     for (body, ctype), status, words in cases:
-        got, headers, answer = request(server, "POST", "/api/colorize", body, {"Content-Type": ctype})
+        got, headers, answer = request(
+            server, "POST", "/api/colorize", body, {"Content-Type": ctype}
+        )
         assert got == status and words in error_of(got, headers, answer)
     got, headers, answer = request(
         server, "POST", "/api/colorize", png, {"Content-Type": "image/png"}
@@ -358,7 +370,7 @@ def test_four_parallel_requests_all_complete_one_model_one_at_a_time():
             t.join(60)
         total = time.monotonic() - t0
         assert status == 200
-        for (status, headers, body), grey in zip(results, photos):
+        for (status, _, body), grey in zip(results, photos, strict=True):
             assert status == 200, body[:200]
             out = np.asarray(Image.open(io.BytesIO(body)).convert("RGB"))
             assert out.shape == grey.shape

@@ -200,7 +200,9 @@ def test_bad_file_shows_a_message_naming_it_and_the_others_go_on(page, tmp_path)
 
 def test_phone_sized_screen(browser, server, tmp_path):
     context = browser.new_context(
-        viewport={"width": 375, "height": 740}, device_scale_factor=2, is_mobile=True,
+        viewport={"width": 375, "height": 740},
+        device_scale_factor=2,
+        is_mobile=True,
         has_touch=True,
     )
     try:
@@ -224,7 +226,7 @@ def test_phone_sized_screen(browser, server, tmp_path):
         )
         stack = layout["stack"]  # toolbar, drop zone, summary, first card: one under the other
         assert all(top < bottom for top, bottom in stack), stack
-        assert all(a[1] <= b[0] + 0.5 for a, b in zip(stack, stack[1:])), stack
+        assert all(a[1] <= b[0] + 0.5 for a, b in zip(stack[:-1], stack[1:], strict=True)), stack
         assert layout["overflow"] <= 0  # no sideways scrolling
         assert 330 <= layout["card"] <= 375  # one column, the screen's width
         assert layout["shown"] >= 330 and layout["button"] <= 375
@@ -254,7 +256,9 @@ def _screenshots(out_dir: Path) -> None:
             pg.goto(srv.url)
             pg.wait_for_selector("body[data-ready='1']")
             pg.set_input_files("#files", [str(p) for p in files])
-            pg.set_input_files("#files", [{"name": "notes.jpg", "mimeType": "image/jpeg", "buffer": b"text"}])
+            pg.set_input_files(
+                "#files", [{"name": "notes.jpg", "mimeType": "image/jpeg", "buffer": b"text"}]
+            )
             pg.wait_for_function(
                 f"() => document.querySelectorAll('.card[data-state=done], .card[data-state=error]').length === {len(files) + 1}",
                 timeout=300_000,

@@ -247,9 +247,7 @@ def create_app(
         return JSONResponse(list_models(default))
 
     async def config(request: Request) -> Response:
-        return JSONResponse(
-            {"default_model": default, "max_bytes": max_bytes, "max_mb": max_mb}
-        )
+        return JSONResponse({"default_model": default, "max_bytes": max_bytes, "max_mb": max_mb})
 
     async def read_form(request: Request):
         ctype = request.headers.get("content-type", "")
@@ -295,7 +293,9 @@ def create_app(
                 upload = form.get("image")
                 if not isinstance(upload, UploadFile):
                     what = "is not a file" if upload is not None else "is missing"
-                    raise _BadRequest(400, f"the multipart field 'image' {what}: send the photo in it")
+                    raise _BadRequest(
+                        400, f"the multipart field 'image' {what}: send the photo in it"
+                    )
                 filename = _display_name(upload.filename)
                 name = form.get("model") or default
                 allowed = [m["name"] for m in list_models(default)]

@@ -143,7 +143,9 @@ def run(args) -> int:
     try:
         sock = _bind(args.host, args.port)
     except OSError as err:
-        _err(f"cannot listen on {args.host} port {args.port}: {err.strerror or err} (try another --port)")
+        _err(
+            f"cannot listen on {args.host} port {args.port}: {err.strerror or err} (try another --port)"
+        )
         return 2
 
     import uvicorn
