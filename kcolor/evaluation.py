@@ -268,7 +268,8 @@ def find_photos(data_dir_or_files, recursive: bool = False):
     if not paths:
         where = ", ".join(os.fspath(p) for p in inputs)
         raise DataError(
-            f"{where}: no images found" + ("" if recursive else " (use --recursive for sub-folders)")
+            f"{where}: no images found"
+            + ("" if recursive else " (use --recursive for sub-folders)")
         )
     return paths, list(skipped)
 
@@ -408,7 +409,9 @@ def score_batch(pred, truth, judge=None, *, truth_stats=None) -> dict[str, np.nd
     """
     pred, truth = np.asarray(pred), np.asarray(truth)
     if pred.shape != truth.shape or pred.ndim != 4:
-        raise ValueError(f"pred and truth must be batches of one shape, got {pred.shape} and {truth.shape}")
+        raise ValueError(
+            f"pred and truth must be batches of one shape, got {pred.shape} and {truth.shape}"
+        )
     stats = truth_stats if truth_stats is not None else truth_statistics(truth, judge)
     cf = np.atleast_1d(M.colorfulness(pred))
     chroma = _chroma(pred)

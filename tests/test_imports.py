@@ -153,7 +153,9 @@ def test_known_exceptions_are_still_real():
 def test_the_modules_this_issue_untangled_stay_apart():
     graph = import_graph(PACKAGE)
     assert "kcolor.reports" not in graph["kcolor.callbacks"]
-    assert not [m for m in graph["kcolor.metrics"] if m.startswith(("kcolor.datasets", "kcolor.models"))]
+    assert not [
+        m for m in graph["kcolor.metrics"] if m.startswith(("kcolor.datasets", "kcolor.models"))
+    ]
 
 
 # ---------------------------------------------------------------- the checker itself

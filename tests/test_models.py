@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import pytest
+from harness import run_model_test
 
 import kcolor  # noqa: F401  (torch backend first)
-from harness import run_model_test
 from kcolor import WeightsError
 from kcolor.models import (
     KNOWN_PARAM_COUNTS,

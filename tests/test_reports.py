@@ -236,8 +236,12 @@ def test_build_report_finds_another_history_csv_and_json_metrics(tmp_path):
 
 
 def test_build_report_shows_the_preset_folder_json_files(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({"builder": "beta", "args": {"input_shape": [None, None, 1]}}))
-    (tmp_path / "metadata.json").write_text(json.dumps({"command": "kcolor train --model beta", "seed": 1}))
+    (tmp_path / "config.json").write_text(
+        json.dumps({"builder": "beta", "args": {"input_shape": [None, None, 1]}})
+    )
+    (tmp_path / "metadata.json").write_text(
+        json.dumps({"command": "kcolor train --model beta", "seed": 1})
+    )
     (tmp_path / "train_config.json").write_text(json.dumps({"epochs": 3}))
     page = reports.build_report(tmp_path).read_text()
     for heading in ("Configuration", "Training configuration", "Metadata"):
