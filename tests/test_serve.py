@@ -320,6 +320,32 @@ def test_form_errors(server):
     assert got == 400 and "malformed multipart form" in error_of(got, headers, answer)
 
 
+def test_model_that_cannot_load_or_colour_answers_500_json():
+    from kcolor.errors import WeightsError
+
+    class Broken:
+        def colorize(self, rgb):
+            raise RuntimeError("out of cheese")
+
+    def factory(name):
+        if name == presets.DEFAULT_PRESET:
+            raise WeightsError("weights/x.h5", "failed its SHA-256 check")
+        return Broken()
+
+    other = [m["name"] for m in list_models(presets.DEFAULT_PRESET)][-1]
+    with BackgroundServer(create_app(colorizer_factory=factory)) as srv:
+        png = encode(grey_photo())
+        status, headers, body = colorize(srv, "a.png", png)
+        assert status == 500
+        message = error_of(status, headers, body)
+        assert message.startswith(f"model {presets.DEFAULT_PRESET!r} cannot be loaded: ")
+        assert "weights/x.h5: failed its SHA-256 check" in message
+        status, headers, body = colorize(srv, "a.png", png, model=other)
+        assert status == 500
+        assert error_of(status, headers, body) == "unexpected RuntimeError: out of cheese"
+        assert request(srv, "GET", "/api/models")[0] == 200  # the server goes on
+
+
 # ---------------------------------------------------------------- a queue, one model
 class SlowColorizer:
     """Wraps a real colorizer; sleeps inside colorize and records how many run at once."""

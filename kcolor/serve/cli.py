@@ -53,9 +53,9 @@ def add_parser(subparsers):
     p = subparsers.add_parser(
         "serve",
         help="a local web page to colour photos, with a small HTTP API",
-        description="Serve a web page on which to drop photos and get them back in colour "
-        "(before/after slider, downloads one by one or as a zip), and the HTTP API behind it. "
-        "It listens on this computer only (127.0.0.1) unless --host says otherwise.",
+        description="Serve a web page on which to drop photos and get them back in colour\n"
+        "(before/after slider, downloads one by one or as a zip), and the HTTP API behind\n"
+        "it. It listens on this computer only (127.0.0.1) unless --host says otherwise.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
