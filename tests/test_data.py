@@ -129,9 +129,11 @@ def test_scan_near_duplicates(manifest):
     original = _row(manifest, "a_astronaut.jpg")["path"]
     for name in ("x_resized.jpg", "y_reencoded.jpg", "z_cropped.png"):
         assert _row(manifest, name)["duplicate_of"] == original, name
+        assert _row(manifest, name)["group"] == original, name
     assert _row(manifest, "a_astronaut.jpg")["duplicate_of"] == ""
+    assert _row(manifest, "a_astronaut.jpg")["group"] == original
     others = manifest[~manifest["path"].str.contains("astronaut|resized|reencoded|cropped")]
-    assert (others["duplicate_of"] == "").all()
+    assert (others["duplicate_of"] == "").all() and (others["group"] == "").all()
 
 
 def test_scan_parallel_equals_serial(photo_dir, manifest):
@@ -194,6 +196,26 @@ def test_close_pairs_is_exact():
     assert {(x, y) for x, y in zip(i.tolist(), j.tolist(), strict=False)} >= {
         (x, x) for x in range(50)
     }
+
+
+def test_near_duplicates_name_a_direct_original_and_group_chains():
+    base = 0x0123456789ABCDEF
+    a, b, c = base, base ^ 0x3F, base ^ 0xFFF  # a~b (6 bits), b~c (6 bits), a!~c (12 bits)
+    far = 0xFEDCBA9876543210
+    hexes = [f"{h:016x}" for h in (a, far, b, c)]
+    df = pd.DataFrame({"path": ["a", "far", "b", "c"], "hash": hexes, "dhash": hexes})
+    dup, group = duplicates.near_duplicates(df, max_distance=8, max_dhash_distance=8)
+    assert dup == ["", "", "a", ""]  # c is near b only, and b is a copy: c is an original
+    assert group == ["a", "", "a", "a"]
+    df["duplicate_of"], df["group"] = dup, group
+    assert cleaning.group_keys(df).tolist() == ["a", "far", "a", "a"]
+    assert cleaning.cluster_keys(df).tolist() == ["a", "far", "a", "c"]
+    kept, _ = kdata.clean(df, drop=["duplicates"])
+    assert kept["path"].tolist() == ["a", "far", "c"]
+    assert (
+        kdata.split(df, val=0.4, test=0.3).groupby(cleaning.group_keys(df))["split"].nunique().max()
+        == 1
+    )
 
 
 def test_union_find_chains_to_the_first():

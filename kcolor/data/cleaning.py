@@ -4,13 +4,13 @@ The rules, applied in this order (a row is counted under the first rule that dro
 
 * ``excluded``: rows of the folders given in ``exclude`` (shell patterns on ``folder``),
   e.g. held-out test folders; always applied when ``exclude`` is given;
-* ``leak``: rows whose near-duplicate group holds an excluded row (copies of held-out
-  photos); applied with ``excluded``;
+* ``leak``: rows whose near-duplicate group (:func:`group_keys`) holds an excluded row
+  (copies of held-out photos); applied with ``excluded``;
 * ``errors``: files that could not be read;
 * ``grey``: photos without colour (``grey``, or ``chroma < grey_threshold`` when given);
 * ``small``: photos whose shorter side is below ``min_side`` pixels;
-* ``duplicates``: all but one photo of each near-duplicate group (the first that the rules
-  above left, in manifest order).
+* ``duplicates``: all but one photo of each original and its copies (:func:`cluster_keys`:
+  the first that the rules above left, in manifest order).
 """
 
 from __future__ import annotations
@@ -22,18 +22,26 @@ import numpy as np
 from kcolor.data.manifest import read_manifest
 from kcolor.errors import DataError
 
-__all__ = ["RULES", "clean", "group_keys", "summary_table"]
+__all__ = ["RULES", "clean", "cluster_keys", "group_keys", "summary_table"]
 
 #: The rules ``drop`` may name, in the order they apply.
 RULES = ("errors", "grey", "small", "duplicates")
 
 
-def group_keys(df):
-    """Each row's near-duplicate group: its ``duplicate_of``, or its own ``path``."""
-    dup = df["duplicate_of"] if "duplicate_of" in df.columns else None
-    if dup is None:
+def cluster_keys(df):
+    """Each row's original: its ``duplicate_of``, or its own ``path``."""
+    if "duplicate_of" not in df.columns:
         return df["path"].copy()
+    dup = df["duplicate_of"]
     return dup.where(dup != "", df["path"])
+
+
+def group_keys(df):
+    """Each row's near-duplicate group: its ``group``, else its original (:func:`cluster_keys`)."""
+    clusters = cluster_keys(df)
+    if "group" not in df.columns:
+        return clusters
+    return df["group"].where(df["group"] != "", clusters)
 
 
 def clean(manifest, drop=RULES, *, min_side: int = 64, grey_threshold: float | None = None,
@@ -98,7 +106,7 @@ def clean(manifest, drop=RULES, *, min_side: int = 64, grey_threshold: float | N
              else side < min_side, "small")  # fmt: skip
     if "duplicates" in drop:
         alive = reason == ""
-        first = ~groups[alive].duplicated(keep="first")
+        first = ~cluster_keys(df)[alive].duplicated(keep="first")
         later = np.zeros(len(df), dtype=bool)
         later[np.flatnonzero(alive)[~first.to_numpy()]] = True
         mark(later, "duplicates")
@@ -107,9 +115,10 @@ def clean(manifest, drop=RULES, *, min_side: int = 64, grey_threshold: float | N
     return df[reason == ""].reset_index(drop=True), dropped.reset_index(drop=True)
 
 
-def summary_table(total: int, dropped, rules=RULES):
+def summary_table(total: int, dropped, rules=RULES, exclude=False):
     """A ``DataFrame`` ``rule, dropped, remaining``: how many rows each rule (of ``rules``,
-    and ``excluded``/``leak`` when they dropped any) dropped, in the order they apply."""
+    and ``excluded``/``leak`` when ``exclude`` or when they dropped any) dropped, in the order
+    they apply."""
     import pandas as pd
 
     order = ["excluded", "leak", *RULES]
@@ -117,7 +126,7 @@ def summary_table(total: int, dropped, rules=RULES):
     rows, left = [], total
     for rule in order:
         n = int(counts.get(rule, 0))
-        if n or rule in rules:
+        if n or rule in rules or (exclude and rule in ("excluded", "leak")):
             left -= n
             rows.append((rule, n, left))
     return pd.DataFrame(rows, columns=["rule", "dropped", "remaining"])

@@ -249,7 +249,7 @@ def _cmd_clean(args) -> int:
     df = read_manifest(args.manifest)
     kept, dropped = clean(df, args.drop, min_side=args.min_side,
                           grey_threshold=args.grey_threshold, exclude=args.exclude)  # fmt: skip
-    summary = summary_table(len(df), dropped, args.drop)
+    summary = summary_table(len(df), dropped, args.drop, exclude=bool(args.exclude))
     write_manifest(kept, args.output)
     if args.dropped:
         write_manifest(dropped, args.dropped)

@@ -3,9 +3,8 @@
 Two photos are near-duplicates when their ``imagehash.phash`` differ in at most
 ``max_distance`` of 64 bits **and** their ``imagehash.dhash`` in at most
 ``max_dhash_distance`` (the second hash, of another kind, vetoes the chance matches one hash
-alone makes among tens of thousands of photos). Near-duplicates are joined transitively
-(union-find): each group's first row, in manifest order, is its original and every other
-member's ``duplicate_of`` names it.
+alone makes among tens of thousands of photos). See :func:`near_duplicates` for the
+``duplicate_of`` and ``group`` columns this gives.
 
 Finding the pairs compares every hash with every other, vectorised in blocks (XOR and a
 bit count on ``uint64``): exact, memory bounded by the block, quadratic in time.
@@ -21,13 +20,14 @@ __all__ = [
     "close_pairs",
     "duplicate_of",
     "hash_values",
+    "near_duplicates",
     "union_find",
 ]
 
 #: Most phash bits (of 64) two near-duplicates differ in.
-MAX_DISTANCE = 10
+MAX_DISTANCE = 8
 #: Most dhash bits (of 64) two near-duplicates differ in.
-MAX_DHASH_DISTANCE = 14
+MAX_DHASH_DISTANCE = 10
 
 _POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
@@ -118,20 +118,46 @@ def near_pairs(phash_a, dhash_a, phash_b=None, dhash_b=None, *, max_distance=MAX
     return i[keep], j[keep], d[keep]
 
 
-def duplicate_of(df, *, max_distance: int = MAX_DISTANCE,
-                 max_dhash_distance: int = MAX_DHASH_DISTANCE) -> list[str]:  # fmt: skip
-    """For each row of a manifest, the ``path`` of its near-duplicate group's first row
-    (``""`` for the first row itself, for photos without a near-duplicate and for errors)."""
+def near_duplicates(
+    df, *, max_distance: int = MAX_DISTANCE, max_dhash_distance: int = MAX_DHASH_DISTANCE
+) -> tuple[list[str], list[str]]:
+    """``(duplicate_of, group)`` for each row of a manifest (``hash`` and ``dhash`` columns).
+
+    * ``duplicate_of``: the ``path`` of the first earlier row that is a near-duplicate of
+      this one and is itself an original (has no ``duplicate_of``); ``""`` for originals,
+      photos without near-duplicates and unreadable files. So every photo named as an
+      original is within the thresholds of each of its copies.
+    * ``group``: the ``path`` of the first row of the photo's connected group (near-duplicates
+      of near-duplicates, by union-find); ``""`` for photos without near-duplicates. Splits
+      keep a group together, so no chain of near-duplicates crosses two splits.
+    """
     phash, ok = hash_values(df["hash"])
     dhash, ok_d = hash_values(df["dhash"]) if "dhash" in df.columns else (phash, ok)
     ok &= ok_d
     index = np.flatnonzero(ok)
-    i, j, _ = near_pairs(phash[index], dhash[index], max_distance=max_distance,
-                         max_dhash_distance=max_dhash_distance)  # fmt: skip
-    roots = union_find(len(index), i, j)
+    i, j, _ = near_pairs(
+        phash[index],
+        dhash[index],
+        max_distance=max_distance,
+        max_dhash_distance=max_dhash_distance,
+    )
     paths = df["path"].tolist()
-    out = [""] * len(df)
-    for k, root in enumerate(roots.tolist()):
-        if root != k:
-            out[index[k]] = paths[index[root]]
-    return out
+    duplicate = [""] * len(df)
+    group = [""] * len(df)
+    roots = union_find(len(index), i, j)
+    in_group = np.zeros(len(index), dtype=bool)
+    in_group[i] = in_group[j] = True
+    for k in np.flatnonzero(in_group).tolist():
+        group[index[k]] = paths[index[roots[k]]]
+    leader = np.ones(len(index), dtype=bool)
+    order = np.lexsort((i, j))  # by the later row, then the earlier one
+    for a, b in zip(i[order].tolist(), j[order].tolist(), strict=True):
+        if leader[b] and leader[a]:  # b's first earlier original
+            leader[b] = False
+            duplicate[index[b]] = paths[index[a]]
+    return duplicate, group
+
+
+def duplicate_of(df, **kwargs) -> list[str]:
+    """The ``duplicate_of`` column of :func:`near_duplicates`."""
+    return near_duplicates(df, **kwargs)[0]

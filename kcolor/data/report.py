@@ -25,24 +25,28 @@ from kcolor.errors import ImageReadError
 __all__ = ["contact_sheet", "histograms", "write_report"]
 
 
-def _png(fig) -> str:
-    buf = pyio.BytesIO()
-    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+def _png(fig) -> bytes:
+    """The figure as PNG bytes (fast compression: the report is for looking, not archiving)."""
     import matplotlib.pyplot as plt
 
+    buf = pyio.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, pil_kwargs={"compress_level": 1})
     plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue()
 
 
 def _thumb(path, side=96):
+    """The photo fitted into a white ``side`` x ``side`` square (small photos enlarged)."""
+    from PIL import Image
+
     try:
         rgb = io.load_image(path, draft_size=side)
     except ImageReadError:
         return np.full((side, side, 3), 200, np.uint8)
-    from PIL import Image
-
     im = Image.fromarray(rgb)
-    im.thumbnail((side, side))
+    scale = side / max(im.size)
+    im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))),
+                   Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.NEAREST)  # fmt: skip
     canvas = Image.new("RGB", (side, side), (255, 255, 255))
     canvas.paste(im, ((side - im.width) // 2, (side - im.height) // 2))
     return np.asarray(canvas)
@@ -89,7 +93,7 @@ def histograms(kept, dropped):
     return fig
 
 
-def contact_sheet(paths, captions, title: str, columns: int = 8, side: int = 96):
+def contact_sheet(paths, captions, title: str, columns: int = 8, side: int = 112):
     """A matplotlib figure: the photos of ``paths`` in a grid, each with its caption."""
     import matplotlib
 
@@ -98,21 +102,29 @@ def contact_sheet(paths, captions, title: str, columns: int = 8, side: int = 96)
 
     n = max(1, len(paths))
     rows = (n + columns - 1) // columns
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.45, rows * 1.65 + 0.4),
-                             squeeze=False)  # fmt: skip
-    for ax in axes.ravel():
-        ax.set_axis_off()
-    for ax, path, caption in zip(axes.ravel(), paths, captions, strict=False):
-        ax.imshow(_thumb(path, side))
-        ax.set_title(caption, fontsize=6)
+    cell_w, cell_h = side + 8, side + 30  # room for a two-line caption above each photo
+    mosaic = np.full((rows * cell_h, columns * cell_w, 3), 255, np.uint8)
+    for k, path in enumerate(paths):
+        r, c = divmod(k, columns)
+        y, x = r * cell_h + 26, c * cell_w + 4
+        mosaic[y : y + side, x : x + side] = _thumb(path, side)
+    dpi = 100
+    fig = plt.figure(figsize=(mosaic.shape[1] / dpi, mosaic.shape[0] / dpi + 0.3), dpi=dpi)
+    ax = fig.add_axes((0, 0, 1, mosaic.shape[0] / (mosaic.shape[0] + 30)))
+    ax.imshow(mosaic, interpolation="nearest")
+    ax.set_axis_off()
+    for k, caption in enumerate(captions[: len(paths)]):
+        r, c = divmod(k, columns)
+        ax.text(c * cell_w + 4 + side / 2, r * cell_h + 24, caption, fontsize=5.5,
+                ha="center", va="bottom")  # fmt: skip
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     return fig
 
 
-def _short(path, depth=2) -> str:
-    parts = Path(path).parts
-    return "/".join(parts[-depth:])
+def _short(path, width=24) -> str:
+    """``folder/name``, cut to ``width`` characters (a caption over a 112-pixel photo)."""
+    name = "/".join(Path(path).parts[-2:])
+    return name if len(name) <= width else name[: width - 11] + "..." + name[-8:]
 
 
 def _sheets(kept, dropped, per_rule: int):
@@ -140,7 +152,12 @@ def _sheets(kept, dropped, per_rule: int):
                             contact_sheet(near["path"].tolist(), caps, "kept, nearly grey")))  # fmt: skip
         elif rule in ("duplicates", "leak") and "duplicate_of" in rows.columns:
             a, _ = hash_values(rows["hash"])
-            originals = rows["duplicate_of"].where(rows["duplicate_of"] != "", rows["path"])
+            originals = (
+                rows["duplicate_of"].where(rows["duplicate_of"] != "", rows["group"])
+                if "group" in rows.columns
+                else rows["duplicate_of"]
+            )
+            originals = originals.where(originals != "", rows["path"])
             lookup = dict(zip(dropped["path"], dropped["hash"], strict=False))
             lookup.update(zip(kept["path"], kept["hash"], strict=False))
             b, _ = hash_values([lookup.get(o, "") for o in originals])
@@ -202,11 +219,11 @@ def write_report(path, kept, dropped, summary, *, per_rule: int = 32, title="kco
     if png_dir is not None:
         os.makedirs(png_dir, exist_ok=True)
     for k, (caption, fig) in enumerate(figures):
+        png = _png(fig)
         if png_dir is not None:
-            fig.savefig(os.path.join(png_dir, f"figure_{k}.png"), dpi=80, bbox_inches="tight")
-        parts.append(
-            f"<h2>{html.escape(caption)}</h2><img src='data:image/png;base64,{_png(fig)}'>"
-        )
+            Path(png_dir, f"figure_{k}.png").write_bytes(png)
+        data = base64.b64encode(png).decode("ascii")
+        parts.append(f"<h2>{html.escape(caption)}</h2><img src='data:image/png;base64,{data}'>")
     errors = dropped[dropped["reason"] == "errors"] if len(dropped) else dropped
     if len(errors):
         parts.append(f"<h2>errors ({len(errors)})</h2>")

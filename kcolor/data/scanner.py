@@ -15,7 +15,8 @@ Columns (see :data:`kcolor.data.manifest.COLUMNS`):
 * ``colourfulness``: Hasler & Suesstrunk's (2003) metric of the thumbnail (0-255 scale);
   ``mean_l``: the thumbnail's mean CIELAB L (0-100);
 * ``hash`` and ``dhash``: ``imagehash.phash`` and ``imagehash.dhash`` of the thumbnail
-  (64 bits each, hexadecimal); ``duplicate_of``: see :mod:`kcolor.data.duplicates`;
+  (64 bits each, hexadecimal); ``duplicate_of`` and ``group``: see
+  :func:`kcolor.data.duplicates.near_duplicates`;
 * ``error``: why the file could not be read, empty otherwise.
 """
 
@@ -27,11 +28,12 @@ import sys
 import warnings
 from pathlib import Path
 
+import imagehash
 import numpy as np
 from PIL import Image
 
 from kcolor import color, io
-from kcolor.data.duplicates import duplicate_of
+from kcolor.data.duplicates import near_duplicates
 from kcolor.data.labels import LabelFinder
 from kcolor.data.manifest import COLUMNS, normalise
 from kcolor.errors import DataError, ImageReadError
@@ -42,7 +44,7 @@ __all__ = ["GREY_THRESHOLD", "THUMB_SIDE", "analyse_file", "folder_names", "scan
 THUMB_SIDE = 64
 
 #: A photo is grey when the 99th percentile of its thumbnail's chroma is below this.
-GREY_THRESHOLD = 6.0
+GREY_THRESHOLD = 8.0
 
 #: The fields :func:`analyse_file` returns, in order.
 FIELDS = (
@@ -53,19 +55,56 @@ FIELDS = (
 _ERROR_ROW = (None, "", "", None, None, None, None, None, None, "", "")
 
 
-def _header(path: str):
-    """``(format, mode, width, height)`` from the header, or Nones (load_image says why)."""
+def _limit(max_pixels):
+    if max_pixels is None:
+        return io.DEFAULT_MAX_PIXELS
+    return int(max_pixels) if max_pixels > 0 else None
+
+
+def _thumbnail(path: str, max_pixels):
+    """``(rgb, format, mode, width, height)`` with one open of the file.
+
+    The photo is decoded small (``Image.draft``) and converted by :func:`kcolor.io.as_rgb`
+    (EXIF orientation, every mode). Anything unusual (a header PIL cannot read, too many
+    pixels, a decoding error) goes to :func:`kcolor.io.load_image`, whose
+    :class:`~kcolor.errors.ImageReadError` says what is wrong; the header fields are then
+    read on their own, when they can be.
+    """
+    limit = _limit(max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as im:
-                return im.format or "", im.mode, im.size[0], im.size[1]
+                fmt, mode, (width, height) = im.format or "", im.mode, im.size
+                if limit is None or width * height <= limit:
+                    if fmt in ("JPEG", "MPO"):
+                        im.draft(mode, (THUMB_SIDE, THUMB_SIDE))
+                    if getattr(im, "n_frames", 1) > 1:
+                        im.seek(0)
+                    im.load()
+                    return io.as_rgb(im), fmt, mode, width, height
     except Exception:
-        return "", "", None, None
+        pass
+    header = ("", "", None, None)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                header = (im.format or "", im.mode, im.size[0], im.size[1])
+    except Exception:
+        pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a lying extension is fine: `format` shows it
+        try:
+            rgb = io.load_image(path, max_pixels=max_pixels, draft_size=THUMB_SIDE)
+        except ImageReadError as e:
+            e.header = header
+            raise
+    return (rgb, *header)
 
 
 def _colourfulness(rgb: np.ndarray) -> float:
-    rgb = rgb.reshape(-1, 3).astype(np.float64)
+    rgb = rgb.reshape(-1, 3).astype(np.float32)
     rg = rgb[:, 0] - rgb[:, 1]
     yb = 0.5 * (rgb[:, 0] + rgb[:, 1]) - rgb[:, 2]
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
@@ -79,22 +118,18 @@ def analyse_file(path, max_pixels: int | None = None, grey_threshold: float = GR
         max_pixels: pixel limit, as in :func:`kcolor.io.load_image` (``None``: its default).
         grey_threshold: chroma below which the photo is grey.
     """
-    import imagehash
-
     path = os.fspath(path)
     try:
         size = os.stat(path).st_size
     except OSError as e:
         return (None, *_ERROR_ROW[1:-1], f"cannot stat the file: {e.strerror or e}")
-    fmt, mode, width, height = _header(path)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a lying extension is fine: `format` shows it
-            rgb = io.load_image(path, max_pixels=max_pixels, draft_size=THUMB_SIDE)
+        rgb, fmt, mode, width, height = _thumbnail(path, max_pixels)
     except ImageReadError as e:
+        fmt, mode, width, height = e.header
         return (size, fmt, mode, width, height, None, None, None, None, "", "", e.reason)
     except Exception as e:  # never stop a scan
-        return (size, fmt, mode, width, height, None, None, None, None, "", "",
+        return (size, "", "", None, None, None, None, None, None, "", "",
                 f"unexpected {type(e).__name__}: {e}")  # fmt: skip
     h, w = rgb.shape[:2]
     if width and height and width != height and (w > h) != (width > height) and w != h:
@@ -104,7 +139,10 @@ def analyse_file(path, max_pixels: int | None = None, grey_threshold: float = GR
         im.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BILINEAR)
     thumb = np.asarray(im)
     lab = color.rgb_to_lab(thumb)
-    chroma = float(np.percentile(np.hypot(lab[..., 1], lab[..., 2]), 99))
+    chroma = np.hypot(lab[..., 1], lab[..., 2]).ravel()
+    chroma = float(
+        np.partition(chroma, int(0.99 * (chroma.size - 1)))[int(0.99 * (chroma.size - 1))]
+    )
     return (
         size, fmt, mode, width, height, round(chroma, 3), bool(chroma < grey_threshold),
         round(_colourfulness(thumb), 3), round(float(lab[..., 0].mean()), 3),
@@ -187,7 +225,8 @@ def scan(
         all_files: list every file, not only those with an image extension (the others then
             get an ``error``, e.g. "not an image file").
         progress: show a progress bar on stderr.
-        duplicates: fill ``duplicate_of`` (see :func:`kcolor.data.duplicates.duplicate_of`).
+        duplicates: fill ``duplicate_of`` and ``group`` (see
+            :func:`kcolor.data.duplicates.near_duplicates`).
         **duplicate_kwargs: ``max_distance`` / ``max_dhash_distance`` for it.
 
     Returns:
@@ -245,7 +284,8 @@ def scan(
             pool.join()
     df = pd.concat(chunks, ignore_index=True)
     df["duplicate_of"] = ""
+    df["group"] = ""
     df = normalise(df)
     if duplicates:
-        df["duplicate_of"] = duplicate_of(df, **duplicate_kwargs)
+        df["duplicate_of"], df["group"] = near_duplicates(df, **duplicate_kwargs)
     return df[list(COLUMNS)]
