@@ -572,19 +572,21 @@ def evaluate(
         inputs, size, batch_size, drop_grey, limit=limit, recursive=recursive,
         grey_threshold=grey_threshold, tally=tally, progress=progress,
     )  # fmt: skip
-    first_batch = next(batches, None)  # the photos are checked before any model loads
-    systems = _systems(model_spec, batch_size)
-    judge_fn, judge_name = _resolve_judge(embedder if embedder is not None else judge, semantic)
-
-    names = [s.name for s in systems] + [GREY]
     rows: list[dict] = []
     examples = _Examples(n_examples, _RANK_DIRECTION[rank_by] == "max")
-    for batch in itertools.chain([first_batch] if first_batch else [], batches):
-        stats = truth_statistics(batch.truth, judge_fn)
-        batch_rows, images = _batch_rows(batch, systems, judge_fn, stats)
-        scores = [row[f"{systems[0].name}/{rank_by}"] for row in batch_rows]
-        examples.offer(scores, [Path(f) for f in batch.files], images, len(rows))
-        rows.extend(batch_rows)
+    try:  # (closing the generator closes its progress bar, also when a model fails)
+        first_batch = next(batches, None)  # the photos are checked before any model loads
+        systems = _systems(model_spec, batch_size)
+        judge_fn, judge_name = _resolve_judge(embedder if embedder is not None else judge, semantic)
+        for batch in itertools.chain([first_batch] if first_batch else [], batches):
+            stats = truth_statistics(batch.truth, judge_fn)
+            batch_rows, images = _batch_rows(batch, systems, judge_fn, stats)
+            scores = [row[f"{systems[0].name}/{rank_by}"] for row in batch_rows]
+            examples.offer(scores, [Path(f) for f in batch.files], images, len(rows))
+            rows.extend(batch_rows)
+    finally:
+        batches.close()
+    names = [s.name for s in systems] + [GREY]
 
     if not rows:
         reason = f"{tally.n_grey} grey" if tally.n_grey else ""
