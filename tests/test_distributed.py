@@ -341,6 +341,30 @@ def test_generic_pydataset_is_sharded_by_batches():
     assert [int(v[i][0][0, 0]) for v in val for i in range(len(v))] == [0, 2, 4, 6, 1, 3, 5]
 
 
+def test_wrapped_kcolor_datasets_count_their_samples():
+    from kcolor.datasets import ArrayDataset
+    from kcolor.distributed import ShardedDataset
+    from kcolor.losses import PackedLTargets
+
+    val = PackedLTargets(ArrayDataset(_images(N_VAL, 1), batch_size=4))  # batches of 4, 4, 3
+    shards = [ShardedDataset(val, r, 2, training=False) for r in range(2)]
+    assert [s.num_samples for s in shards] == [7, 4]
+
+
+def test_gradient_sync_hooks_variables_unfrozen_later():
+    from kcolor import distributed as kd
+
+    model = _model()
+    first = model.layers[1]
+    first.trainable = False
+    sync = kd.GradientAllReduce(kd.Dist(), model)
+    frozen = len(first.weights)
+    assert len(sync._params) == len(model.weights) - frozen
+    first.trainable = True
+    assert sync.refresh() == frozen and sync.refresh() == 0
+    assert len(sync._params) == len(model.weights)
+
+
 def test_per_rank_batch_size():
 
     from kcolor import distributed as kd
