@@ -514,6 +514,44 @@ def class_loss(model, neighbours=DEFAULT_NEIGHBOURS, sigma=DEFAULT_SIGMA) -> Col
     return ColorClassLoss(head.bins, get_class_weights(model), neighbours, sigma)
 
 
+def make_loss(
+    train=None,
+    model=None,
+    lam: float = DEFAULT_LAMBDA,
+    sigma: float = DEFAULT_SIGMA,
+    neighbours: int = DEFAULT_NEIGHBOURS,
+    max_batches: int | None = 200,
+    class_weights=None,
+) -> ColorClassLoss:
+    """The :class:`ColorClassLoss` for training a class model, weights fitted on ``train``.
+
+    Fits the rebalancing weights on the training data (:func:`fit_class_weights`, on at
+    most ``max_batches`` batches) and, when ``model`` is given, takes its head's bins
+    and stores the weights in its head (so the saved model carries them).
+
+    Args:
+        train: the training data (see :func:`ab_histogram`); ``None`` with ``class_weights``
+            or for unweighted soft cross-entropy.
+        model: the class model to be trained (or ``None``: the default bins).
+        lam: rebalancing mix (0.5), see :func:`fit_class_weights`.
+        sigma: the Gaussian sigma of the soft targets and of the histogram smoothing.
+        neighbours: bins per soft target.
+        max_batches: batches of ``train`` read for the histogram (``None``: all).
+        class_weights: use these weights ``(Q,)`` instead of fitting them.
+    """
+    head = class_head(model) if model is not None else None
+    if model is not None and head is None:
+        raise ValueError(f"model {model.name!r} has no colour-class head (unet head='classes')")
+    bins = head.bins if head is not None else gamut_bins()
+    if class_weights is None and train is not None:
+        class_weights = fit_class_weights(
+            train, bins, lam=lam, sigma=sigma, max_batches=max_batches
+        )
+    if head is not None and class_weights is not None:
+        set_class_weights(model, class_weights)
+    return ColorClassLoss(bins, class_weights, neighbours=neighbours, sigma=sigma)
+
+
 def to_ab_model(model, temperature: float = DEFAULT_TEMPERATURE):
     """A model that outputs encoded ab ``(N, H, W, 2)``: class models decoded, others as they are.
 
@@ -552,6 +590,7 @@ __all__ = [
     "gamut_bins",
     "get_class_weights",
     "is_class_model",
+    "make_loss",
     "nearest_bin",
     "set_class_weights",
     "soft_encode",

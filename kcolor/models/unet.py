@@ -9,6 +9,7 @@ from kcolor import color
 from kcolor import layers as klayers
 from kcolor.models._blocks import image_shape
 from kcolor.models._weights import load_weights
+from kcolor.models.backbones import _fast
 from kcolor.models.backbones.efficientnet_lite import (
     RGB_MEAN,
     RGB_STD,
@@ -70,8 +71,8 @@ class LightnessToRGB(keras.layers.Layer):
 
 def _conv_bn_relu(x, filters, kernel, name):
     x = klayers.Conv2D(filters, kernel, padding="same", use_bias=False, name=name + "_conv")(x)
-    x = keras.layers.BatchNormalization(name=name + "_bn")(x)
-    return keras.layers.ReLU(name=name + "_relu")(x)
+    x = _fast.BatchNormalization(name=name + "_bn")(x)
+    return _fast.ReLU(name=name + "_relu")(x)
 
 
 def unet(

@@ -40,6 +40,7 @@ import numpy as np
 
 from kcolor import layers as klayers
 from kcolor.errors import WeightsError
+from kcolor.models.backbones import _fast
 
 #: Input normalisation on the 0-255 scale: ``(pixel - RGB_MEAN) / RGB_STD``.
 RGB_MEAN = 127.0
@@ -104,11 +105,11 @@ def stage_config(variant: str) -> list[tuple]:
 
 
 def _bn(name):
-    return keras.layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name)
+    return _fast.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name)
 
 
 def _relu6(name):
-    return keras.layers.ReLU(max_value=6.0, name=name)
+    return _fast.ReLU(max_value=6.0, name=name)
 
 
 def _conv1x1(filters, name):
@@ -230,7 +231,7 @@ def _mbconv(x, prefix, cin, cout, kernel, stride, expand, drop_rate):
         x = _conv1x1(channels, prefix + "expand_conv")(x)
         x = _bn(prefix + "expand_bn")(x)
         x = _relu6(prefix + "expand_activation")(x)
-    x = keras.layers.DepthwiseConv2D(
+    x = _fast.DepthwiseConv2D(
         kernel, strides=stride, padding="same", use_bias=False, name=prefix + "dwconv"
     )(x)
     x = _bn(prefix + "bn")(x)
