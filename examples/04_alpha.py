@@ -1,20 +1,29 @@
 """Alpha version: one network learns to colour one photo (and only that one).
 
-The article's first colouriser ("Alpha version", in Emil Wallner's "Colorize B&W Photos
-with a 100-line Neural Network") is a tiny encoder/decoder, :func:`kcolor.models.alpha`
+Article section: "Alpha version" of Emil Wallner's "Colorize B&W Photos with a 100-line
+Neural Network".
+
+## Introduction
+
+The article's first colouriser is a tiny encoder/decoder, :func:`kcolor.models.alpha`
 (32,202 parameters), trained for 1000 steps on a single portrait until it reproduces
 that portrait's colours from its grey version. Then, as in the article, it is shown a
 photo it has never seen (the man): the colours do not carry over. One photo teaches the
 network that photo, not colourisation.
 
-Writes ``--out`` (default ``runs/04_alpha``)::
+The training is the article's own ``model.fit`` on one ``(L, ab)`` pair, batch size 1.
+The run folder ``--out`` (default ``runs/04_alpha``) is a preset folder
+(:func:`kcolor.presets.save_to_preset`), so ``kcolor.Colorizer.from_preset("runs/04_alpha")``
+and ``kcolor colorize --model runs/04_alpha`` use it::
 
-    config.json  history.csv (kcolor.callbacks.PandasLogger)  metrics.json
+    config.json  model.weights.h5  metadata.json     the preset
+    history.csv (kcolor.callbacks.PandasLogger)  metrics.json
     compare.png  (rows woman / man; columns grey | alpha | truth)
-    report.html  history.png  metrics.png  model.weights.h5
+    report.html  history.png  metrics.png
 
-and, with ``--save-preset``, the float16 preset ``kcolor/weights/alpha-woman.weights.h5``
-(printing its SHA-256 for ``kcolor/presets.py``).
+``metadata.json`` holds this script's command (``made_by``) and its ``kcolor train``
+equivalent (``command``). ``--save-preset`` exports the run as the float16 preset folder
+``kcolor/weights/alpha-woman/``.
 
 Usage:
     python examples/04_alpha.py                        # 400 steps on woman.jpg at 128x128
@@ -23,18 +32,22 @@ Usage:
                                                        # scikit-image's astronaut / chelsea
 """
 
+# ## Setup
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shlex
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 import kcolor
-from kcolor import color, io, metrics, presets, reports
+from kcolor import color, io, metrics, presets, reports, training
 from kcolor.callbacks import PandasLogger
 from kcolor.models import alpha
 
@@ -68,21 +81,32 @@ def crop8(rgb: np.ndarray, side: int | None = None) -> np.ndarray:
 
 
 def load_photos(args):
-    """(train photo, unseen photo, their names), uint8 RGB."""
+    """(train photo, unseen photo, their names, the train photo's path or ``None``), uint8 RGB."""
     if args.photo is None and args.smoke and not (ARTICLE / "woman.jpg").is_file():
         from skimage import data
 
-        return data.astronaut(), data.chelsea(), ("astronaut", "chelsea")
+        return data.astronaut(), data.chelsea(), ("astronaut", "chelsea"), None
     photo = Path(args.photo or ARTICLE / "woman.jpg")
     other = Path(args.other or photo.with_name("man.jpg"))
-    return io.load_image(photo), io.load_image(other), (photo.stem, other.stem)
+    return io.load_image(photo), io.load_image(other), (photo.stem, other.stem), photo
+
+
+def kcolor_train_command(args, photo, side) -> str | None:
+    """The ``kcolor train`` equivalent of this run (``None`` for scikit-image's photo)."""
+    if photo is None:
+        return None
+    config = training.TrainConfig(output=args.out, data=[str(photo)], model="alpha", size=side,
+                                  batch_size=1, epochs=args.steps, lr=args.lr, val_split=0,
+                                  augment=False)  # fmt: skip
+    return config.to_command()
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photo", help="the one training photo (default: the article's woman.jpg)")
     parser.add_argument("--other", help="an unseen photo (default: man.jpg beside --photo)")
-    parser.add_argument("--out", default="runs/04_alpha", help="run folder")
+    parser.add_argument("--out", default="runs/04_alpha", help="run folder (a preset folder)")
     parser.add_argument("--steps", type=int, default=400,
                         help="training steps (the article: 1000 epochs of one photo)")  # fmt: skip
     parser.add_argument("--size", type=int, default=128,
@@ -90,12 +114,12 @@ def main(argv=None):
                         "cheaper on a CPU); the colour is laid onto the full-size photo")  # fmt: skip
     parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (cosine decay)")
     parser.add_argument("--save-preset", action="store_true",
-                        help="write kcolor/weights/alpha-woman.weights.h5 (float16)")  # fmt: skip
+                        help="export the run as the float16 preset folder kcolor/weights/alpha-woman/")  # fmt: skip
     parser.add_argument("--smoke", action="store_true", help="seconds: 40 steps at 64x64 (for CI)")
     args = parser.parse_args(argv)
 
     keras.utils.set_random_seed(0)
-    full, full_other, names = load_photos(args)
+    full, full_other, names, photo = load_photos(args)
     if args.smoke:
         args.size, args.steps = 64, 40
     # Train at --size; colour (and measure) the full-resolution photos through the Colorizer,
@@ -106,27 +130,21 @@ def main(argv=None):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    # The article: X = L channel, Y = ab / 128, one image, batch size 1.
+    # ## The data
+    #
+    # The article: X = the L channel, Y = ab / 128, one photo. One epoch here is the photo
+    # 10 times (one row of history.csv per 10 steps).
     x, y = color.split_lab(rgb.astype(np.float32) / 255.0)
     x, y = x[None], y[None]
-    per_epoch = 10  # one epoch = the photo 10 times (one CSV row per 10 steps)
+    per_epoch = 10
     epochs = max(1, args.steps // per_epoch)
+
+    # ## The network and its training
+    #
+    # Adam with a cosine decay, plain MSE, batch size 1: the article's `model.fit`.
     model = alpha()
     schedule = keras.optimizers.schedules.CosineDecay(args.lr, epochs * per_epoch, alpha=0.05)
     model.compile(keras.optimizers.Adam(schedule), loss="mse")
-    config = {
-        "example": "04_alpha",
-        "article_section": "Alpha version",
-        "photo": names[0],
-        "unseen_photo": names[1],
-        "train_size": list(rgb.shape[:2]),
-        "photo_size": list(full.shape[:2]),
-        "steps": epochs * per_epoch,
-        "optimizer": f"Adam, lr {args.lr} with cosine decay",
-        "loss": "mse",
-        "device": str(kcolor.device()),
-    }
-    (out / "config.json").write_text(json.dumps(config, indent=2))
     start = time.perf_counter()
     model.fit(
         np.repeat(x, per_epoch, 0),
@@ -137,23 +155,51 @@ def main(argv=None):
         verbose=0,
     )
     wall = time.perf_counter() - start
-    model.save_weights(out / "model.weights.h5")
+    final = float(np.asarray(model.evaluate(x, y, verbose=0)))
 
-    colorizer = kcolor.Colorizer(model, input_size=args.size or None)
-    rgb, other = full, full_other
-    colour, colour_other = colorizer.colorize([rgb, other])
+    # ## The trained photo and an unseen one
+    #
+    # The in-memory model colours both photos; then the run folder becomes a preset folder.
+    colour, colour_other = kcolor.Colorizer(model, input_size=args.size or None).colorize(
+        [full, full_other]
+    )
     table = {
-        f"alpha on {names[0]} (trained)": scores(colour, rgb),
-        f"grey {names[0]}": scores(grey_of(rgb), rgb),
-        f"alpha on {names[1]} (unseen)": scores(colour_other, other),
-        f"grey {names[1]}": scores(grey_of(other), other),
+        f"alpha on {names[0]} (trained)": scores(colour, full),
+        f"grey {names[0]}": scores(grey_of(full), full),
+        f"alpha on {names[1]} (unseen)": scores(colour_other, full_other),
+        f"grey {names[1]}": scores(grey_of(full_other), full_other),
     }
     (out / "metrics.json").write_text(json.dumps(table, indent=2))
+    presets.save_to_preset(
+        model, out, builder="alpha", args={"input_shape": [None, None, 1]},
+        input_size=args.size or None, overwrite=True,
+        metadata={
+            "run": True,
+            "description": f"04_alpha (Alpha version): alpha overfitted on one photo, {names[0]}",
+            "command": kcolor_train_command(args, photo, args.size or min(rgb.shape[:2])),
+            "made_by": "python examples/04_alpha.py " + shlex.join(argv),
+            "example": "04_alpha",
+            "article_section": "Alpha version",
+            "data": str(photo) if photo else f"scikit-image's {names[0]}",
+            "photo": names[0],
+            "unseen_photo": names[1],
+            "train_size": list(rgb.shape[:2]),
+            "photo_size": list(full.shape[:2]),
+            "steps": epochs * per_epoch,
+            "optimizer": f"Adam, lr {args.lr} with cosine decay to 5%",
+            "loss": "mse",
+            "seed": 0,
+            "wall_seconds": round(wall, 1),
+            "device": str(kcolor.device()),
+            "final_loss": {"mse": final},
+            "metrics": table,
+        },
+    )  # fmt: skip
     fig = reports.compare_grid(
         {
-            "grey": [grey_of(rgb), grey_of(other)],
+            "grey": [grey_of(full), grey_of(full_other)],
             "alpha": [colour, colour_other],
-            "truth": [rgb, other],
+            "truth": [full, full_other],
         },
         row_titles=[f"{names[0]} (trained)", f"{names[1]} (unseen)"],
         title="Alpha: one photo learnt, not colourisation",
@@ -161,19 +207,17 @@ def main(argv=None):
     fig.savefig(out / "compare.png", dpi=80)
     reports.build_report(out, title="Example 04: the alpha network")
 
-    final = float(np.asarray(model.evaluate(x, y, verbose=0)))
     print(f"trained {epochs * per_epoch} steps in {wall:.1f} s, final MSE {final:.6f}")
     print(f"PSNR on {names[0]} (trained): {table[f'alpha on {names[0]} (trained)']['psnr']:.2f} dB "
           f"(grey: {table[f'grey {names[0]}']['psnr']:.2f} dB)")  # fmt: skip
     print(f"PSNR on {names[1]} (unseen):  {table[f'alpha on {names[1]} (unseen)']['psnr']:.2f} dB "
           f"(grey: {table[f'grey {names[1]}']['psnr']:.2f} dB)")  # fmt: skip
-    print(f"run folder: {out}")
+    print(f"run folder (a preset folder): {out}")
     if args.save_preset:
-        path = presets.WEIGHTS_DIR / "alpha-woman.weights.h5"
-        fresh = alpha()  # uncompiled: no optimizer state in the file
-        fresh.set_weights(model.get_weights())
-        digest = presets.save_weights(fresh, path)
-        print(f"preset weights: {path}  sha256 {digest}")
+        folder = presets.export_preset(out, presets.WEIGHTS_DIR / "alpha-woman", float16=True,
+                                       overwrite=True, name="alpha-woman")  # fmt: skip
+        digest = json.loads((folder / "metadata.json").read_text())["weights_sha256"]
+        print(f"preset: {folder}  sha256 {digest}")
     return table
 
 

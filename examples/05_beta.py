@@ -1,7 +1,11 @@
 """Beta version: the encoder/decoder learns colourisation from many photos, with augmentation.
 
-The article's second step ("Beta version", in Emil Wallner's "Colorize B&W Photos with a
-100-line Neural Network"): the deeper :func:`kcolor.models.beta` (3.9M parameters) is
+Article section: "Beta version" of Emil Wallner's "Colorize B&W Photos with a 100-line
+Neural Network".
+
+## Introduction
+
+The article's second step: the deeper :func:`kcolor.models.beta` (3.9M parameters) is
 trained on a folder of photos with Keras's ``ImageDataGenerator`` augmentation (shear,
 zoom, rotation, horizontal flip), here :class:`kcolor.datasets.ImageFolderDataset` with
 ``augment=True``. Wallner suggests faces first (one kind of picture is easier); broad sets
@@ -13,14 +17,21 @@ uncertain the average of the candidates is the MSE optimum, and averages are gre
 ``--loss perceptual`` (:class:`kcolor.losses.PerceptualLoss`) compares EfficientNet-Lite0
 features. The run holds out ``--val-split`` of the photos (never augmented) and measures the
 trained model on them against the grey baseline: PSNR, SSIM, AuC, colourfulness, ΔCF and
-chroma ratio (``metrics.json``), which is how the shipped presets' loss was chosen.
+chroma ratio (``metrics.json``).
 
-Writes ``--out`` (default ``runs/05_beta``)::
+The script is ``model.fit`` in the open, built from the pieces ``kcolor train``
+(:func:`kcolor.training.train`) is made of: a :class:`~kcolor.training.TrainConfig` from the
+arguments, :func:`~kcolor.training.config_photos`, :func:`~kcolor.training.make_datasets`,
+:func:`~kcolor.training.make_loss`, :func:`~kcolor.training.make_schedule`. The run folder
+``--out`` (default ``runs/05_beta``) is a preset folder::
 
-    config.json  history.csv  previews/  metrics.json  compare.png  report.html
-    model.weights.h5
+    config.json  model.weights.h5  metadata.json     the preset (kcolor.presets.save_to_preset)
+    history.csv  previews/  metrics.json  compare.png  report.html
 
-and with ``--save-preset NAME`` the float16 preset ``kcolor/weights/NAME.weights.h5``.
+so ``kcolor.Colorizer.from_preset("runs/05_beta")`` and ``kcolor colorize --model
+runs/05_beta`` use it; ``metadata.json`` holds the equivalent ``kcolor train`` command
+(``command``) and this script's (``made_by``). ``--save-preset NAME`` exports it as the
+float16 preset folder ``kcolor/weights/NAME/``.
 
 Usage:
     python examples/05_beta.py                                   # faces, 64 px
@@ -29,20 +40,24 @@ Usage:
     python examples/05_beta.py --smoke                           # seconds, no shared data
 """
 
+# ## Setup
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shlex
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 import kcolor
-from kcolor import color, io, losses, metrics, presets, reports
+from kcolor import color, io, losses, presets, reports, training
 from kcolor.callbacks import ColorizationPreview, PandasLogger, TimeBudget
-from kcolor.datasets import ImageFolderDataset
+from kcolor.errors import KcolorError
 
 import keras  # noqa: E402  isort: skip  (after kcolor: the torch backend)
 
@@ -64,76 +79,10 @@ def smoke_folder(folder: Path) -> Path:
     return folder
 
 
-def colour_photos(sources):
-    """(readable colour photos of ``sources``, number of grey ones dropped).
-
-    The scan decodes every photo once; its result is cached in ``~/.cache/kcolor/`` (keyed
-    by the file list, sizes and dates) so that repeated runs on the same folders skip it.
-    """
-    import hashlib
-
-    files, _ = io.find_images([str(s) for s in sources])
-    stamp = [(str(f), f.stat().st_size, int(f.stat().st_mtime)) for f in files]
-    key = hashlib.sha256(json.dumps(stamp).encode()).hexdigest()[:20]
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kcolor"
-    cached = cache / f"colour_photos_{key}.json"
-    if cached.is_file():
-        record = json.loads(cached.read_text())
-        return [Path(p) for p in record["colour"]], record["grey"]
-    probe = ImageFolderDataset(files, size=8, drop_grey=True)
-    grey = sum(1 for _, reason in probe.skipped if "grey" in str(reason))
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        cached.write_text(json.dumps({"colour": [str(p) for p in probe.paths], "grey": grey}))
-    except OSError:
-        pass
-    return list(probe.paths), grey
-
-
-def split_photos(sources, val_split, max_images, seed):
-    """Readable colour photos of ``sources``, split into (train, held-out) path lists."""
-    paths, grey = colour_photos(sources)
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(paths))
-    n_val = int(round(val_split * len(paths))) if len(paths) > 1 else 0
-    n_val = min(n_val, len(paths) - 1)
-    val = sorted(paths[i] for i in order[:n_val])
-    train = [paths[i] for i in order[n_val:]]
-    if max_images:
-        train = train[:max_images]
-    return sorted(train), val, grey
-
-
-def evaluate_set(preds, truths) -> dict:
-    """Mean per-photo PSNR, SSIM, AuC, colourfulness; ΔCF and chroma ratio over the set."""
-    preds, truths = list(preds), list(truths)
-    per = [metrics.evaluate_pair(p, t) for p, t in zip(preds, truths, strict=True)]
-    return {
-        "psnr": float(np.mean([r["psnr"] for r in per if np.isfinite(r["psnr"])])),
-        "ssim": float(np.nanmean([r["ssim"] for r in per])),
-        "auc": float(np.mean([r["auc"] for r in per])),
-        "colorfulness": float(np.mean([r["colorfulness"] for r in per])),
-        "colorfulness_truth": float(np.mean([r["colorfulness_truth"] for r in per])),
-        "delta_colorfulness": metrics.delta_colorfulness(preds, truths),
-        "chroma_ratio": metrics.chroma_ratio(preds, truths),
-        "photos": len(preds),
-    }
-
-
-def grey_of(rgb: np.ndarray) -> np.ndarray:
-    """The grey version of uint8 photos (same L, a = b = 0)."""
-    return color.to_uint8(color.rgb_to_gray(np.asarray(rgb, np.float32) / 255.0))
-
-
-def make_loss(name: str, penalty: float):
-    """(loss, packed): the Keras loss, and whether the targets must carry L (pack_l)."""
-    if name == "mse":
-        return "mse", False
-    if name == "saturation":
-        return losses.SaturationMSE(penalty=penalty), False
-    if name == "perceptual":
-        return losses.PerceptualLoss(layers=("block0", "block2"), mse_weight=1.0), True
-    raise ValueError(f"unknown loss {name!r}")
+# ## The options
+#
+# Examples 05 and 06 share them; each one is a field of `kcolor.training.TrainConfig`
+# (`--out` is its `output`), so the run's `kcolor train` command can be written down.
 
 
 def add_common_arguments(parser, default_out):
@@ -163,27 +112,23 @@ def add_common_arguments(parser, default_out):
         "--repeat", type=int, default=1, help="each photo this many times per epoch"
     )
     parser.add_argument("--minutes", type=float, default=0,
-                        help="train for this many minutes: the epochs that fit (at most --epochs) "
-                        "and a cosine decay fitted to them (callbacks.TimeBudget)")  # fmt: skip
+                        help="train for this many minutes: the whole epochs that fit (at most "
+                        "--epochs) and a cosine decay fitted to them (callbacks.TimeBudget)")  # fmt: skip
     parser.add_argument("--workers", type=int, default=1,
                         help="data-loading processes (more than 1: multiprocessing)")  # fmt: skip
-    parser.add_argument("--init", help="start from these weights (.weights.h5 or a preset name)")
+    parser.add_argument("--init", help="start from these weights (a preset name or folder, "
+                        "or a .weights.h5 file)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=default_out, help="run folder")
+    parser.add_argument("--out", default=default_out, help="run folder (a preset folder)")
     parser.add_argument("--save-preset", metavar="NAME",
-                        help="write kcolor/weights/NAME.weights.h5 (float16) and print its sha256")  # fmt: skip
+                        help="export the run as the float16 preset folder kcolor/weights/NAME/")  # fmt: skip
     parser.add_argument("--smoke", action="store_true",
                         help="seconds: 32 px, a few photos, 1 epoch (scikit-image photos without ../shared)")  # fmt: skip
 
 
-def prepare(args):
-    """Apply --smoke, make the run folder, split the photos: (out, train paths, val paths, grey)."""
-    if args.workers < 1:
-        raise SystemExit(f"--workers must be at least 1, got {args.workers}")
-    if args.minutes < 0:
-        raise SystemExit(f"--minutes must be positive (0: no time budget), got {args.minutes}")
+def make_config(args, model: str, **fields) -> training.TrainConfig:
+    """The :class:`~kcolor.training.TrainConfig` of the parsed arguments (``--smoke`` applied)."""
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     if args.smoke:
         args.size, args.epochs, args.batch_size, args.val_max = 32, 1, 4, 2
         if args.data is None:
@@ -195,140 +140,155 @@ def prepare(args):
     missing = [d for d in args.data if not Path(d).exists()]
     if missing:
         raise SystemExit(f"no such image folder: {', '.join(missing)} (pass --data, or --smoke)")
-    keras.utils.set_random_seed(args.seed)
-    train, val, grey = split_photos(args.data, args.val_split, args.max_images, args.seed)
-    val = val[: args.val_max] if args.val_max else val
-    return out, train, val, grey
+    config = training.TrainConfig(
+        output=str(out), data=args.data, model=model, init=args.init, size=args.size,
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
+        penalty=args.penalty, val_split=args.val_split, val_max=args.val_max,
+        max_images=args.max_images, repeat=args.repeat, minutes=args.minutes or None,
+        workers=args.workers, seed=args.seed, **fields,
+    )  # fmt: skip
+    try:
+        return config.validate()
+    except KcolorError as err:
+        raise SystemExit(str(err)) from None
 
 
-def schedule(args, steps_per_epoch):
-    return keras.optimizers.schedules.CosineDecay(
-        args.lr, max(1, args.epochs * steps_per_epoch), alpha=0.05
-    )
-
-
-def training_data(args, train_paths, val_paths):
-    """(augmented training set, un-augmented held-out set or None) for ``args``."""
-    train = ImageFolderDataset(train_paths, size=args.size, batch_size=args.batch_size,
-                               augment=True, seed=args.seed, repeat=args.repeat,
-                               workers=args.workers, use_multiprocessing=args.workers > 1)  # fmt: skip
-    val = (
-        ImageFolderDataset(val_paths, size=args.size, batch_size=args.batch_size)
-        if val_paths
-        else None
-    )
-    return train, val
-
-
-def run_config(args, example, section, model, train_paths, val_paths, grey) -> dict:
-    """What a run of example 05 or 06 records in ``config.json``."""
-    return {
-        "example": example,
-        "article_section": section,
-        "model": model,
-        "data": [str(d) for d in args.data],
-        "train_images": len(train_paths),
-        "val_images": len(val_paths),
-        "grey_dropped": grey,
-        "size": args.size,
-        "epochs": args.epochs,
-        "minutes": args.minutes or None,
-        "batch_size": args.batch_size,
-        "repeat": args.repeat,
-        "loss": args.loss if args.loss != "saturation" else f"saturation (penalty {args.penalty})",
-        "optimizer": f"Adam, lr {args.lr}, cosine decay to 5%",
-        "init": args.init,
-        "device": str(kcolor.device()),
-        "torch_threads": __import__("torch").get_num_threads(),
-        "workers": args.workers,
-    }
-
-
-def fit_callbacks(args, out, sched, preview=None):
-    """PandasLogger, previews of ``preview = (x, y)`` (if given) and the time budget."""
+def fit_callbacks(config, schedule, fit_val):
+    """The log, previews of the first held-out photos, and (with ``--minutes``) the time budget."""
+    out = Path(config.output)
     callbacks = [PandasLogger(out / "history.csv")]
-    if preview is not None:
-        every = max(1, args.epochs // 4) if not args.minutes else 5
-        callbacks.append(ColorizationPreview(*preview, out / "previews", every=every))
-    if args.minutes:
-        callbacks.append(TimeBudget(args.minutes * 60, sched))
+    if fit_val is not None:
+        x, y = fit_val[0]
+        x = [a[:6] for a in x] if isinstance(x, tuple) else x[:6]
+        every = max(1, config.epochs // 4) if not config.minutes else 5
+        callbacks.append(ColorizationPreview(x, np.asarray(y)[:6, ..., -2:], out / "previews",
+                                             every=every))  # fmt: skip
+    if config.minutes:
+        callbacks.append(TimeBudget(config.minutes * 60, schedule, stop_mid_epoch=False))
     return callbacks
 
 
-def finish(args, out, model, colorizer, val_rgb, names, config, wall, history):
-    """Measure on the held-out photos, write metrics, grid, report and (maybe) the preset."""
-    preds = colorizer.colorize(list(val_rgb)) if len(val_rgb) else []
+# ## Measuring and saving
+#
+# The held-out photos are scored by `training.held_out_scores` (model and grey baseline),
+# the model becomes a preset folder with `presets.save_to_preset`, and that folder is what
+# colours the comparison grid: `Colorizer.from_preset(out)` loads it back.
+
+
+def grey_of(rgb: np.ndarray) -> np.ndarray:
+    """The grey version of uint8 photos (same L, a = b = 0)."""
+    return color.to_uint8(color.rgb_to_gray(np.asarray(rgb, np.float32) / 255.0))
+
+
+def finish(config, model, val, val_paths, *, label, embedder=None, history, wall, argv, meta):
+    """Score the held-out photos; write the preset folder, metrics, grid, report (and export)."""
+    out = Path(config.output)
+    scores = training.held_out_scores(model, val, embedder) if val is not None else {}
     table = {}
-    if len(val_rgb):
-        table[f"{config['model']} (held out)"] = evaluate_set(preds, val_rgb)
-        table["grey baseline (held out)"] = evaluate_set(grey_of(val_rgb), val_rgb)
+    if scores:
+        table[f"{label} (held out)"] = {**scores["model"], "photos": scores["photos"]}
+        table["grey baseline (held out)"] = {**scores["grey"], "photos": scores["photos"]}
         (out / "metrics.json").write_text(json.dumps(table, indent=2))
-        k = min(6, len(val_rgb))
-        fig = reports.compare_grid(
-            {"grey": grey_of(val_rgb[:k]), config["model"]: preds[:k], "truth": val_rgb[:k]},
-            row_titles=[Path(n).stem[:14] for n in names[:k]],
-            title=f"{config['model']} on held-out photos",
-        )
-        fig.savefig(out / "compare.png", dpi=80)
     final = {k: float(v[-1]) for k, v in history.history.items() if v}
     epochs_run = len(history.history.get("loss", []))
-    config.update({"wall_seconds": round(wall, 1), "epochs_run": epochs_run, "final": final})
-    (out / "config.json").write_text(json.dumps(config, indent=2))
-    model.save_weights(out / "model.weights.h5")
-    reports.build_report(out, title=f"{config['example']}: {config['model']}")
+    presets.save_to_preset(
+        model, out, builder=config.model, args=training.builder_args(config, embedder),
+        input_size=config.size, embedder=config.embedder, overwrite=True,
+        metadata={
+            "run": True,
+            "description": f"{meta['example']} ({meta['article_section']}): {label} on "
+                           f"{meta['train_images']} photos",
+            "command": config.to_command(),
+            "made_by": f"python examples/{meta['example']}.py " + shlex.join(argv),
+            "train_config": config.to_dict(),
+            **meta,
+            "seed": config.seed,
+            "epochs": config.epochs,
+            "epochs_run": epochs_run,
+            "wall_seconds": round(wall, 1),
+            "device": str(kcolor.device()),
+            "final_loss": {k: v for k, v in final.items() if k in ("loss", "val_loss")},
+            "metrics": {"held_out": scores} if scores else {},
+        },
+    )  # fmt: skip
+    if val is not None:
+        rgb = np.concatenate([val.rgb_batch(i) for i in range(len(val))])[:6]
+        # the folder just saved (for fusion, with the embedder already built)
+        extra = {"embedder": embedder} if embedder is not None else {}
+        colorizer = kcolor.Colorizer.from_preset(out, **extra)
+        fig = reports.compare_grid(
+            {"grey": grey_of(rgb), label: colorizer.colorize(list(rgb)), "truth": rgb},
+            row_titles=[Path(n).stem[:14] for n in val_paths[: len(rgb)]],
+            title=f"{label} on held-out photos",
+        )
+        fig.savefig(out / "compare.png", dpi=80)
+    reports.build_report(out, title=f"{meta['example']}: {label}")
     print(f"trained {epochs_run} epochs in {wall / 60:.1f} min; final: "
           + ", ".join(f"{k} {v:.5g}" for k, v in final.items()))  # fmt: skip
     for row, values in table.items():
-        print(f"{row:32s} " + "  ".join(
-            f"{k} {v:.4g}" for k, v in values.items() if k != "colorfulness_truth"))  # fmt: skip
-    print(f"run folder: {out}")
-    if args.save_preset:
-        path = presets.WEIGHTS_DIR / f"{args.save_preset}.weights.h5"
-        digest = save_preset_weights(model, path)
-        print(f"preset weights: {path}  sha256 {digest}")
+        print(f"{row:32s} " + "  ".join(f"{k} {v:.4g}" for k, v in values.items()))
+    print(f"run folder (a preset folder): {out}")
+    print(f"the same with kcolor train: {config.to_command()}")
     return table
 
 
-def save_preset_weights(model, path) -> str:
-    """Float16 weights of ``model`` WITHOUT its optimizer state (a compiled model's
-    ``save_weights`` also stores Adam's two moments: 3x the size); returns the SHA-256."""
-    fresh = keras.Model.from_config(model.get_config())  # clone_model would keep the optimizer
-    fresh.set_weights(model.get_weights())
-    return presets.save_weights(fresh, path)
+def export(run_folder, name):
+    """``--save-preset NAME``: the run as the float16 preset folder ``kcolor/weights/NAME/``."""
+    folder = presets.export_preset(run_folder, presets.WEIGHTS_DIR / name, float16=True,
+                                   overwrite=True, name=name)  # fmt: skip
+    digest = json.loads((folder / "metadata.json").read_text())["weights_sha256"]
+    print(f"preset: {folder}  sha256 {digest}")
+    return folder
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_arguments(parser, "runs/05_beta")
     args = parser.parse_args(argv)
-    out, train_paths, val_paths, grey = prepare(args)
+    config = make_config(args, model="beta")
 
-    train, val = training_data(args, train_paths, val_paths)
-    val_rgb = np.concatenate([val.rgb_batch(i) for i in range(len(val))]) if val else np.zeros((0,))
-    loss, packed = make_loss(args.loss, args.penalty)
+    # ## The photos
+    #
+    # A seeded split: `--val-split` of the readable colour photos is held out (grey photos
+    # are dropped). The training photos are augmented (random crop, flip, rotation, zoom,
+    # shear), the held-out ones only resized to fill `--size`.
+    train_paths, val_paths, grey = training.config_photos(config)
+    keras.utils.set_random_seed(config.seed)
+    train, val = training.make_datasets(config, train_paths, val_paths)
+
+    # ## The loss
+    #
+    # `make_loss` says whether the targets must carry L (the perceptual loss colours the
+    # photo before comparing features); `PackedLTargets` packs it in.
+    loss, packed = training.make_loss(config.loss, config.penalty, train=train)
     fit_train = losses.PackedLTargets(train) if packed else train
-    fit_val = (losses.PackedLTargets(val) if packed else val) if val else None
+    fit_val = (losses.PackedLTargets(val) if packed else val) if val is not None else None
 
-    model = kcolor.models.beta((None, None, 1), weights=args.init)
-    sched = schedule(args, len(train))
-    model.compile(keras.optimizers.Adam(sched), loss=loss)
-    config = run_config(args, "05_beta", "Beta version", "beta", train_paths, val_paths, grey)
-    config["augment"] = "ImageFolderDataset(augment=True): crop, flip, rotation, zoom, shear"
-    (out / "config.json").write_text(json.dumps(config, indent=2))
-    preview = None
-    if val:
-        sx, sy = val[0]
-        preview = (sx[:6], sy[:6])
-    callbacks = fit_callbacks(args, out, sched, preview)
+    # ## The network
+    #
+    # The article's beta network, Adam with a cosine decay to 5 % over the run.
+    model = kcolor.models.beta(**training.builder_args(config), weights=config.init)
+    schedule = training.make_schedule(config, len(fit_train))
+    model.compile(keras.optimizers.Adam(schedule), loss=loss)
+
+    # ## Training
     print(f"beta: {len(train_paths)} training photos ({grey} grey dropped), {len(val_paths)} "
-          f"held out, {args.size} px, {args.epochs} epochs of {len(train)} steps, loss {args.loss}",
-          flush=True)  # fmt: skip
+          f"held out, {config.size} px, {config.epochs} epochs of {len(fit_train)} steps, "
+          f"loss {config.loss}", flush=True)  # fmt: skip
     start = time.perf_counter()
-    history = model.fit(fit_train, validation_data=fit_val, epochs=args.epochs,
-                        callbacks=callbacks, verbose=2)  # fmt: skip
+    history = model.fit(fit_train, validation_data=fit_val, epochs=config.epochs,
+                        callbacks=fit_callbacks(config, schedule, fit_val), verbose=2)  # fmt: skip
     wall = time.perf_counter() - start
-    colorizer = kcolor.Colorizer(model, input_size=args.size)
-    return finish(args, out, model, colorizer, val_rgb, val_paths, config, wall, history)
+
+    # ## Results
+    meta = {"example": "05_beta", "article_section": "Beta version", "data": config.data, "train_images": len(train_paths),
+            "val_images": len(val_paths), "grey_dropped": grey}  # fmt: skip
+    table = finish(config, model, val, val_paths, label="beta", history=history, wall=wall,
+                   argv=argv, meta=meta)  # fmt: skip
+    if args.save_preset:
+        export(config.output, args.save_preset)
+    return table
 
 
 if __name__ == "__main__":

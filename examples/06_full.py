@@ -1,7 +1,11 @@
 """Full version: the encoder/decoder fused with what an ImageNet classifier sees in the photo.
 
-The article's last step ("Full version", after Baldassarre et al.'s "Deep Koalarization"):
-each grey photo also goes through a frozen ImageNet classifier, whose 1000 class
+Article section: "Full version" of Emil Wallner's "Colorize B&W Photos with a 100-line
+Neural Network" (after Baldassarre et al.'s "Deep Koalarization").
+
+## Introduction
+
+Each grey photo also goes through a frozen ImageNet classifier, whose 1000 class
 probabilities are repeated over the encoder's grid and fused into it
 (:func:`kcolor.models.fusion`), so the colouriser knows it is looking at, say, a beach.
 
@@ -14,15 +18,19 @@ Embedders (:mod:`kcolor.models.embedders`):
 
 **Embedding cache.** The classifier costs more than the colouriser's own step on a CPU, so
 by default every photo is embedded ONCE, un-augmented (the grey photo resized to fill
-``--size``, as the held-out photos and the :class:`~kcolor.Colorizer` see it), and the
-table is stored in the run folder (``embeddings_<embedder>.npy`` + ``.json`` listing the
-photos, reused when they match). The augmented crops of a photo then get the embedding of the
-whole un-augmented photo, not of the crop: a small mismatch (a crop shows less of the scene,
-rotated and zoomed) that the article's own generator avoided by embedding each batch.
-``--no-cache`` embeds every augmented batch instead (exact, several times slower).
+``--size``, as the held-out photos and the :class:`~kcolor.Colorizer` see it), with
+:func:`kcolor.training.embedding_table`, and the table is stored in the run folder
+(``embeddings_<embedder>.npy`` + ``.json`` listing the photos, reused when they match). The
+augmented crops of a photo then get the embedding of the whole un-augmented photo, not of
+the crop: a small mismatch that lets the network partly learn photos by their embedding,
+and that the article's own generator avoided by embedding each batch. ``--no-cache`` embeds
+every augmented batch instead (exact, several times slower; ``kcolor train``'s default).
 
-Writes ``--out`` (default ``runs/06_full``) like example 05, plus the embedding cache; with
-``--save-preset NAME`` the float16 preset ``kcolor/weights/NAME.weights.h5``.
+Built like example 05 from the public pieces of :mod:`kcolor.training`, plus
+:class:`~kcolor.training.WithEmbeddings` to feed ``(L, embedding)`` to the two-input
+network. ``--out`` (default ``runs/06_full``) is a preset folder as in example 05 (the
+embedder is named in its ``config.json``), plus the embedding cache; ``--save-preset NAME``
+exports the float16 preset folder ``kcolor/weights/NAME/``.
 
 Usage:
     python examples/06_full.py --data ../shared/data/photos/tiny-imagenet-val/images \\
@@ -31,11 +39,14 @@ Usage:
     python examples/06_full.py --smoke                      # seconds, no shared data
 """
 
+# ## Setup
+
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -43,84 +54,40 @@ import numpy as np
 from _load import load_example  # examples/_load.py, beside this script
 
 import kcolor
-from kcolor import losses
-from kcolor.datasets import ImageFolderDataset
+from kcolor import training
 from kcolor.errors import KcolorError
 from kcolor.models.embedders import get_embedder
 
 import keras  # noqa: E402  isort: skip  (after kcolor: the torch backend)
 
-
-beta_example = load_example("05_beta.py")  # the argument set, data split, measuring
+beta_example = load_example("05_beta.py")  # the options, callbacks, measuring and saving
 
 
 def make_embedder(name: str, weights_path: str | None):
+    """The frozen classifier, from a local weights file when given (offline use)."""
     kwargs = {}
     if weights_path:
         kwargs["weights" if name == "inception_resnet_v2" else "weights_path"] = weights_path
     return get_embedder(name, **kwargs)
 
 
-def embedding_table(paths, size, embedder, out: Path) -> np.ndarray:
-    """Embeddings ``(len(paths), D)`` of the un-augmented grey photos; cached in ``out``."""
-    key = hashlib.sha256(
-        json.dumps([embedder.name, size, [str(p) for p in paths]]).encode()
-    ).hexdigest()[:16]
+def cached_embedding_table(train, embedder, out: Path) -> np.ndarray:
+    """:func:`kcolor.training.embedding_table`, kept in ``out`` and reused while the photos match."""
+    photos = [str(p) for p in train.paths]
+    key = hashlib.sha256(json.dumps([embedder.name, train.size, photos]).encode()).hexdigest()[:16]
     npy, meta = out / f"embeddings_{embedder.name}.npy", out / f"embeddings_{embedder.name}.json"
     if npy.is_file() and meta.is_file() and json.loads(meta.read_text()).get("key") == key:
         return np.load(npy)
-    from tqdm.auto import tqdm
-
-    plain = ImageFolderDataset(paths, size=size, batch_size=32)
-    table = []
-    for i in tqdm(range(len(plain)), desc=f"embedding {len(paths)} photos ({embedder.name})"):
-        x, _ = plain[i]
-        table.append(embedder(x))
-    table = np.concatenate(table).astype(np.float32)
+    table = training.embedding_table(train, embedder)
+    out.mkdir(parents=True, exist_ok=True)
     np.save(npy, table)
-    meta.write_text(json.dumps({"key": key, "embedder": embedder.name, "size": size,
-                                "photos": [str(p) for p in paths]}))  # fmt: skip
+    meta.write_text(json.dumps({"key": key, "embedder": embedder.name, "size": train.size,
+                                "photos": photos}))  # fmt: skip
     return table
 
 
-class WithEmbeddings(keras.utils.PyDataset):
-    """``(L, ab)`` batches of an :class:`ImageFolderDataset` -> ``((L, embedding), ab)``.
-
-    Args:
-        dataset: the photos' dataset.
-        table: ``(num photos, D)`` embeddings in ``dataset.paths`` order, or ``None`` to
-            embed each (augmented) batch with ``embedder``.
-        embedder: used when ``table`` is ``None``.
-        packed: targets carry L (for :class:`kcolor.losses.PerceptualLoss`).
-    """
-
-    def __init__(self, dataset, table=None, embedder=None, packed=False):
-        # A table lookup can run in the dataset's worker processes; the embedder runs here.
-        parallel = table is not None
-        super().__init__(
-            workers=dataset.workers if parallel else 1,
-            use_multiprocessing=dataset.use_multiprocessing if parallel else False,
-        )
-        self.dataset, self.table, self.embedder, self.packed = dataset, table, embedder, packed
-
-    def __len__(self):
-        return len(self.dataset)
-
-    def __getitem__(self, index):
-        x, y = self.dataset[index]
-        if self.table is not None:
-            start = index * self.dataset.batch_size
-            items = self.dataset.order[start : start + len(x)]
-            emb = self.table[items]
-        else:
-            emb = self.embedder(x)
-        return (x, emb), (losses.pack_l(x, y) if self.packed else y)
-
-    def on_epoch_end(self):
-        self.dataset.on_epoch_end()
-
-
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     beta_example.add_common_arguments(parser, "runs/06_full")
     parser.add_argument("--embedder", choices=("efficientnet_lite0", "inception_resnet_v2"),
@@ -137,48 +104,60 @@ def main(argv=None):
         embedder = make_embedder(args.embedder, args.embedder_weights)
     except KcolorError as err:
         raise SystemExit(f"06_full: cannot build the {args.embedder} embedder: {err}") from None
-    out, train_paths, val_paths, grey = beta_example.prepare(args)
+    config = beta_example.make_config(args, model="fusion", embedder=args.embedder,
+                                      embed_cache=not args.no_cache)  # fmt: skip
+    out = Path(config.output)
 
-    train, val = beta_example.training_data(args, train_paths, val_paths)
-    val_rgb = np.concatenate([val.rgb_batch(i) for i in range(len(val))]) if val else np.zeros((0,))
-    loss, packed = beta_example.make_loss(args.loss, args.penalty)
+    # ## The photos, as in example 05
+    train_paths, val_paths, grey = training.config_photos(config)
+    keras.utils.set_random_seed(config.seed)
+    train, val = training.make_datasets(config, train_paths, val_paths)
+
+    # ## The embeddings
+    #
+    # One row per training photo (un-augmented), or `None`: `WithEmbeddings` then runs the
+    # classifier on every augmented batch. The held-out photos are never augmented, so
+    # embedding their batches is exact.
     start = time.perf_counter()
-    table = None if args.no_cache else embedding_table(train.paths, args.size, embedder, out)
+    table = cached_embedding_table(train, embedder, out) if config.embed_cache else None
     embed_seconds = time.perf_counter() - start
     if args.embed_only:
         print(f"embedded {len(train.paths)} photos in {embed_seconds:.0f} s into {out}")
         return None
-    fit_train = WithEmbeddings(train, table, embedder, packed)
-    fit_val = WithEmbeddings(val, None, embedder, packed) if val else None
+    loss, packed = training.make_loss(config.loss, config.penalty, train=train)
+    fit_train = training.WithEmbeddings(train, embedder, table, packed)
+    fit_val = training.WithEmbeddings(val, embedder, None, packed) if val is not None else None
 
-    model = kcolor.models.fusion((None, None, 1), embedding_dim=embedder.embedding_dim,
-                                 weights=args.init)  # fmt: skip
-    sched = beta_example.schedule(args, len(train))
-    model.compile(keras.optimizers.Adam(sched), loss=loss)
-    config = beta_example.run_config(args, "06_full", "Full version", f"fusion ({args.embedder})",
-                                     train_paths, val_paths, grey)  # fmt: skip
-    config.update({
-        "embedder": args.embedder,
-        "embedding_cache": None if args.no_cache else "per photo, un-augmented",
-        "embedding_seconds": round(embed_seconds, 1),
-    })  # fmt: skip
-    (out / "config.json").write_text(json.dumps(config, indent=2))
-    preview = None
-    if val:
-        (sx, se), sy = fit_val[0]
-        preview = ([sx[:6], se[:6]], sy[:6])
-    callbacks = beta_example.fit_callbacks(args, out, sched, preview)
-    print(f"fusion+{args.embedder}: {len(train_paths)} training photos ({grey} grey dropped), "
-          f"{len(val_paths)} held out, {args.size} px, {args.epochs} epochs of {len(train)} steps, "
-          f"loss {args.loss}; embeddings took {embed_seconds:.0f} s", flush=True)  # fmt: skip
+    # ## The network
+    #
+    # The article's fusion network; `builder_args` gives it the embedder's width.
+    model = kcolor.models.fusion(**training.builder_args(config, embedder), weights=config.init)
+    schedule = training.make_schedule(config, len(fit_train))
+    model.compile(keras.optimizers.Adam(schedule), loss=loss)
+
+    # ## Training
+    print(f"fusion+{config.embedder}: {len(train_paths)} training photos ({grey} grey dropped), "
+          f"{len(val_paths)} held out, {config.size} px, {config.epochs} epochs of "
+          f"{len(fit_train)} steps, loss {config.loss}; embeddings took {embed_seconds:.0f} s",
+          flush=True)  # fmt: skip
     start = time.perf_counter()
-    history = model.fit(fit_train, validation_data=fit_val, epochs=args.epochs,
-                        callbacks=callbacks, verbose=2)  # fmt: skip
+    history = model.fit(fit_train, validation_data=fit_val, epochs=config.epochs,
+                        callbacks=beta_example.fit_callbacks(config, schedule, fit_val),
+                        verbose=2)  # fmt: skip
     wall = time.perf_counter() - start
-    colorizer = kcolor.Colorizer(model, embedder=embedder, input_size=args.size)
-    return beta_example.finish(
-        args, out, model, colorizer, val_rgb, val_paths, config, wall, history
-    )
+
+    # ## Results
+    meta = {"example": "06_full", "article_section": "Full version", "data": config.data,
+            "train_images": len(train_paths), "val_images": len(val_paths), "grey_dropped": grey,
+            "embedding_cache": "per photo, un-augmented" if table is not None else None,
+            "embedding_seconds": round(embed_seconds, 1)}  # fmt: skip
+    table = beta_example.finish(
+        config, model, val, val_paths, label=f"fusion ({config.embedder})", embedder=embedder,
+        history=history, wall=wall, argv=argv, meta=meta,
+    )  # fmt: skip
+    if args.save_preset:
+        beta_example.export(config.output, args.save_preset)
+    return table
 
 
 if __name__ == "__main__":

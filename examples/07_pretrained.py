@@ -28,10 +28,11 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 from _load import load_example  # examples/_load.py, beside this script
 
 import kcolor
-from kcolor import io, presets, reports
+from kcolor import io, metrics, presets, reports
 from kcolor.datasets.augment import resize_fill
 from kcolor.datasets.folder import is_grey
 
@@ -43,8 +44,24 @@ EVAL_GRID_ROWS = 6
 MAX_DOCS_BYTES = 400_000
 
 
-beta_example = load_example("05_beta.py")  # the argument set, data split, measuring
-grey_of, evaluate_set = beta_example.grey_of, beta_example.evaluate_set
+beta_example = load_example("05_beta.py")  # the smoke photos, grey_of
+grey_of = beta_example.grey_of
+
+
+def evaluate_set(preds, truths) -> dict:
+    """Mean per-photo PSNR, SSIM, AuC, colourfulness; ΔCF and chroma ratio over the set."""
+    preds, truths = list(preds), list(truths)
+    per = [metrics.evaluate_pair(p, t) for p, t in zip(preds, truths, strict=True)]
+    return {
+        "psnr": float(np.mean([r["psnr"] for r in per if np.isfinite(r["psnr"])])),
+        "ssim": float(np.nanmean([r["ssim"] for r in per])),
+        "auc": float(np.mean([r["auc"] for r in per])),
+        "colorfulness": float(np.mean([r["colorfulness"] for r in per])),
+        "colorfulness_truth": float(np.mean([r["colorfulness_truth"] for r in per])),
+        "delta_colorfulness": metrics.delta_colorfulness(preds, truths),
+        "chroma_ratio": metrics.chroma_ratio(preds, truths),
+        "photos": len(preds),
+    }
 
 
 def smoke_photos(n=3, size=64):

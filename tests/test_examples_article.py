@@ -2,12 +2,15 @@
 
 Each runs in a subprocess with ``KCOLOR_SHARED`` pointing at a folder that does not exist,
 so the path a fresh clone takes in CI (scikit-image photos, no ../shared) is the one tested;
-one more test runs example 04 on the article's real woman.jpg from ../shared.
+one more test runs example 04 on the article's real woman.jpg from ../shared. The run
+folders of 04-06 are preset folders: the tests load them back as presets, and check that
+the ``kcolor train`` command recorded in ``metadata.json`` parses to the run's config.
 """
 
 import json
 import math
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +30,32 @@ def _run(script, out, *extra, shared="/nonexistent/kcolor-shared"):
     return proc.stdout
 
 
+def _preset(out, builder):
+    """Check that ``out`` is a preset folder of ``builder`` that loads and colours a photo."""
+    import kcolor
+    from kcolor import artifacts
+
+    config = artifacts.read_config(out)
+    assert config["builder"] == builder
+    meta = artifacts.read_metadata(out)
+    assert meta["weights_sha256"] == artifacts.sha256sum(out / "model.weights.h5")
+    rgb = np.random.default_rng(0).integers(0, 256, (40, 48, 3), dtype=np.uint8)
+    colour = kcolor.Colorizer.from_preset(out).colorize(rgb)
+    assert colour.shape == rgb.shape and colour.dtype == np.uint8
+    return config, meta
+
+
+def _recorded_command(meta):
+    """The TrainConfig that metadata.json's ``kcolor train`` command parses to."""
+    from kcolor import cli
+
+    words = shlex.split(meta["command"])
+    assert words[:2] == ["kcolor", "train"]
+    config = cli.train_config_from_args(cli.build_parser().parse_args(words[1:]))
+    assert config.to_command() == meta["command"]  # the command round-trips
+    return config
+
+
 def _metrics(out):
     table = json.loads((out / "metrics.json").read_text())
     for row in table.values():
@@ -41,8 +70,13 @@ def test_04_alpha_smoke(tmp_path):
     out = tmp_path / "alpha"
     stdout = _run("04_alpha.py", out)
     assert "PSNR on astronaut (trained)" in stdout and "(unseen)" in stdout
-    for name in ("config.json", "history.csv", "compare.png", "report.html", "model.weights.h5"):
+    for name in ("config.json", "history.csv", "compare.png", "report.html", "model.weights.h5",
+                 "metadata.json"):  # fmt: skip
         assert (out / name).is_file(), name
+    config, meta = _preset(out, "alpha")
+    assert config["input_size"] == 64 and meta["steps"] == 40
+    assert meta["made_by"] == f"python examples/04_alpha.py --smoke --out {out}"
+    assert meta["command"] is None  # scikit-image's astronaut is not a file to train on
     table = _metrics(out)
     assert set(table) == {"alpha on astronaut (trained)", "grey astronaut",
                           "alpha on chelsea (unseen)", "grey chelsea"}  # fmt: skip
@@ -56,33 +90,61 @@ def test_04_alpha_smoke_on_the_articles_woman(tmp_path):
     out = tmp_path / "alpha"
     stdout = _run("04_alpha.py", out, "--photo", str(woman), shared=woman.parents[2])
     assert "PSNR on woman (trained)" in stdout and "PSNR on man (unseen)" in stdout
+    _, meta = _preset(out, "alpha")
+    recorded = _recorded_command(meta)
+    assert (recorded.model, recorded.data, recorded.batch_size, recorded.epochs) == (
+        "alpha", [str(woman)], 1, 40)  # fmt: skip
+    assert not recorded.augment and recorded.val_split == 0
     table = _metrics(out)
     assert table["alpha on woman (trained)"]["psnr"] > table["grey woman"]["psnr"]
 
 
 @pytest.mark.slow
-def test_05_beta_smoke(tmp_path):
+def test_05_beta_smoke(tmp_path, monkeypatch):
     out = tmp_path / "beta"
     # two data-loading processes and a time budget: the options the GPU runs use
     stdout = _run("05_beta.py", out, "--loss", "saturation", "--workers", "2", "--minutes", "5")
     assert "beta (held out)" in stdout
-    config = json.loads((out / "config.json").read_text())
-    assert config["train_images"] == 4 and config["val_images"] == 2
-    assert config["workers"] == 2 and config["minutes"] == 5 and config["epochs_run"] == 1
-    assert config["loss"].startswith("saturation")
+    config, meta = _preset(out, "beta")
+    assert config["input_size"] == 32 and config["embedder"] is None
+    assert meta["train_images"] == 4 and meta["val_images"] == 2 and meta["epochs_run"] == 1
+    run = meta["train_config"]
+    assert run["workers"] == 2 and run["minutes"] == 5 and run["loss"] == "saturation"
+    recorded = _recorded_command(meta)
+    assert (recorded.model, recorded.loss, recorded.workers, recorded.minutes) == (
+        "beta", "saturation", 2, 5)  # fmt: skip
+    assert meta["made_by"].startswith("python examples/05_beta.py --smoke")
+    assert meta["metrics"]["held_out"]["photos"] == 2
     assert {"epoch", "loss", "val_loss"} <= set(
         (out / "history.csv").read_text().split("\n")[0].split(",")
     )
     table = _metrics(out)
     assert set(table) == {"beta (held out)", "grey baseline (held out)"}
     assert table["grey baseline (held out)"]["chroma_ratio"] < 0.01  # grey has no colour
+    # --save-preset NAME: the run exported as the float16 preset folder WEIGHTS_DIR/NAME
+    from kcolor import artifacts, presets
+
+    sys.path.insert(0, str(REPO / "examples"))
+    from _load import load_example
+
+    monkeypatch.setattr(presets, "WEIGHTS_DIR", tmp_path / "weights")
+    shipped = load_example("05_beta.py").export(out, "beta-test")
+    assert shipped == tmp_path / "weights" / "beta-test"
+    meta = artifacts.read_metadata(shipped)
+    assert meta["name"] == "beta-test" and meta["weights_dtype"] == "float16"
+    assert meta["command"] == artifacts.read_metadata(out)["command"] and "run" not in meta
+    _preset(shipped, "beta")
 
 
 @pytest.mark.slow
 def test_06_full_smoke_lite0(tmp_path):
     out = tmp_path / "full"
     _run("06_full.py", out, "--embedder", "efficientnet_lite0", "--workers", "2")
-    assert json.loads((out / "config.json").read_text())["workers"] == 2
+    config, meta = _preset(out, "fusion")
+    assert config["embedder"] == "efficientnet_lite0" and config["args"]["embedding_dim"] == 1000
+    assert meta["train_config"]["workers"] == 2
+    recorded = _recorded_command(meta)
+    assert recorded.model == "fusion" and recorded.embed_cache  # the example's default
     table = _metrics(out)
     assert "fusion (efficientnet_lite0) (held out)" in table
     emb = np.load(out / "embeddings_efficientnet_lite0.npy")
