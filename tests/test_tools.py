@@ -92,19 +92,20 @@ def _preset_commands(tmp_path, **env):
     assert not (tmp_path / "runs").exists()  # a dry run writes nothing
     lines = [shlex.split(line) for line in proc.stdout.splitlines()]
     trains = [w[w.index("kcolor") + 1 :] for w in lines if "kcolor" in w]
-    exports = [w[-2:] for w in lines if w[1].endswith("export_preset.py")]
+    exports = [w[2:] for w in lines if w[1].endswith("export_preset.py")]
     return trains, exports
 
 
 def test_train_photo_presets_runs_kcolor_train_with_the_presets_options(tmp_path):
     from kcolor import cli
 
-    trains, exports = _preset_commands(tmp_path, PENALTIES="1.5")
+    trains, exports = _preset_commands(tmp_path, PENALTIES="1.5", EXPORT_DIR="/tmp/w")
     configs = [cli.train_config_from_args(cli.build_parser().parse_args(t)) for t in trains]
     beta, fusion = configs
     runs = tmp_path / "runs"
-    assert exports == [[str(runs / "beta-p1.5"), "beta-photos-p1.5"],
-                       [str(runs / "fusion-p1.5"), "fusion-lite0-photos-p1.5"]]  # fmt: skip
+    assert exports == [[str(runs / "beta-p1.5"), "beta-photos-p1.5", "--weights-dir", "/tmp/w"],
+                       [str(runs / "fusion-p1.5"), "fusion-lite0-photos-p1.5", "--weights-dir",
+                        "/tmp/w"]]  # fmt: skip
     for config, model in ((beta, "beta"), (fusion, "fusion")):
         assert config.model == model and config.output == str(runs / f"{model}-p1.5")
         assert config.data == [str(tmp_path / "photos" / "tiny-imagenet-val" / "images"),

@@ -3,7 +3,8 @@
 # with `kcolor train` (kcolor.training.train, the one training path), then export each run
 # as a float16 preset folder kcolor/weights/<name>/ (tools/export_preset.py).
 #
-#   [PENALTIES="0.5 2"] [FUSION_ARGS=...] [DRY_RUN=1] tools/train_photo_presets.sh DATA_ROOT RUNS_DIR [MINUTES] [WORKERS]
+#   [PENALTIES="0.5 2"] [FUSION_ARGS=...] [EXPORT_DIR=kcolor/weights] [DRY_RUN=1] \
+#       tools/train_photo_presets.sh DATA_ROOT RUNS_DIR [MINUTES] [WORKERS]
 #
 # DATA_ROOT holds tiny-imagenet-val/images and bsds500/train (e.g. ../shared/data/photos);
 # bsds500/test is never read. Each run trains at 128 px for MINUTES (default 5) of wall
@@ -19,9 +20,11 @@
 # preset's first stage did; FUSION_ARGS adds options to them: FUSION_ARGS=--no-cache
 # embeds every augmented batch instead (kcolor train's default), which stops the fusion
 # net from memorising photos by their cached embedding (see the preset's note).
+# EXPORT_DIR: where the exported preset folders go (default kcolor/weights).
 set -uo pipefail
 DATA=${1:?DATA_ROOT}; RUNS=${2:?RUNS_DIR}; MINUTES=${3:-5}; WORKERS=${4:-3}
 PY=${PYTHON:-python3}
+EXPORT=${EXPORT_DIR:-kcolor/weights}
 photos=("$DATA/tiny-imagenet-val/images" "$DATA/bsds500/train")
 common=(--size 128 --batch-size 64 --epochs 200 --repeat 2 --lr 1e-3 --loss saturation
         --val-max 128 --minutes "$MINUTES" --workers "$WORKERS" --quiet)
@@ -36,15 +39,16 @@ train_and_export() {
   local run=$1 name=$2; shift 2
   if [[ -n ${DRY_RUN:-} ]]; then
     echo "$PY -m kcolor train $(printf '%q ' "$@")-o $(printf '%q' "$run")"
-    echo "$PY tools/export_preset.py $(printf '%q' "$run") $(printf '%q' "$name")"
+    echo "$PY tools/export_preset.py $(printf '%q' "$run") $(printf '%q' "$name")" \
+         "--weights-dir $(printf '%q' "$EXPORT")"
     return 0
   fi
-  { $PY -m kcolor train "$@" -o "$run" && $PY tools/export_preset.py "$run" "$name"; } \
-      > "$run.log" 2>&1
+  { $PY -m kcolor train "$@" -o "$run" \
+      && $PY tools/export_preset.py "$run" "$name" --weights-dir "$EXPORT"; } > "$run.log" 2>&1
 }
 
 if [[ -z ${DRY_RUN:-} ]]; then
-  mkdir -p "$RUNS" kcolor/weights
+  mkdir -p "$RUNS" "$EXPORT"
   # Scan once (grey photos dropped; cached in ~/.cache/kcolor) so the four runs skip it.
   $PY -c "import sys; from kcolor import training; \
 print(len(training.find_photos(sys.argv[1:])[0]), 'colour photos')" "${photos[@]}" || exit 1
