@@ -180,7 +180,9 @@ def _choose_backend(backend: str | None, local_rank: int) -> str:
         return backend
     if backend == "gloo":
         if not tdist.is_gloo_available():
-            raise DistributedError(f"backend 'gloo' is not in this torch build ({torch.__version__})")
+            raise DistributedError(
+                f"backend 'gloo' is not in this torch build ({torch.__version__})"
+            )
         return backend
     if not tdist.is_backend_available(backend):
         raise DistributedError(
@@ -630,10 +632,14 @@ class ShardedDataset(keras.utils.PyDataset):
         shuffle: bool = True,
     ):
         if not isinstance(dataset, keras.utils.PyDataset):
-            raise TypeError(f"dataset must be a keras.utils.PyDataset, got {type(dataset).__name__}")
+            raise TypeError(
+                f"dataset must be a keras.utils.PyDataset, got {type(dataset).__name__}"
+            )
         world_size, rank = int(world_size), int(rank)
         if world_size < 1 or not 0 <= rank < world_size:
-            raise ValueError(f"rank must be in [0, world_size), got rank={rank}, world_size={world_size}")
+            raise ValueError(
+                f"rank must be in [0, world_size), got rank={rank}, world_size={world_size}"
+            )
         super().__init__(
             workers=dataset.workers,
             use_multiprocessing=dataset.use_multiprocessing,
@@ -881,9 +887,7 @@ class AverageNonTrainable(keras.callbacks.Callback):
         if not self.dist.is_distributed:
             return
         tensors = [
-            v.value
-            for v in self.model.non_trainable_variables
-            if v.value.is_floating_point()
+            v.value for v in self.model.non_trainable_variables if v.value.is_floating_point()
         ]
         if tensors:
             _average_tensors_(self.dist, tensors)

@@ -81,9 +81,7 @@ def _env(**extra):
     env = dict(os.environ)
     for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(key, None)
-    env.update(
-        OMP_NUM_THREADS="1", KERAS_BACKEND="torch", PYTHONPATH=str(HERE.parents[1]), **extra
-    )
+    env.update(OMP_NUM_THREADS="1", KERAS_BACKEND="torch", PYTHONPATH=str(HERE.parents[1]), **extra)
     return env
 
 
@@ -184,7 +182,9 @@ def _worker(out: Path) -> None:
     data, _, callbacks = kd.wrap_training(dist, model3, data, None, [RestoreOnRank0(), Epochs()])
     model3.fit(data, epochs=2, callbacks=callbacks, verbose=0)
     result["resumed_epochs"] = epochs
-    result["resumed_weights"] = float(sum(keras.ops.convert_to_numpy(v).sum() for v in model3.weights))
+    result["resumed_weights"] = float(
+        sum(keras.ops.convert_to_numpy(v).sum() for v in model3.weights)
+    )
     result["clock"] = kd.synced_clock(dist)()
     (out / f"result{dist.rank}.json").write_text(json.dumps(result))
 
@@ -287,7 +287,7 @@ def test_shards_split_each_global_batch():
     two = [_datasets(4)[0] for _ in range(2)]
     shards = [ShardedDataset(two[r], r, 2) for r in range(2)]
     assert [len(s) for s in shards] == [len(one)] * 2 == [5, 5]
-    for epoch in range(2):
+    for _epoch in range(2):
         for step in range(len(one)):
             x, y = one[step]
             parts = [s[step] for s in shards]
@@ -402,7 +402,9 @@ def two_ranks(tmp_path_factory):
 def test_two_ranks_train_like_one_process_with_the_double_batch(two_ranks):
     """The equivalence test: weights within 1e-5 after 5 steps, logs averaged."""
     expected, results = two_ranks["expected"], two_ranks["results"]
-    assert max(np.abs(a - b).max() for a, b in zip(expected, two_ranks["init"])) > 1e-2  # trained
+    assert (
+        max(np.abs(a - b).max() for a, b in zip(expected, two_ranks["init"], strict=True)) > 1e-2
+    )  # trained
     worst = 0.0
     for r, res in enumerate(results):
         assert res["steps"] == 5 and res["grad_steps"] == 5
@@ -422,7 +424,7 @@ def test_two_ranks_check_config_sync_batch_norm_stop_and_resume_together(two_ran
     assert results[0]["hash"] == results[1]["hash"]
     for res in results:
         assert "ranks disagree" in res["mismatch"] and "rank 1 (host" in res["mismatch"]
-    for a, b in zip(results[0]["bn"], results[1]["bn"]):  # moving statistics averaged
+    for a, b in zip(results[0]["bn"], results[1]["bn"], strict=True):  # moving statistics averaged
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-7)
     # a stop on rank 1 after its batch 1 stops rank 0 there too
     assert results[0]["stop_steps"] == results[1]["stop_steps"] == [0, 1]
@@ -449,10 +451,16 @@ def test_a_hanging_rank_times_out_the_others(tmp_path):
             [sys.executable, str(HERE), "--hang"],
             cwd=tmp_path,
             env=_env(
-                RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
-                MASTER_PORT=port, KCOLOR_DIST_TIMEOUT="10",
+                RANK=str(r),
+                LOCAL_RANK=str(r),
+                WORLD_SIZE="2",
+                MASTER_ADDR="127.0.0.1",
+                MASTER_PORT=port,
+                KCOLOR_DIST_TIMEOUT="10",
             ),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )  # fmt: skip
         for r in range(2)
     ]
