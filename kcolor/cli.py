@@ -343,13 +343,13 @@ def _cmd_train(args) -> int:
         _err(str(err))
         return 2
     dist = None
-    if os.environ.get("WORLD_SIZE") and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        from kcolor import distributed
-
-        dist = distributed.init_from_env()
-    from kcolor import training
-
     try:
+        if os.environ.get("WORLD_SIZE", "1") not in ("", "1"):  # under torchrun
+            from kcolor import distributed
+
+            dist = distributed.init_from_env()
+        from kcolor import training
+
         run = training.train(config, resume=args.resume, verbose=2 if args.quiet else "auto",
                              dist=dist)  # fmt: skip
     except KcolorError as err:
@@ -359,8 +359,11 @@ def _cmd_train(args) -> int:
         _err(f"interrupted. Every finished epoch is kept in {args.output}; continue with the "
              "same command plus --resume.")  # fmt: skip
         return 130
+    finally:
+        if dist is not None:
+            distributed.shutdown(dist)
     if dist is not None and not dist.is_main:
-        return 0
+        return 1 if run.nan is not None else 0
     return _train_summary(run)
 
 

@@ -674,7 +674,13 @@ def _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_pat
         fit_train = losses.PackedLTargets(train_ds)
         fit_val = losses.PackedLTargets(val_ds) if val_ds is not None else None
 
-    steps = len(fit_train)
+    if dist is not None:
+        from kcolor import distributed
+
+        distributed.check_same_config(dist, config.to_dict())
+        fit_train, fit_val = distributed.shard_data(dist, fit_train, fit_val)
+        distributed.sync_model(dist, model)
+    steps = len(fit_train)  # this rank's steps: the optimizer's steps per epoch
     schedule = make_schedule(config, steps)
     monitor = "val_loss" if fit_val is not None else "loss"
     args = builder_args(config, embedder)
@@ -702,32 +708,31 @@ def _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_pat
             overwrite=True,
         )  # fmt: skip
 
-    callbacks = [StopOnNaN()]
-    if dist is not None:
-        from kcolor import distributed
-
-        fit_train, fit_val, callbacks = distributed.wrap_training(
-            dist, model, fit_train, fit_val, callbacks, config=config)  # fmt: skip
-    nan_guard = callbacks[0]
+    nan_guard = StopOnNaN()
+    callbacks = [nan_guard]
+    best = None
     if main:
         config.to_json(folder / "train_config.json")
         sample_x, sample_y = (fit_val if fit_val is not None else fit_train)[0]
         sample_x = [a[:6] for a in sample_x] if isinstance(sample_x, tuple) else sample_x[:6]
+        best = SaveBestPreset(folder, save, monitor=monitor)
         callbacks += [
             PandasLogger(folder / "history.csv"),
             ColorizationPreview(sample_x, np.asarray(sample_y)[:6, ..., -2:], folder / "previews"),
-        ]
-    best = SaveBestPreset(folder, save, monitor=monitor) if main else None
-    if best is not None:
-        callbacks.append(best)
-    callbacks.append(FiniteBackupAndRestore(folder / "backup", double_checkpoint=True,
-                                            delete_checkpoint=False))  # fmt: skip
+            best,
+            # rank 0 alone writes the backup; BroadcastState resumes the other ranks from it
+            FiniteBackupAndRestore(folder / "backup", double_checkpoint=True,
+                                   delete_checkpoint=False),
+        ]  # fmt: skip
     budget = None
     if config.minutes:
         budget = TimeBudget(config.minutes * 60, schedule if config.schedule == "cosine" else None,
-                            stop_mid_epoch=False)  # fmt: skip
+                            stop_mid_epoch=False,
+                            clock=distributed.synced_clock(dist) if dist is not None else None)  # fmt: skip
         callbacks.append(budget)
     callbacks += list(extra_callbacks)
+    if dist is not None:
+        callbacks = distributed.distributed_callbacks(dist, callbacks, fit_val)
     if verbose == "auto":
         verbose = 1 if sys.stderr.isatty() else 2
     if main and resume:
@@ -756,6 +761,9 @@ def _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_pat
     if not config.freeze_epochs or config.freeze_epochs < config.epochs:
         fit(config.epochs, schedule)
     wall = time.perf_counter() - start
+    if dist is not None:  # a NaN seen on any rank
+        seen = [s for s in distributed.all_gather_object(dist, nan_guard.stopped) if s]
+        nan_guard.stopped = seen[0] if seen else None
     return _finish(config, folder, model, best, monitor, nan_guard, budget, wall, val_ds,
                    embedder, base_meta, save, main)  # fmt: skip
 
