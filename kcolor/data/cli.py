@@ -220,6 +220,14 @@ def _cmd_scan(args) -> int:
     if suffix not in ("csv", "parquet", "pq"):
         _err(f"{args.output}: the manifest must end in .csv or .parquet")
         return 2
+    if suffix != "csv":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            _err(
+                f"{args.output}: Parquet needs pyarrow (pip install 'kcolor[parquet]'); or use .csv"
+            )
+            return 2
     df = scan(
         args.dirs,
         workers=args.workers,

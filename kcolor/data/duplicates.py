@@ -49,7 +49,10 @@ def hash_values(hex_hashes) -> tuple[np.ndarray, np.ndarray]:
 
 
 def close_pairs(
-    a: np.ndarray, b: np.ndarray | None = None, max_distance: int = MAX_DISTANCE, block: int = 256
+    a: np.ndarray,
+    b: np.ndarray | None = None,
+    max_distance: int = MAX_DISTANCE,
+    block: int | None = None,
 ):
     """Index pairs of ``uint64`` hashes within ``max_distance`` bits of each other.
 
@@ -57,7 +60,8 @@ def close_pairs(
         a: hashes, shape ``(n,)``.
         b: other hashes; ``None`` compares ``a`` with itself (each pair once, ``i < j``).
         max_distance: most bits that may differ.
-        block: rows of ``a`` compared at a time (memory is ``block * len(b)`` bytes x 9).
+        block: rows of ``a`` compared at a time (memory is ``block * len(b)`` bytes x 9);
+            default: as many as keep that under about 36 MB.
 
     Returns:
         ``(i, j, distance)`` int arrays: ``a[i]`` is close to ``b[j]`` (or ``a[j]``).
@@ -65,6 +69,8 @@ def close_pairs(
     a = np.asarray(a, dtype=np.uint64)
     same = b is None
     b = a if same else np.asarray(b, dtype=np.uint64)
+    if block is None:
+        block = int(min(1024, max(1, 2**22 // max(1, len(b)))))
     out_i, out_j, out_d = [], [], []
     for start in range(0, len(a), block):
         rows = a[start : start + block]
