@@ -12,6 +12,11 @@ Conventions, as in the article:
 * the network sees ``encode_l(L) = L / 50 - 1`` (in ``[-1, 1]``) and predicts
   ``encode_ab(ab) = ab / 128`` through a ``tanh``.
 
+Full resolution (the Colorizer's output): :func:`lab_to_rgb_keep_l` converts without
+changing L (out-of-gamut colours are desaturated towards the grey of the same
+luminance), and :func:`join_lightness` joins a photo's own L to low-resolution ab, on
+numpy and threads; a grey photo goes through :func:`grey_ab_table` (one look-up a pixel).
+
 This module is the only place these constants live.
 
 Example:

@@ -414,8 +414,12 @@ def save_image(path, rgb, *, overwrite: bool = False, quality: int = 95) -> Path
         )  # fmt: skip
     if isinstance(rgb, (str, os.PathLike)):
         raise TypeError("save_image(path, rgb): rgb must be an image array, not a path")
-    if isinstance(rgb, Image.Image) and rgb.mode == "RGB" and not rgb.getexif().get(0x0112):
-        image = rgb  # encoded as it is: no copy (e.g. an RGBX buffer wrapped by frombuffer)
+    if isinstance(rgb, Image.Image) and rgb.mode in ("RGB", "RGBX") and not (
+        rgb.getexif().get(0x0112)
+    ):
+        # Encoded as it is, without a copy (JPEG takes RGBX, e.g. a buffer wrapped by
+        # Image.frombuffer); other formats get RGB.
+        image = rgb if rgb.mode == "RGB" or fmt == "JPEG" else rgb.convert("RGB")
     else:
         image = Image.fromarray(as_rgb(rgb), "RGB")
     if not overwrite and os.path.lexists(path):
