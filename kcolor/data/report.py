@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from kcolor import io
+from kcolor.data.cleaning import RULES
 from kcolor.data.duplicates import _popcount, hash_values
 from kcolor.errors import ImageReadError
 
@@ -130,7 +131,8 @@ def _short(path, width=24) -> str:
 def _sheets(kept, dropped, per_rule: int):
     """``[(title, figure)]``: one contact sheet per rule that dropped photos."""
     out = []
-    for rule in dropped["reason"].unique().tolist() if len(dropped) else []:
+    present = set(dropped["reason"]) if len(dropped) else set()
+    for rule in [r for r in ("excluded", "leak", *RULES) if r in present]:
         rows = dropped[dropped["reason"] == rule]
         if rule == "errors":
             continue
