@@ -18,24 +18,10 @@ Each is measured on the 10,000 test digits (never trained on): digit colour
 accuracy, pixel colour accuracy and the chroma ratio (mean chroma of the
 predictions over that of the truth: below 1 = washed out).
 
-Measured on a 2-core CPU (2 epochs, batch 64; test digits; digit / pixel
-colour accuracy, chroma ratio):
+The measured numbers are in the README (The colour-MNIST course).
 
-=============  =========================  ================================================
-loss           55,000 digits, seed 0      ``--limit 10000``, seeds 0 / 1 / 2 (digit accuracy)
-=============  =========================  ================================================
-mse            96.76% / 95.55% / 0.992    9.70% / 90.95% / 42.76%
-saturation     96.79% / 96.82% / 1.045    88.14% / 86.95% / 90.00%
-perceptual     96.96% / 96.40% / 1.008    83.56% / 90.57% / 91.98%
-=============  =========================  ================================================
-
-With all the data the three losses end up within a point of each other (one
-seed: differences within noise). With less data plain MSE is unstable: on one
-seed in three it stays at the grey answer (the mean of ten evenly spread hues
-is ab = 0: chroma ratio 0.014), on another it gets halfway; the saturation
-and perceptual losses reached 84-92% on all three seeds.
-
-Writes to ``--out`` (default ``runs/02_cnn``)::
+Writes to ``--out`` (default ``runs/02_cnn``; with ``--seeds``, these per seed
+under ``seed-N/``, the comparison for the last seed, and ``seeds.csv``)::
 
     mse/ saturation/ perceptual/   each: config.json history.csv metrics.json
                                    model.weights.h5 report.html ...
@@ -45,6 +31,7 @@ Usage:
     python examples/02_cnn_mnist.py                       # all three losses, ~25 min on 2 cores
     python examples/02_cnn_mnist.py --losses mse --epochs 5
     python examples/02_cnn_mnist.py --limit 10000 --epochs 2   # a quicker comparison
+    python examples/02_cnn_mnist.py --seeds 0 1 2         # three runs each, then mean ± spread
     python examples/02_cnn_mnist.py --smoke               # a few batches each, seconds (CI)
 """
 
@@ -83,8 +70,6 @@ def parse_args(argv=None):
     parser = _mnist.parser(__doc__, out="runs/02_cnn", epochs=2, batch_size=64)
     parser.add_argument("--losses", default="mse,saturation,perceptual",
                         help="comma-separated: mse, saturation, perceptual")  # fmt: skip
-    parser.add_argument("--limit", type=int, default=None,
-                        help="train on the first LIMIT training digits only (test: all 10,000)")  # fmt: skip
     return _mnist.apply_smoke(parser.parse_args(argv))
 
 
@@ -133,13 +118,19 @@ def main(argv=None):
     print(f"colour MNIST: {len(data[0][0])} train, {len(data[1][0])} validation, "
           f"{len(test.x)} test digits")  # fmt: skip
 
-    rows, preds = [], {}
-    for name in names:
-        scores, preds[name] = train_one(name, args, data, out / name)
-        rows.append(scores)
+    all_rows = []
+    for seed in _mnist.seeds(args):
+        args.seed = seed
+        rows, preds = [], {}
+        for name in names:
+            scores, preds[name] = train_one(name, args, data, _mnist.seed_folder(args, seed) / name)
+            rows.append(scores)
+            all_rows.append({"seed": seed, **scores})
     table = pd.DataFrame(rows).set_index("loss").drop(columns=["test_digits"])
     table.to_csv(out / "metrics.csv")
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    if args.seeds:
+        _mnist.summarize(all_rows, out, label="loss")
 
     title = "CNN on colour MNIST: one loss per row (test digits)"
     _mnist.sample_grid(test, preds, title=title).savefig(out / "samples.png", dpi=100)
@@ -148,7 +139,7 @@ def main(argv=None):
         better={"digit_color_accuracy": "max", "pixel_color_accuracy": "max"},
         title="test digits",
     ).savefig(out / "metrics.png", dpi=100)
-    print(f"comparison: {out / 'metrics.csv'}, {out / 'samples.png'}")
+    print(f"comparison (seed {args.seed}): {out / 'metrics.csv'}, {out / 'samples.png'}")
     return table
 
 

@@ -32,8 +32,12 @@ def parser(doc: str, *, out: str, epochs: int, batch_size: int, lr: float | None
     p.add_argument("--batch-size", type=int, default=batch_size)
     if lr is not None:
         p.add_argument("--lr", type=float, default=lr, help="peak learning rate (cosine decay)")
+    p.add_argument("--limit", type=int, default=None,
+                   help="train on the first LIMIT training digits only (test: all 10,000)")  # fmt: skip
     p.add_argument("--out", default=out, help="run folder")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seeds the initial weights and shuffling")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, metavar="SEED",
+                   help="train once per seed (run folders OUT/seed-N), then print mean ± spread")  # fmt: skip
     p.add_argument("--smoke", action="store_true", help="a few batches only, for CI")
     return p
 
@@ -48,7 +52,7 @@ def apply_smoke(args):
 def load(args):
     """(x_train, y_train), (x_val, y_val), test: the last 5,000 training digits validate.
 
-    ``args.limit`` (if the example has it) keeps only the first LIMIT training digits.
+    ``args.limit`` (``--limit``) keeps only the first LIMIT training digits.
     """
     train, test = colored_mnist("both", path=args.data, limit=160 if args.smoke else None)
     n_val = 32 if args.smoke else VALIDATION
@@ -124,13 +128,66 @@ def train_and_score(model, args, data, out: Path, *, config: dict, scores: dict,
     return scores, pred
 
 
-def run_single(model, args, *, name: str, report: str):
-    """Examples 01 and 03: train one model with ``compile_cosine``, print and return its scores."""
-    out = Path(args.out)
-    keras.utils.set_random_seed(args.seed)
+def seeds(args) -> list[int]:
+    """The seeds to train with: ``--seeds`` if given, else ``[--seed]``."""
+    return list(args.seeds) if args.seeds else [args.seed]
+
+
+def seed_folder(args, seed: int) -> Path:
+    """``--out`` for one seed; ``OUT/seed-N`` when ``--seeds`` trains several."""
+    return Path(args.out) / f"seed-{seed}" if args.seeds else Path(args.out)
+
+
+def mean_spread(values) -> str:
+    """``"mean ± sd (min-max)"`` of accuracies in ``[0, 1]``, as percentages."""
+    v = 100 * np.asarray(values, dtype=float)
+    sd = v.std(ddof=1) if len(v) > 1 else 0.0
+    return f"{v.mean():.2f} ± {sd:.2f} % ({v.min():.2f}-{v.max():.2f})"
+
+
+def summarize(rows: list[dict], out: Path, label: str) -> None:
+    """Write ``out/seeds.csv`` (one row per run) and print mean ± spread of the accuracies."""
+    import pandas as pd
+
+    out.mkdir(parents=True, exist_ok=True)
+    table = pd.DataFrame(rows)
+    table.to_csv(out / "seeds.csv", index=False)
+    groups = table.groupby(label, sort=False) if label in table else [(None, table)]
+    for key, group in groups:
+        head = f"{key}: " if key is not None else ""
+        print(
+            f"{head}{len(group)} seeds {list(group['seed'])}: "
+            f"digit colour accuracy {mean_spread(group['digit_color_accuracy'])}, "
+            f"pixel colour accuracy {mean_spread(group['pixel_color_accuracy'])}, "
+            f"training {group['train_seconds'].mean():.0f} s per run (mean)"
+        )
+    print(f"per-seed scores: {out / 'seeds.csv'}")
+
+
+def run_single(build, args, *, name: str, report: str):
+    """Examples 01 and 03: train ``build()`` with ``compile_cosine`` once per seed.
+
+    The seed is set before ``build()`` runs, so it fixes the initial weights as well as
+    the shuffling. Prints the scores; returns those of the last seed (with ``--seeds``,
+    also writes ``OUT/seeds.csv`` and prints mean ± spread).
+    """
     data = load(apply_smoke(args))
     (x, _), (xv, _), test = data
     print(f"colour MNIST: {len(x)} train, {len(xv)} validation, {len(test.x)} test digits")
+    rows = []
+    for seed in seeds(args):
+        args.seed = seed
+        keras.utils.set_random_seed(seed)
+        model = build()
+        scores = _fit_single(model, args, data, seed_folder(args, seed), name=name, report=report)
+        rows.append({"seed": seed, **scores})
+    if args.seeds:
+        summarize(rows, Path(args.out), label="model")
+    return scores
+
+
+def _fit_single(model, args, data, out: Path, *, name: str, report: str):
+    (x, _), _, test = data
     compile_cosine(model, args, len(x))
     config = {"loss": "mse", "schedule": "cosine"}
     scores, pred = train_and_score(model, args, data, out, config=config,
@@ -139,8 +196,9 @@ def run_single(model, args, *, name: str, report: str):
         out / "samples.png", dpi=100
     )
     print(
-        f"test digits: digit colour accuracy {scores['digit_color_accuracy']:.2%}, "
-        f"pixel colour accuracy {scores['pixel_color_accuracy']:.2%} "
+        f"seed {args.seed}, test digits: digit colour accuracy "
+        f"{scores['digit_color_accuracy']:.2%}, pixel colour accuracy "
+        f"{scores['pixel_color_accuracy']:.2%} "
         f"({args.epochs} epochs, {scores['train_seconds']:.0f} s training)"
     )
     print(f"report: {scores.pop('report')}")

@@ -71,3 +71,30 @@ def test_cnn_example_compares_losses(tmp_path, fake_mnist, capsys):
         _check_run(tmp_path / "run" / name)
         assert f"{name}: test digit colour accuracy" in stdout
     assert (tmp_path / "run" / "samples.png").is_file()
+
+
+@pytest.mark.slow
+def test_seeds_trains_once_per_seed_and_prints_the_spread(tmp_path, fake_mnist, capsys):
+    import pandas as pd
+
+    stdout = _run("01_dense_mnist.py", tmp_path / "run", fake_mnist, capsys, "--seeds", "3", "4")
+    table = pd.read_csv(tmp_path / "run" / "seeds.csv")
+    assert list(table["seed"]) == [3, 4]
+    for seed in (3, 4):
+        _check_run(tmp_path / "run" / f"seed-{seed}")
+        config = json.loads((tmp_path / "run" / f"seed-{seed}" / "config.json").read_text())
+        assert config["seed"] == seed
+    assert "2 seeds [3, 4]: digit colour accuracy" in stdout and " ± " in stdout
+
+
+@pytest.mark.slow
+def test_one_seed_gives_the_same_run_twice(tmp_path, fake_mnist, capsys):
+    """The seed is set before the model is built, so it fixes the initial weights too."""
+    from kcolor.models import linear
+
+    weights = []
+    for run in ("a", "b"):
+        _run("01_dense_mnist.py", tmp_path / run, fake_mnist, capsys, "--seed", "5")
+        model = linear(weights=tmp_path / run / "model.weights.h5")
+        weights.append([w.numpy() for w in model.weights])
+    assert all(np.array_equal(a, b) for a, b in zip(*weights, strict=True))
