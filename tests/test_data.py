@@ -483,3 +483,13 @@ def test_cli_loads_no_torch_nor_keras(tmp_path, photo_dir):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_scan_the_articles_lying_pngs():
+    from conftest import shared_path
+
+    alpha = shared_path("article", "alpha")
+    df = kdata.scan([alpha], workers=1, progress=False)
+    assert len(df) == 3 and (df["error"] == "").all()
+    assert set(df["format"]) == {"PNG"} and all(p.endswith(".jpg") for p in df["path"])
+    assert (df["width"] == 400).all() and (df["height"] == 400).all()
