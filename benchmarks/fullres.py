@@ -166,32 +166,44 @@ def main(argv=None) -> int:
     def med(values):
         return statistics.median(values)
 
-    print(f"load average (1, 5, 15 min): before {load_before}, after the CLI part "
-          f"{load_mid}, after the in-process part {load_after}; {os.cpu_count()} CPUs")
-    print("\nIn-process (`Colorizer.colorize_files`, what `kcolor colorize` runs), medians of "
-          f"{args.reps} interleaved repetitions; per photo = (run - 64x64 run) / photos:\n")
-    print("| input | Pillow decode+encode | kcolor per photo | ratio | median paired ratio "
-          "| of which network | per photo without the network | ratio without the network |")
+    print(
+        f"load average (1, 5, 15 min): before {load_before}, after the CLI part "
+        f"{load_mid}, after the in-process part {load_after}; {os.cpu_count()} CPUs"
+    )
+    print(
+        "\nIn-process (`Colorizer.colorize_files`, what `kcolor colorize` runs), medians of "
+        f"{args.reps} interleaved repetitions; per photo = (run - 64x64 run) / photos:\n"
+    )
+    print(
+        "| input | Pillow decode+encode | kcolor per photo | ratio | median paired ratio "
+        "| of which network | per photo without the network | ratio without the network |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     small = runs["small"]
     for name, label, n in (("big", "4000x3000 JPEG", 1), ("folder", "24 x 768x512 JPEG", 24)):
         r = runs[name]
-        per = [(s - s0) / n for (s, _, _), (s0, _, _) in zip(r, small)]
-        net = [(w - w0) / n for (_, w, _), (_, w0, _) in zip(r, small)]
+        per = [(s - s0) / n for (s, _, _), (s0, _, _) in zip(r, small, strict=False)]
+        net = [(w - w0) / n for (_, w, _), (_, w0, _) in zip(r, small, strict=False)]
         fl = [f / n for _, _, f in r]
-        rest = [p - w for p, w in zip(per, net)]
-        print(f"| {label} | {med(fl) * 1e3:.0f} ms | {med(per) * 1e3:.0f} ms "
-              f"| {med(per) / med(fl):.1f}x | {med([p / f for p, f in zip(per, fl)]):.1f}x "
-              f"| {med(net) * 1e3:.0f} ms | {med(rest) * 1e3:.0f} ms "
-              f"| {med(rest) / med(fl):.1f}x |")
-    print(f"\n`python -m kcolor colorize INPUT -o OUT -q` ({args.cli_reps} process(es) each; "
-          "wall time includes start-up and model loading):\n")
+        rest = [p - w for p, w in zip(per, net, strict=False)]
+        print(
+            f"| {label} | {med(fl) * 1e3:.0f} ms | {med(per) * 1e3:.0f} ms "
+            f"| {med(per) / med(fl):.1f}x | {med([p / f for p, f in zip(per, fl, strict=False)]):.1f}x "
+            f"| {med(net) * 1e3:.0f} ms | {med(rest) * 1e3:.0f} ms "
+            f"| {med(rest) / med(fl):.1f}x |"
+        )
+    print(
+        f"\n`python -m kcolor colorize INPUT -o OUT -q` ({args.cli_reps} process(es) each; "
+        "wall time includes start-up and model loading):\n"
+    )
     print("| input | wall time | peak RSS |")
     print("|---|---|---|")
     for name, label in (("small", "64x64 JPEG"), ("big", "4000x3000 JPEG"),
                         ("folder", "24 x 768x512 JPEG")):  # fmt: skip
-        print(f"| {label} | {med([s for s, _ in cli[name]]):.2f} s "
-              f"| {max(m for _, m in cli[name]):.0f} MB |")
+        print(
+            f"| {label} | {med([s for s, _ in cli[name]]):.2f} s "
+            f"| {max(m for _, m in cli[name]):.0f} MB |"
+        )
     print(f"\n12-MP output: mean |dL| against the input (skimage rgb2lab) {dl:.3f}")
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)

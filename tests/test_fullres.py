@@ -21,7 +21,10 @@ def smooth_ab(h, w, scale=60.0, seed=0):
     rng = np.random.default_rng(seed)
     small = rng.standard_normal((4, 4, 2)).astype(np.float32) * scale
     return np.stack(
-        [np.asarray(Image.fromarray(small[..., c], "F").resize((w, h), Image.BICUBIC)) for c in (0, 1)],
+        [
+            np.asarray(Image.fromarray(small[..., c], "F").resize((w, h), Image.BICUBIC))
+            for c in (0, 1)
+        ],
         -1,
     )
 
@@ -50,7 +53,9 @@ def test_keep_l_equals_lab_to_rgb_in_gamut_and_keeps_l_outside():
     # Desaturated, not recoloured: the chroma only shrinks.
     chroma = np.hypot(*color.rgb_to_lab(kept)[~inside][:, 1:].T)
     assert (chroma <= np.hypot(*lab[~inside][:, 1:].T) + 0.5).all()
-    np.testing.assert_allclose(color.lab_to_rgb_keep_l(torch.from_numpy(lab)).numpy(), kept, atol=1e-4)
+    np.testing.assert_allclose(
+        color.lab_to_rgb_keep_l(torch.from_numpy(lab)).numpy(), kept, atol=1e-4
+    )
 
 
 def test_grey_fast_path_matches_the_exact_path():
@@ -66,7 +71,8 @@ def test_grey_fast_path_matches_the_exact_path():
         assert np.abs(lf[..., 0] - le[..., 0]).max() < 0.8
     flat = np.zeros((5, 5, 2), np.float32) + [12.0, -30.0]  # on the grid: no dither, identical
     np.testing.assert_array_equal(
-        color.join_lightness(grey, flat), color.join_lightness(np.repeat(grey[..., None], 3, -1), flat)
+        color.join_lightness(grey, flat),
+        color.join_lightness(np.repeat(grey[..., None], 3, -1), flat),
     )
 
 
