@@ -443,7 +443,8 @@ def join_lightness(image, ab, *, workers: int | None = None, rgbx: bool = False)
     k = 2 if grey and H >= 2 * h and W >= 2 * w and H >= 2 and W >= 2 else 1
     Hc, Wc = -(-H // k), -(-W // k)  # the size ab is resized to
     if grey:  # in table units, a = ia * AB_STEP - 128: clamped to the table
-        ab = np.clip((ab + 128.0) / np.float32(AB_STEP), 0.0, _AB_BINS - 1)
+        # (just under the last bin: a value plus its dither stays inside the table)
+        ab = np.clip((ab + 128.0) / np.float32(AB_STEP), 0.0, _AB_BINS - 1 - 1e-3)
         table = grey_ab_table((int(ab[..., 0].min()), int(ab[..., 0].max()) + 1))
     planes = [_rows_resizer(_resize_x(ab[..., c], Wc), Hc) for c in range(2)]  # (h, Wc) each
     out = np.empty((H, W, 4), np.uint8)
@@ -451,6 +452,8 @@ def join_lightness(image, ab, *, workers: int | None = None, rgbx: bool = False)
     reps = (_STRIP // 8, -(-Wc // 8))
     dither_a = np.tile(_DITHER, reps)[:, :Wc]
     dither_b = np.tile(_DITHER.T[::-1], reps)[:, :Wc]
+
+    local = threading.local()
 
     def strip(c0):
         c1 = min(c0 + _STRIP, Hc)
@@ -475,7 +478,10 @@ def join_lightness(image, ab, *, workers: int | None = None, rgbx: bool = False)
             np.take(table, ia, out=packed[r0:r1], mode="clip")
             return
         R = r1 - r0
-        idx = np.empty((R, W), np.int32)
+        idx = getattr(local, "idx", None)  # one buffer per thread: no page faults per strip
+        if idx is None:
+            idx = local.idx = np.empty((_STRIP * 2, W), np.int32)
+        idx = idx[:R]
         Re, We = R - R % 2, W - W % 2
         np.bitwise_or(
             ia[: Re // 2, None, : We // 2, None],
