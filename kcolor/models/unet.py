@@ -23,6 +23,9 @@ from kcolor.models.color_classes import ColorClassLogits, set_class_weights
 UNET_STRIDE = 32
 HEADS = ("classes", "regression")
 _LEVELS = ("P4", "P3", "P2", "P1")
+#: The decoder's batch norms follow the batch statistics quickly (Keras' default 0.99 needs
+#: hundreds of steps before its moving statistics fit inference; short runs are common).
+DECODER_BN_MOMENTUM = 0.9
 
 
 @keras.saving.register_keras_serializable(package="kcolor")
@@ -71,7 +74,7 @@ class LightnessToRGB(keras.layers.Layer):
 
 def _conv_bn_relu(x, filters, kernel, name):
     x = klayers.Conv2D(filters, kernel, padding="same", use_bias=False, name=name + "_conv")(x)
-    x = _fast.BatchNormalization(name=name + "_bn")(x)
+    x = _fast.BatchNormalization(momentum=DECODER_BN_MOMENTUM, name=name + "_bn")(x)
     return _fast.ReLU(name=name + "_relu")(x)
 
 
