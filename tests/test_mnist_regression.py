@@ -15,7 +15,7 @@ import pytest
 from conftest import shared_path
 
 REPO = Path(__file__).resolve().parents[1]
-EPOCHS = 1
+EPOCHS = 2
 MIN_DIGIT, MIN_PIXEL = 0.85, 0.50
 
 
