@@ -147,6 +147,16 @@ def _load_colorizer(spec, **kwargs):
     return Colorizer.load(spec, **kwargs)
 
 
+class _NoModel:
+    """Stands in for the Colorizer when no photo needs colouring (nothing is loaded)."""
+
+    def __init__(self, batch_size: int):
+        self.batch_size = batch_size
+
+    def _colorize_batch(self, photos, rgbx=False):
+        raise RuntimeError("no model was loaded")
+
+
 def _cmd_colorize(args) -> int:
     from kcolor.errors import KcolorError
 
@@ -155,8 +165,16 @@ def _cmd_colorize(args) -> int:
         kwargs["input_size"] = args.size
     if getattr(args, "unsafe", False):
         kwargs["safe_mode"] = False
+    from kcolor import batch, loading
+
     try:
-        colorizer = _load_colorizer(args.model, **kwargs)
+        # Usage errors before torch and Keras load: an unknown preset, a missing model file;
+        # and no model at all when nothing needs colouring (missing inputs, all done).
+        loading.check_spec(args.model)
+        plan = batch.plan_outputs(args.inputs, args.output, suffix=args.suffix,
+                                  recursive=args.recursive)  # fmt: skip
+        needed = any(args.overwrite or not dst.exists() for _, dst in plan)
+        colorizer = _load_colorizer(args.model, **kwargs) if needed else _NoModel(args.batch_size)
     except KcolorError as err:
         _err(str(err))
         return 2
@@ -167,7 +185,8 @@ def _cmd_colorize(args) -> int:
         )
         return 2
     try:
-        result = colorizer.colorize_files(
+        result = batch.colorize_files(
+            colorizer,
             args.inputs,
             args.output,
             overwrite=args.overwrite,
@@ -585,7 +604,17 @@ def _add_evaluate(sub):
 
 
 def _cmd_evaluate(args) -> int:
-    from kcolor.errors import KcolorError
+    from kcolor import loading
+    from kcolor.errors import DataError, KcolorError
+
+    try:  # usage errors before torch and Keras load
+        if not Path(args.data).exists():
+            raise DataError(f"{args.data}: no such file or folder")
+        for spec in args.model or [None]:
+            loading.check_spec(spec)
+    except KcolorError as err:
+        _err(str(err))
+        return 2
     from kcolor.evaluation import evaluate, format_summary
 
     try:

@@ -239,3 +239,26 @@ def test_train_fusion_with_an_embedder(tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
     assert colorize(data / "img0.png", out, model=run) == 0
     assert np.asarray(Image.open(out / "img0.png")).shape == (16, 16, 3)
+
+
+@pytest.mark.parametrize("argv, code", [
+    (["colorize", "missing.jpg", "-o", "{tmp}/out"], 1),
+    (["colorize", "missing.jpg", "-o", "{tmp}/out", "--model", "no-such-preset"], 2),
+    (["evaluate", "{tmp}", "--model", "no-such-preset", "-o", "{tmp}/eval"], 2),
+    (["evaluate", "{tmp}/missing", "-o", "{tmp}/eval"], 2),
+    (["train", "--model", "beta", "--data", "{tmp}/missing", "-o", "{tmp}/run"], 2),
+    (["train", "--model", "beta", "--data", "{tmp}", "-o", "{tmp}/run", "--init", "nope"], 2),
+    (["models"], 0),
+])  # fmt: skip
+def test_usage_errors_and_listings_need_no_torch(argv, code, tmp_path):
+    """Fast start: these answer before torch and Keras are imported, and write nothing."""
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    script = (
+        "import sys; from kcolor.cli import main; rc = main(sys.argv[1:]); "
+        "print('LOADED', 'torch' in sys.modules or 'keras' in sys.modules); sys.exit(rc)"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert "LOADED False" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == code, proc.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "run").exists()
