@@ -17,6 +17,7 @@ import os
 import sys
 from pathlib import Path
 
+from kcolor import argtypes
 from kcolor.serve import cli as _serve_cli
 
 PROG = "kcolor"
@@ -50,33 +51,7 @@ A run that failed before finishing an epoch leaves nothing to resume: run it aga
 """
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
-
-
-def _size(text: str) -> int:
-    value = _positive_int(text)
-    if value % 8:
-        raise argparse.ArgumentTypeError(
-            f"the size must be a multiple of 8 (the networks downsample 3 times), got {value}"
-        )
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {value}")
-    return value
+_positive_int, _size, _fraction = argtypes.positive_int, argtypes.size, argtypes.fraction
 
 
 def _err(message: str) -> None:

@@ -6,21 +6,12 @@ import shlex
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
+from test_cli import make_photos
 
 from kcolor import Colorizer, artifacts, training
 from kcolor.cli import build_parser, main, train_config_from_args
 from kcolor.errors import DataError
 from kcolor.training import TrainConfig
-
-
-def make_photos(folder, n=8, size=(40, 36), seed=0):
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    for i in range(n):
-        base = rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)
-        Image.fromarray(base).resize(size, Image.BILINEAR).save(folder / f"img{i}.png")
-    return folder
 
 
 def _parse(command: str) -> TrainConfig:

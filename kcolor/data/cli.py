@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from kcolor import argtypes
+
 __all__ = ["add_parser", "run"]
 
 _EPILOG = """\
@@ -25,27 +27,7 @@ examples:
 """
 
 
-def _int_at_least(minimum):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected a number >= {minimum}, got {value}")
-        return value
-
-    return parse
-
-
-def _fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {value}")
-    return value
+_int_at_least, _fraction = argtypes.int_at_least, argtypes.fraction
 
 
 def _rules(text):
