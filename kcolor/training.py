@@ -405,6 +405,19 @@ def builder_args(config: TrainConfig, embedder=None) -> dict:
     return args
 
 
+def preset_args(config: TrainConfig, embedder=None) -> dict:
+    """:func:`builder_args` as the preset's ``config.json`` records them: a pretrained
+    backbone is not fetched again when the preset loads (its weights are in the preset)."""
+    import inspect
+
+    from kcolor import presets
+
+    args = builder_args(config, embedder)
+    if "backbone_weights" in inspect.signature(presets.get_builder(config.model)).parameters:
+        args["backbone_weights"] = None
+    return args
+
+
 def build(config: TrainConfig, embedder=None):
     """The network of ``config``, initialised from ``config.init`` when given."""
     from kcolor import presets
@@ -418,8 +431,18 @@ def build(config: TrainConfig, embedder=None):
 
 
 def set_backbone_trainable(model, trainable: bool) -> int:
-    """Freeze or unfreeze the layers named ``backbone*``; returns how many there are."""
+    """Freeze or unfreeze the layers named ``backbone*``; returns how many there are.
+
+    A :func:`kcolor.models.unet` backbone goes through
+    :func:`kcolor.models.unet.set_backbone_trainable`, which keeps its batch norms frozen in
+    inference mode while the rest fine-tunes (stable with small batches).
+    """
+    from kcolor.models import unet
+
     layers = [layer for layer in model.layers if layer.name.startswith("backbone")]
+    if [layer.name for layer in layers] == ["backbone"] and hasattr(layers[0], "layers"):
+        unet.set_backbone_trainable(model, trainable)
+        return 1
     for layer in layers:
         layer.trainable = trainable
     return len(layers)
@@ -683,7 +706,7 @@ def _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_pat
     steps = len(fit_train)  # this rank's steps: the optimizer's steps per epoch
     schedule = make_schedule(config, steps)
     monitor = "val_loss" if fit_val is not None else "loss"
-    args = builder_args(config, embedder)
+    args = preset_args(config, embedder)
     multiple = int(getattr(model, "size_multiple", 32 if config.model == "unet" else 8))
     command = config.to_command()
     base_meta = {
