@@ -85,6 +85,10 @@ def train_classes(config: training.TrainConfig, freeze_epochs: int, weight_batch
     train_ds, _ = training.make_datasets(config, train_paths, [])
     args = {"input_shape": [None, None, 1], "head": "classes", **config.model_args}
     model = unet(**{**args, "freeze_backbone": freeze_epochs > 0})
+    if config.init:
+        from kcolor.models import load_weights
+
+        load_weights(model, Path(config.init) / "model.weights.h5")
     loss = color_classes.make_loss(train_ds, model, max_batches=weight_batches)
     config.to_json(folder / "train_config.json")
     steps = len(train_ds)
@@ -155,6 +159,7 @@ def _train_main(argv) -> int:
     parser.add_argument("--freeze-epochs", type=int, default=1)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", help="start from the weights of this run folder")
     parser.add_argument("--model-arg", action="append", default=[], metavar="KEY=JSON")
     a = parser.parse_args(argv)
     model_args = {k: json.loads(v) for k, v in (arg.split("=", 1) for arg in a.model_arg)}
@@ -162,7 +167,7 @@ def _train_main(argv) -> int:
         output=a.output, data=a.data, recursive=True, model="unet",
         model_args={"head": "classes", **model_args}, size=a.size, epochs=a.epochs,
         batch_size=a.batch_size, lr=a.lr, loss="color_classes", val_split=a.val_split,
-        val_max=a.val_max, max_images=a.max_images, freeze_epochs=a.freeze_epochs, seed=a.seed,
+        val_max=a.val_max, max_images=a.max_images, freeze_epochs=a.freeze_epochs, seed=a.seed, init=a.init,
     )  # fmt: skip
     train_classes(config, a.freeze_epochs)
     return 0
