@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import keras
 
+from kcolor import layers
 from kcolor.models._blocks import conv, up
 from kcolor.models._weights import load_weights
 from kcolor.models.fusion import BroadcastEmbedding
 
 
-def cnn(input_shape=(28, 28, 1), batch_norm=False, weights=None):
+def cnn(input_shape=(28, 28, 1), batch_norm=False, weights=None, *, ink_gate=True,
+        output_initializer="zeros", bn_momentum=0.9):  # fmt: skip
     """A small encoder/decoder CNN with a global context vector, for colour MNIST.
 
     In colour MNIST the colour of a digit depends on *which* digit it is, and
@@ -26,10 +28,23 @@ def cnn(input_shape=(28, 28, 1), batch_norm=False, weights=None):
         fusion:  BroadcastEmbedding()([grid7, context])  Concatenate()  Conv2D(128, kernel_size=1)
         decoder: UpSampling2D(2)  Conv2D(64)  UpSampling2D(2)  Conv2D(32)    # 7 -> 28
                  Concatenate()([decoded, L])  Conv2D(32)
-        output:  Concatenate()([x, x * (L + 1)])  Conv2D(2, activation="tanh")
+        output:  Concatenate()([x, x * (L + 1)])  Conv2D(2, activation="tanh", kernel_initializer="zeros")
+                 Multiply()([ab, (L + 1) / 2])          # (left out if ink_gate=False)
 
-    ``batch_norm=True`` puts ``BatchNormalization`` between every hidden
-    convolution and its ``relu``.
+    ``batch_norm=True`` puts ``BatchNormalization(momentum=bn_momentum)`` between
+    every hidden convolution and its ``relu``.
+
+    ``ink_gate=False, output_initializer="glorot_uniform", bn_momentum=0.99`` is the
+    network as first shipped. None of the options adds weights, so a weights file
+    loads either way.
+
+    * ``output_initializer``: the output convolution's kernel starts at zero, so the
+      network starts by predicting ``ab = 0`` (grey) rather than random colours
+      larger than the targets.
+    * ``ink_gate``: the output is multiplied by the ink ``(L + 1) / 2``, so black
+      pixels get ``ab = 0``.
+    * ``bn_momentum``: the ``BatchNormalization`` layers' moving-statistics
+      momentum (Keras' default is 0.99).
 
     Parameter counts at 28x28: 638,370 (``batch_norm=False``) and 640,802
     (``batch_norm=True``, of which 1,216 are non-trainable moving statistics).
@@ -39,6 +54,9 @@ def cnn(input_shape=(28, 28, 1), batch_norm=False, weights=None):
             Fixed: the context vector flattens the whole grid.
         batch_norm: insert ``BatchNormalization`` after the hidden convolutions.
         weights: ``None``, a ``.weights.h5``/``.keras`` path, or a preset name.
+        ink_gate: multiply the ``tanh`` output by ``(L + 1) / 2``.
+        output_initializer: ``kernel_initializer`` of the output ``Conv2D``.
+        bn_momentum: ``momentum`` of the ``BatchNormalization`` layers.
 
     Returns:
         A functional ``keras.Model`` named ``"cnn"`` (``"cnn_bn"`` with batch
@@ -50,6 +68,8 @@ def cnn(input_shape=(28, 28, 1), batch_norm=False, weights=None):
         >>> model = cnn(batch_norm=True)
         >>> model.output_shape
         (None, 28, 28, 2)
+        >>> cnn(ink_gate=False, output_initializer="glorot_uniform").count_params()
+        638370
     """
     height, width, channels = (int(s) for s in input_shape)
     if channels != 1 or height % 4 or width % 4:
@@ -61,7 +81,7 @@ def cnn(input_shape=(28, 28, 1), batch_norm=False, weights=None):
         if not batch_norm:
             return conv(filters, strides=strides, kernel_size=kernel_size)(x)
         x = conv(filters, strides=strides, kernel_size=kernel_size, activation=None)(x)
-        x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.BatchNormalization(momentum=bn_momentum)(x)
         return keras.layers.Activation("relu")(x)
 
     image = keras.Input((height, width, 1), name="L")
@@ -86,6 +106,12 @@ def cnn(input_shape=(28, 28, 1), batch_norm=False, weights=None):
     # the digit, so a colour held in x becomes colour * m in one linear step.
     ink = keras.layers.Rescaling(1.0, offset=1.0, name="ink")(image)
     x = keras.layers.Concatenate()([x, keras.layers.Multiply()([x, ink])])
-    outputs = conv(2, activation="tanh")(x)
+    x = layers.Conv2D(2, 3, padding="same", activation="tanh",
+                      kernel_initializer=output_initializer)(x)  # fmt: skip
+    if ink_gate:
+        gate = keras.layers.Rescaling(0.5, offset=0.5, name="ink_gate")(image)
+        outputs = keras.layers.Multiply(name="ab")([x, gate])
+    else:
+        outputs = x
     model = keras.Model(image, outputs, name="cnn_bn" if batch_norm else "cnn")
     return load_weights(model, weights, architecture="cnn")
