@@ -75,18 +75,9 @@ def _read_json(path: Path) -> dict:
 
 def write_json(path: str | os.PathLike, value: dict) -> Path:
     """Write ``value`` as indented JSON, atomically (a temporary file, then a rename)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(value, f, indent=2, sort_keys=False)
-            f.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    from kcolor.io import atomic_write_bytes  # (numpy and PIL: only when writing)
+
+    return atomic_write_bytes(path, (json.dumps(value, indent=2) + "\n").encode("utf-8"))
 
 
 # ---------------------------------------------------------------- folders
@@ -305,30 +296,29 @@ def _download(name: str, url: str, digest: str, folder: Path) -> None:
     if archive.is_file() and sha256sum(archive) != digest:
         archive.unlink()  # a stale or corrupt copy: fetch again
     if not archive.is_file():
-        fd, tmp = tempfile.mkstemp(dir=folder.parent, prefix=f".{name}.", suffix=".part")
+        from kcolor.io import atomic_path
+
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as src:
-                shutil.copyfileobj(src, out, 1 << 20)
-            got = sha256sum(tmp)
-            if got != digest:
-                raise WeightsError(
-                    url,
-                    f"the download of preset {name!r} fails its SHA-256 check (expected "
-                    f"{digest}, got {got}); try again later, or fetch the file yourself and "
-                    "register its folder with kcolor.artifacts.register(name, folder=...)",
-                )
-            os.replace(tmp, archive)
+            with atomic_path(archive, suffix=".part") as tmp:
+                with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=60) as src:
+                    shutil.copyfileobj(src, out, 1 << 20)
+                got = sha256sum(tmp)
+                if got != digest:
+                    raise WeightsError(
+                        url,
+                        f"the download of preset {name!r} fails its SHA-256 check (expected "
+                        f"{digest}, got {got}); try again later, or fetch the file yourself "
+                        "and register its folder with kcolor.artifacts.register(name, folder=...)",
+                    )
         except (urllib.error.URLError, OSError, ValueError) as err:
-            Path(tmp).unlink(missing_ok=True)
+            if isinstance(err, WeightsError):
+                raise
             raise WeightsError(
                 url,
                 f"could not fetch preset {name!r} ({err}). Check the network connection, or "
                 "fetch the file yourself and register its folder with "
                 "kcolor.artifacts.register(name, folder=...).",
             ) from err
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{name}."))
     try:
         with zipfile.ZipFile(archive) as z:

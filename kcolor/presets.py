@@ -28,7 +28,6 @@ from __future__ import annotations
 import datetime
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from kcolor import artifacts
@@ -177,13 +176,14 @@ def save_weights(model, path: str | os.PathLike, *, float16: bool = True) -> str
 def _repack(path: str) -> None:
     import h5py
 
-    tmp = path + ".tmp"
-    with h5py.File(path, "r") as src, h5py.File(tmp, "w") as dst:
-        for k, v in src.attrs.items():
-            dst.attrs[k] = v
-        for key in src:
-            src.copy(src[key], dst, name=key)
-    os.replace(tmp, path)
+    from kcolor.io import atomic_path
+
+    with atomic_path(path, suffix=".h5") as tmp:
+        with h5py.File(path, "r") as src, h5py.File(tmp, "w") as dst:
+            for k, v in src.attrs.items():
+                dst.attrs[k] = v
+            for key in src:
+                src.copy(src[key], dst, name=key)
 
 
 def save_to_preset(
@@ -226,13 +226,10 @@ def save_to_preset(
     if not overwrite and (folder / artifacts.WEIGHTS).exists():
         raise WeightsError(folder, "holds a preset already; pass overwrite=True to replace it")
     get_builder(builder)  # fail early on a typo
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".model.", suffix=".weights.h5")
-    os.close(fd)
-    try:
+    from kcolor.io import atomic_path
+
+    with atomic_path(folder / artifacts.WEIGHTS, suffix=".weights.h5") as tmp:
         digest = save_weights(model, tmp, float16=float16)
-        os.replace(tmp, folder / artifacts.WEIGHTS)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
     config = {
         "format": artifacts.FORMAT,
         "format_version": artifacts.FORMAT_VERSION,

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from kcolor.errors import DataError
+from kcolor.io import atomic_path
 
 __all__ = ["COLUMNS", "manifest_paths", "normalise", "read_manifest", "write_manifest"]
 
@@ -119,17 +120,16 @@ def write_manifest(df, path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     df = normalise(df)
-    tmp = path.with_name(f".{path.name}.tmp")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        try:
-            df.to_parquet(tmp, index=False)
-        except ImportError as e:
-            raise DataError(
-                f"{path}: writing Parquet needs pyarrow (pip install pyarrow): {e}"
-            ) from None
-    else:
-        df.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=path.suffix) as tmp:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            try:
+                df.to_parquet(tmp, index=False)
+            except ImportError as e:
+                raise DataError(
+                    f"{path}: writing Parquet needs pyarrow (pip install pyarrow): {e}"
+                ) from None
+        else:
+            df.to_csv(tmp, index=False)
     return path
 
 

@@ -231,7 +231,4 @@ def write_report(path, kept, dropped, summary, *, per_rule: int = 32, title="kco
         parts.append(f"<h2>errors ({len(errors)})</h2>")
         parts.append(errors[["path", "error"]].head(500).to_html(index=False))
     parts.append("</body></html>")
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("\n".join(parts), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return io.atomic_write_bytes(path, "\n".join(parts).encode("utf-8"))
