@@ -101,6 +101,9 @@ def test_a_retry_after_a_failure_starts_clean(tmp_path, capsys):
     assert not run.exists()  # nothing left that would ask for --resume
     make_photos(bad, n=4, size=(16, 16))
     assert main([*argv, "--size", "16", "--epochs", "1", "--batch-size", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "1 epoch of 2 steps" in captured.err and "1 epochs" not in captured.err
+    assert "held out (1 photo)" in captured.out
 
 
 def test_freeze_epochs_trains_the_backbone_only_afterwards(tmp_path):
