@@ -84,12 +84,12 @@ def test_linear_without_the_options_is_the_plain_perceptron(tmp_path):
 
 
 # --- Step 2: the CNN (examples/02_cnn_mnist.py, plain MSE) ---------------------------------
-CNN_DIGITS, CNN_TEST = 3000, 2000
-CNN_MIN_DIGIT, CNN_MIN_CHROMA = 0.30, 0.25
+CNN_DIGITS, CNN_TEST, CNN_BATCH = 3000, 2000, 16
+CNN_MIN_DIGIT, CNN_MIN_CHROMA = 0.22, 0.25
 
 
 def _cnn_short_run(**cnn_kwargs):
-    """Example 02's MSE set-up (Adam 1e-3, batches of 64, seed 0), 1 epoch on 3,000 digits.
+    """Example 02's MSE set-up (Adam 1e-3, seed 0), 1 epoch on 3,000 digits in batches of 16.
 
     Returns (digit colour accuracy, chroma ratio) on the first 2,000 test digits.
     """
@@ -105,7 +105,7 @@ def _cnn_short_run(**cnn_kwargs):
     keras.utils.set_random_seed(0)
     model = cnn(**cnn_kwargs)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
-    model.fit(x, y, batch_size=64, epochs=1, verbose=0)
+    model.fit(x, y, batch_size=CNN_BATCH, epochs=1, verbose=0)
     pred = model.predict(test.x[:CNN_TEST], batch_size=500, verbose=0)
     y_test = test.y[:CNN_TEST]
     chroma = lambda ab: np.hypot(ab[..., 0], ab[..., 1]).mean()  # noqa: E731
