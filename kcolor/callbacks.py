@@ -304,6 +304,9 @@ class ColorizationPreview(keras.callbacks.Callback):
         every: save after every ``every``-th epoch (and after the last one).
         max_images: at most this many rows (the first ones of the sample).
         cell_size: size of one image in the grid, inches (at 100 dpi).
+        preview_model: the model that draws the preview, when the trained one does not
+            output encoded ab itself (e.g. ``kcolor.models.to_ab_model(model)`` for a
+            colour-class model; it shares the trained layers); default the trained model.
 
     Example:
         >>> from kcolor.color import split_lab
@@ -313,9 +316,11 @@ class ColorizationPreview(keras.callbacks.Callback):
     """
 
     def __init__(
-        self, sample_inputs, sample_targets, out_dir, every=1, max_images=8, cell_size=1.6
-    ):
+        self, sample_inputs, sample_targets, out_dir, every=1, max_images=8, cell_size=1.6,
+        preview_model=None,
+    ):  # fmt: skip
         super().__init__()
+        self.preview_model = preview_model
         if int(every) < 1:
             raise ValueError(f"every must be >= 1, got {every}")
         if int(max_images) < 1:
@@ -355,7 +360,8 @@ class ColorizationPreview(keras.callbacks.Callback):
 
     def render(self, epoch=None):
         """The preview figure for the model as it is now (a matplotlib Figure)."""
-        pred = self.model.predict(self.sample_inputs, batch_size=len(self._L), verbose=0)
+        model = self.preview_model if self.preview_model is not None else self.model
+        pred = model.predict(self.sample_inputs, batch_size=len(self._L), verbose=0)
         pred = np.asarray(keras.ops.convert_to_numpy(pred), dtype="float32")
         if pred.shape != self.sample_targets.shape:
             raise DataError(

@@ -32,6 +32,7 @@ import shlex
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -366,10 +367,11 @@ def embedding_table(dataset, embedder) -> np.ndarray:
 
 
 # ====================================================================== model, loss, schedule
-def make_loss(name: str, penalty: float = 1.0, train=None, **loss_args):
+def make_loss(name: str, penalty: float = 1.0, train=None, model=None, **loss_args):
     """(the Keras loss, whether the targets must carry L) for loss ``name``.
 
-    ``color_classes`` fits its class-rebalancing weights on ``train`` (the training set).
+    ``color_classes`` fits its class-rebalancing weights on ``train`` (the training set)
+    and stores them in ``model``'s colour-class head, so the saved preset carries them.
     """
     if name == "mse":
         return "mse", False
@@ -384,7 +386,7 @@ def make_loss(name: str, penalty: float = 1.0, train=None, **loss_args):
     if name == "color_classes":
         from kcolor.models import color_classes
 
-        return color_classes.make_loss(train, **loss_args), False
+        return color_classes.make_loss(train, model=model, **loss_args), False
     raise DataError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
 
 
@@ -437,11 +439,11 @@ def set_backbone_trainable(model, trainable: bool) -> int:
     :func:`kcolor.models.unet.set_backbone_trainable`, which keeps its batch norms frozen in
     inference mode while the rest fine-tunes (stable with small batches).
     """
-    from kcolor.models import unet
+    from kcolor.models import set_backbone_trainable as unet_set_backbone_trainable
 
     layers = [layer for layer in model.layers if layer.name.startswith("backbone")]
     if [layer.name for layer in layers] == ["backbone"] and hasattr(layers[0], "layers"):
-        unet.set_backbone_trainable(model, trainable)
+        unet_set_backbone_trainable(model, trainable)
         return 1
     for layer in layers:
         layer.trainable = trainable
@@ -594,15 +596,22 @@ def _device() -> str:
     return f"cpu ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
 
 
-def held_out_scores(model, val, embedder=None) -> dict:
+#: Annealed-mean temperatures tried on the held-out photos for a colour-class model.
+TEMPERATURES = (0.1, 0.2, 0.38, 0.6)
+
+
+def held_out_scores(model, val, embedder=None, temperature: float | None = None) -> dict:
     """Mean PSNR, SSIM, AuC, colourfulness, ΔCF and chroma ratio on the held-out photos,
-    for the model and for the grey baseline (the photo's L with no colour)."""
+    for the model and for the grey baseline (the photo's L with no colour).
+
+    A colour-class model is decoded by the annealed mean at ``temperature`` (default 0.38).
+    """
     from kcolor import color
 
     if model.outputs[0].shape[-1] != 2:  # a colour-class head: decode to ab first
         from kcolor.models import color_classes
 
-        model = color_classes.to_ab_model(model)
+        model = color_classes.to_ab_model(model, 0.38 if temperature is None else temperature)
     preds, truths = [], []
     for i in range(len(val)):
         x, _ = val[i]
@@ -687,7 +696,8 @@ def _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_pat
     from kcolor import presets
     from kcolor.callbacks import ColorizationPreview, PandasLogger, TimeBudget
 
-    loss, packed = make_loss(config.loss, config.penalty, train=train_ds, **config.loss_args)
+    loss, packed = make_loss(config.loss, config.penalty, train=train_ds, model=model,
+                             **config.loss_args)  # fmt: skip
     fit_train, fit_val = train_ds, val_ds
     if embedder is not None:
         table = embedding_table(train_ds, embedder) if config.embed_cache else None
@@ -739,9 +749,15 @@ def _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_pat
         sample_x, sample_y = (fit_val if fit_val is not None else fit_train)[0]
         sample_x = [a[:6] for a in sample_x] if isinstance(sample_x, tuple) else sample_x[:6]
         best = SaveBestPreset(folder, save, monitor=monitor)
+        view = None
+        if model.outputs[0].shape[-1] != 2:  # a colour-class head: preview its decoded ab
+            from kcolor.models import color_classes
+
+            view = color_classes.to_ab_model(model)
         callbacks += [
             PandasLogger(folder / "history.csv"),
-            ColorizationPreview(sample_x, np.asarray(sample_y)[:6, ..., -2:], folder / "previews"),
+            ColorizationPreview(sample_x, np.asarray(sample_y)[:6, ..., -2:], folder / "previews",
+                                preview_model=view),  # fmt: skip
             best,
             # rank 0 alone writes the backup; BroadcastState resumes the other ranks from it
             FiniteBackupAndRestore(folder / "backup", double_checkpoint=True,
@@ -776,13 +792,22 @@ def _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_pat
                          callbacks=callbacks, verbose=verbose if main else 0)  # fmt: skip
 
     start = time.perf_counter()
+    fine_tune = not config.freeze_epochs or config.freeze_epochs < config.epochs
     if config.freeze_epochs:
         if not set_backbone_trainable(model, False):
             raise DataError(f"--freeze-epochs: {config.model} has no layers named backbone*")
         fit(config.freeze_epochs, schedule)
         set_backbone_trainable(model, True)
-    if not config.freeze_epochs or config.freeze_epochs < config.epochs:
-        fit(config.epochs, schedule)
+        if budget is not None:  # one budget for both stages
+            budget.seconds -= time.perf_counter() - start
+            if budget.seconds <= 0 or budget.stopped_by_time:
+                fine_tune = False
+    if fine_tune:
+        with warnings.catch_warnings():
+            # The backup of the frozen stage holds fewer optimizer variables: Keras says it
+            # skips them, which is what the fine-tuning stage wants (a fresh optimizer).
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            fit(config.epochs, schedule)
     wall = time.perf_counter() - start
     if dist is not None:  # a NaN seen on any rank
         seen = [s for s in distributed.all_gather_object(dist, nan_guard.stopped) if s]
@@ -819,9 +844,19 @@ def _finish(config, folder, model, best, monitor, nan_guard, budget, wall, val_d
         from kcolor import presets
 
         best_model = presets.build_model(folder)
-        if val_ds is not None:
-            run.metrics = held_out_scores(best_model, val_ds, embedder)
         meta = artifacts.read_metadata(folder)
+        if val_ds is not None and best_model.outputs[0].shape[-1] != 2:
+            # A colour-class model: its decoding temperature is chosen on the held-out
+            # photos (best PSNR) and recorded in the preset's config.json.
+            tried = {t: held_out_scores(best_model, val_ds, embedder, t) for t in TEMPERATURES}
+            best_t = max(tried, key=lambda t: tried[t]["model"]["psnr"])
+            run.metrics = {**tried[best_t], "temperature": best_t}
+            meta["temperatures"] = {str(t): v["model"] for t, v in tried.items()}
+            config_json = artifacts.read_config(folder)
+            config_json["temperature"] = best_t
+            artifacts.write_json(folder / artifacts.CONFIG, config_json)
+        elif val_ds is not None:
+            run.metrics = held_out_scores(best_model, val_ds, embedder)
         final = {k: float(v) for k, v in run.history.iloc[-1].items()
                  if k in ("loss", "val_loss") and _finite(v)} if len(run.history) else {}  # fmt: skip
         meta.update({

@@ -151,3 +151,31 @@ def test_train_config_file_and_overrides(tmp_path):
     assert got.epochs == 9 and got.lr == 3e-4 and got.output == "runs/b" and got.data == ["d"]
     assert got.model_args == {"k": 1}
     assert json.loads(got.to_json())["epochs"] == 9
+
+
+@pytest.mark.slow
+def test_kcolor_train_makes_a_colour_class_unet_preset(tmp_path, capsys):
+    """unet + colour classes through the one training path: frozen then fine-tuned, the
+    rebalancing weights saved in the head, the temperature chosen on the held-out photos."""
+    from kcolor.models import color_classes
+
+    data = make_photos(tmp_path / "data", n=6, size=(40, 40))
+    run = tmp_path / "run"
+    argv = ["train", "--model", "unet", "--model-arg", "backbone_weights=null",
+            "--model-arg", "head=classes", "--loss", "color_classes", "--data", str(data),
+            "-o", str(run), "--size", "32", "--epochs", "2", "--freeze-epochs", "1",
+            "--batch-size", "2", "--val-split", "0.34", "-q"]  # fmt: skip
+    assert main(argv) == 0
+    assert "Skipping variable loading" not in capsys.readouterr().err
+    config = artifacts.read_config(run)
+    assert config["multiple"] == 32 and config["temperature"] in training.TEMPERATURES
+    meta = artifacts.read_metadata(run)
+    assert set(meta["temperatures"]) == {str(t) for t in training.TEMPERATURES}
+    from kcolor import presets
+
+    model = presets.build_model(run)
+    weights = color_classes.get_class_weights(model)
+    assert weights.std() > 0  # fitted on the photos, not uniform
+    colorizer = Colorizer.from_preset(run)
+    assert colorizer.colorize(np.zeros((40, 50), np.uint8)).shape == (40, 50, 3)
+    assert list((run / "previews").glob("*.png"))
