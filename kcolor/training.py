@@ -284,6 +284,15 @@ def _manifest_paths(manifest) -> list:
     return list(kdata.manifest_paths(kdata.read_manifest(manifest)))
 
 
+def _sample(paths, n: int, seed: int) -> list:
+    """``n`` of ``paths`` drawn with ``seed`` (all of them when ``n`` is 0), sorted."""
+    paths = sorted(paths)
+    if not n or len(paths) <= n:
+        return paths
+    keep = np.random.default_rng(seed).permutation(len(paths))[:n]
+    return sorted(paths[i] for i in keep)
+
+
 def config_photos(config: TrainConfig) -> tuple[list, list, int]:
     """(training photos, held-out photos, grey dropped) for ``config``."""
     if config.manifest:
@@ -292,9 +301,10 @@ def config_photos(config: TrainConfig) -> tuple[list, list, int]:
         paths, grey = find_photos(config.data, recursive=config.recursive,
                                   drop_grey=config.drop_grey)  # fmt: skip
     if config.val_manifest:
-        val = sorted(_manifest_paths(config.val_manifest))
-        train = sorted(paths)[: config.max_images or None]
-        return train, val[: config.val_max or None], grey
+        # Caps take a seeded sample (a manifest is sorted by folder: its head is one folder).
+        train = _sample(paths, config.max_images, config.seed)
+        val = _sample(_manifest_paths(config.val_manifest), config.val_max, config.seed)
+        return train, val, grey
     train, val = split_photos(paths, config.val_split, config.seed,
                               max_images=config.max_images, val_max=config.val_max)  # fmt: skip
     if not train:
@@ -390,13 +400,22 @@ def make_loss(name: str, penalty: float = 1.0, train=None, model=None, **loss_ar
     raise DataError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
 
 
-def make_schedule(config: TrainConfig, steps_per_epoch: int):
-    """The learning rate: a cosine decay to 5 % over the run, or a constant."""
+#: With ``freeze_epochs``, the fine-tuning stage starts at this share of ``lr``.
+FINE_TUNE_LR = 0.3
+
+
+def make_schedule(config: TrainConfig, steps_per_epoch: int, stage: str = "all"):
+    """The learning rate: a cosine decay to 5 % over the run, or a constant.
+
+    With ``freeze_epochs``, ``stage="fine-tune"`` is the schedule of the epochs after the
+    frozen ones: from ``FINE_TUNE_LR * lr``, decaying over those epochs.
+    """
+    lr, epochs = float(config.lr), config.epochs
+    if stage == "fine-tune":
+        lr, epochs = lr * FINE_TUNE_LR, config.epochs - config.freeze_epochs
     if config.schedule == "constant":
-        return float(config.lr)
-    return keras.optimizers.schedules.CosineDecay(
-        config.lr, max(1, config.epochs * steps_per_epoch), alpha=0.05
-    )
+        return lr
+    return keras.optimizers.schedules.CosineDecay(lr, max(1, epochs * steps_per_epoch), alpha=0.05)
 
 
 def builder_args(config: TrainConfig, embedder=None) -> dict:
@@ -807,6 +826,10 @@ def _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_pat
             # The backup of the frozen stage holds fewer optimizer variables: Keras says it
             # skips them, which is what the fine-tuning stage wants (a fresh optimizer).
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            if config.freeze_epochs:  # fine-tuning: a fresh optimizer on its own, lower decay
+                schedule = make_schedule(config, steps, stage="fine-tune")
+                if budget is not None:
+                    budget.schedule = schedule if config.schedule == "cosine" else None
             fit(config.epochs, schedule)
     wall = time.perf_counter() - start
     if dist is not None:  # a NaN seen on any rank
