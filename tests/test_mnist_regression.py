@@ -138,7 +138,7 @@ def test_cnn_starts_grey_and_keeps_black_pixels_black():
         rng = np.random.default_rng(0)
         x = rng.uniform(-1, 1, (8, 16, 16, 1)).astype("float32")
         x[:, :4] = -1.0  # black rows
-        predict = lambda: keras.ops.convert_to_numpy(model(x, training=False))  # noqa: E731
+        predict = lambda m=model, x=x: keras.ops.convert_to_numpy(m(x, training=False))  # noqa: E731
         assert np.abs(predict()).max() == 0.0  # the output layer starts at zero: ab = 0
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
         y = rng.uniform(-0.2, 0.2, (8, 16, 16, 2)).astype("float32")
@@ -160,6 +160,8 @@ def test_cnn_old_network_is_one_call_away(tmp_path):
     old.save_weights(tmp_path / "old.weights.h5")
     cnn(weights=tmp_path / "old.weights.h5")  # no extra weights: either loads
     bn = cnn(batch_norm=True)
-    momenta = {layer.momentum for layer in bn.layers if "BatchNormalization" in type(layer).__name__}
+    momenta = {
+        layer.momentum for layer in bn.layers if "BatchNormalization" in type(layer).__name__
+    }
     assert momenta == {0.9}
     assert bn.count_params() == 640_802
