@@ -208,6 +208,11 @@ def unregister(name: str) -> None:
     _REGISTERED.pop(name, None)
 
 
+def is_remote(name: str) -> bool:
+    """Whether preset ``name`` is fetched from a ``url`` (registered with :func:`register`)."""
+    return bool(_REGISTERED.get(name, {}).get("url"))
+
+
 def cache_dir() -> Path:
     """Where downloaded presets go: ``$KERAS_HOME/kcolor`` (default ``~/.keras/kcolor``)."""
     home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")

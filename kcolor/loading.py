@@ -68,6 +68,8 @@ def check_spec(spec) -> None:
     text = os.fspath(spec)
     path = Path(text).expanduser()
     if text in artifacts.preset_names() and os.sep not in text:
+        if artifacts.is_installed(text) or not artifacts.is_remote(text):
+            artifacts.locate(text)  # a local preset: its folder must be whole (hash checked)
         return
     if path.is_dir():
         if artifacts.is_preset_folder(path):

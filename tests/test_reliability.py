@@ -204,8 +204,11 @@ def test_kcolor_colorize_each_case(
         warnings.simplefilter("ignore", kio.ExtensionMismatchWarning)
         code = main([*argv, "-q"])
     captured = capsys.readouterr()
-    assert loads == [(str(tiny_keras), {"batch_size": 8, "input_size": 16})]
     outcome = _outcome(name, exp)
+    # The model loads once, and only when the plan holds a photo to read (a broken link or
+    # a folder named like an image is reported without loading it: fast start).
+    planned = os.path.isfile(path)
+    assert loads == ([(str(tiny_keras), {"batch_size": 8, "input_size": 16})] if planned else [])
     assert "Traceback" not in captured.err
     if outcome == "written":
         assert code == 0, captured
