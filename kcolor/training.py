@@ -812,6 +812,8 @@ def _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_pat
 
     start = time.perf_counter()
     fine_tune = not config.freeze_epochs or config.freeze_epochs < config.epochs
+    if not config.freeze_epochs:
+        set_backbone_trainable(model, True)  # (a unet's backbone batch norms stay frozen)
     if config.freeze_epochs:
         if not set_backbone_trainable(model, False):
             raise DataError(f"--freeze-epochs: {config.model} has no layers named backbone*")
