@@ -11,7 +11,7 @@ import kcolor
 from kcolor import Colorizer, artifacts, loading, models, presets
 from kcolor.errors import WeightsError
 
-REAL = ["alpha-woman", "beta-faces", "beta-photos", "fusion-lite0-photos"]
+REAL = ["alpha-woman", "beta-faces", "beta-photos", "fusion-lite0-photos", "unet-lite0-photos"]
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_the_shipped_presets_are_folders_with_hash_checked_weights():
         folder = artifacts.locate(name)
         config = artifacts.read_config(folder)
         meta = artifacts.read_metadata(folder)
-        assert config["builder"] in ("alpha", "beta", "fusion")
+        assert config["builder"] in ("alpha", "beta", "fusion", "unet")
         assert meta["description"] and meta["command"].startswith("kcolor train ")
         assert meta["weights_sha256"] == artifacts.sha256sum(folder / "model.weights.h5")
     sizes = sum((artifacts.locate(n) / "model.weights.h5").stat().st_size for n in REAL)
