@@ -97,6 +97,18 @@ def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
+def torch_same_padding(x, kh: int, kw: int, sh: int, sw: int):
+    """``(x, padding)`` for ``F.conv2d`` on NCHW ``x`` reproducing Keras "same": symmetric
+    padding goes to the convolution, an uneven one is applied to ``x`` first."""
+    top, bottom = _same_padding(x.shape[2], kh, sh)
+    left, right = _same_padding(x.shape[3], kw, sw)
+    if top == bottom and left == right:
+        return x, (top, left)
+    import torch.nn.functional as F
+
+    return F.pad(x, (left, right, top, bottom)), (0, 0)
+
+
 def _power_of_two(n: int) -> bool:
     return n > 0 and n & (n - 1) == 0
 
@@ -160,12 +172,7 @@ class Conv2D(keras.layers.Conv2D):
         sh, sw = self.strides
         padding = (0, 0)
         if self.padding == "same":
-            top, bottom = _same_padding(x.shape[2], kh, sh)
-            left, right = _same_padding(x.shape[3], kw, sw)
-            if top == bottom and left == right:
-                padding = (top, left)
-            else:
-                x = F.pad(x, (left, right, top, bottom))
+            x, padding = torch_same_padding(x, kh, kw, sh, sw)
         y = F.conv2d(x, kernel, bias, stride=(sh, sw), padding=padding)
         if y.shape[1] > 1 and not y.is_contiguous(memory_format=torch.channels_last):
             y = y.contiguous(memory_format=torch.channels_last)

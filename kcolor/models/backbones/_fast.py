@@ -34,13 +34,6 @@ def _fast(x, data_format="channels_last") -> bool:
     )
 
 
-def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    """(before, after) padding of TensorFlow "same" along one axis."""
-    out = -(-size // stride)
-    total = max(0, (out - 1) * stride + kernel - size)
-    return total // 2, total - total // 2
-
-
 @keras.saving.register_keras_serializable(package="kcolor")
 class BatchNormalization(keras.layers.BatchNormalization):
     """``keras.layers.BatchNormalization`` with a fused torch fast path (see the module docs).
@@ -128,12 +121,7 @@ class DepthwiseConv2D(keras.layers.DepthwiseConv2D):
         sh, sw = self.strides
         padding = (0, 0)
         if self.padding == "same":
-            top, bottom = _same_padding(x.shape[2], kh, sh)
-            left, right = _same_padding(x.shape[3], kw, sw)
-            if top == bottom and left == right:
-                padding = (top, left)
-            else:
-                x = F.pad(x, (left, right, top, bottom))
+            x, padding = klayers.torch_same_padding(x, kh, kw, sh, sw)
         y = F.conv2d(x, kernel, bias, stride=(sh, sw), padding=padding, groups=channels)
         return y.permute(0, 2, 3, 1)
 
