@@ -174,29 +174,47 @@ def lab_to_rgb(lab, clip: bool = True):
     """
     lab = _as_float(lab)
     _check_channels(lab, "lab_to_rgb")
+    _, lin = _lab_to_xyz_lin(lab)
+    rgb = _linear_to_srgb(lin)
+    if not clip:
+        return rgb
+    return rgb.clamp(0.0, 1.0) if _is_torch(rgb) else np.clip(rgb, 0.0, 1.0)
+
+
+def _lab_to_xyz_lin(lab):
+    """(XYZ relative to the white, linear sRGB) of CIELAB ``lab``, numpy or torch.
+
+    z is clipped at 0, as skimage does (with a warning; here silently).
+    """
     if _is_torch(lab):
         torch = _torch()
         L, a, b = lab.unbind(-1)
         fy = (L + 16.0) / 116.0
-        # skimage clips z at 0 (with a warning); do the same, silently.
         f = torch.stack([a / 500.0 + fy, fy, (fy - b / 200.0).clamp(min=0.0)], dim=-1)
-        xyz = torch.where(f > _F_EPS, f.clamp(min=_F_EPS) ** 3, (f - 16.0 / 116.0) / _KAPPA)
-        lin = _matmul(xyz, _RGB_FROM_XYZN)
-        rgb = torch.where(
-            lin > 0.0031308,
-            1.055 * lin.clamp(min=0.0031308) ** (1 / 2.4) - 0.055,
-            12.92 * lin,
+        xyz = _finv(f, torch.where, lambda x, m: x.clamp(min=m))
+    else:
+        L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+        fy = (L + 16.0) / 116.0
+        f = np.stack([a / 500.0 + fy, fy, np.maximum(fy - b / 200.0, 0.0)], axis=-1)
+        xyz = _finv(f, np.where, np.maximum)
+    return xyz, _matmul(xyz, _RGB_FROM_XYZN)
+
+
+def _linear_to_srgb(lin):
+    """Linear RGB to gamma-encoded sRGB (no clipping), numpy or torch."""
+    if _is_torch(lin):
+        torch = _torch()
+        return torch.where(
+            lin > 0.0031308, 1.055 * lin.clamp(min=0.0031308) ** (1 / 2.4) - 0.055, 12.92 * lin
         )
-        return rgb.clamp(0.0, 1.0) if clip else rgb
-    L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
-    fy = (L + 16.0) / 116.0
-    f = np.stack([a / 500.0 + fy, fy, np.maximum(fy - b / 200.0, 0.0)], axis=-1)
-    xyz = np.where(f > _F_EPS, f**3, (f - 16.0 / 116.0) / _KAPPA)
-    lin = _matmul(xyz, _RGB_FROM_XYZN)
-    rgb = np.where(
+    return np.where(
         lin > 0.0031308, 1.055 * np.maximum(lin, 0.0031308) ** (1 / 2.4) - 0.055, 12.92 * lin
     )
-    return np.clip(rgb, 0.0, 1.0) if clip else rgb
+
+
+def _finv(f, xp_where, xp_max):
+    """Inverse of the CIE f(t): t**3 above 6/29, the tangent line below (numpy or torch)."""
+    return xp_where(f > _F_EPS, xp_max(f, _F_EPS) ** 3, (f - 16.0 / 116.0) / _KAPPA)
 
 
 def rgb_to_gray(rgb):
@@ -253,9 +271,6 @@ def to_uint8(rgb):
 
 
 # ---------------------------------------------------------------- keeping L
-def _finv(f, xp_where, xp_max):
-    """Inverse of the CIE f(t): t**3 above 6/29, the tangent line below (numpy or torch)."""
-    return xp_where(f > _F_EPS, xp_max(f, _F_EPS) ** 3, (f - 16.0 / 116.0) / _KAPPA)
 
 
 def lab_to_rgb_keep_l(lab):
@@ -268,30 +283,17 @@ def lab_to_rgb_keep_l(lab):
     """
     lab = _as_float(lab)
     _check_channels(lab, "lab_to_rgb_keep_l")
+    xyz, lin = _lab_to_xyz_lin(lab)
+    Y = xyz[..., 1:2]
     if _is_torch(lab):
         torch = _torch()
-        L, a, b = lab.unbind(-1)
-        fy = (L + 16.0) / 116.0
-        f = torch.stack([fy + a / 500.0, fy, (fy - b / 200.0).clamp(min=0.0)], dim=-1)
-        xyz = _finv(f, torch.where, lambda x, m: x.clamp(min=m))
-        lin = _matmul(xyz, _RGB_FROM_XYZN)
-        Y = xyz[..., 1:2]
         d = lin - Y
         hi, lo = d.amax(-1, keepdim=True), d.amin(-1, keepdim=True)
         t = torch.ones_like(Y)
         t = torch.where(hi > 0, torch.minimum(t, (1.0 - Y) / hi.clamp(min=1e-12)), t)
         t = torch.where(lo < 0, torch.minimum(t, Y / (-lo).clamp(min=1e-12)), t)
         lin = (Y + t.clamp(min=0.0) * d).clamp(0.0, 1.0)
-        rgb = torch.where(
-            lin > 0.0031308, 1.055 * lin.clamp(min=0.0031308) ** (1 / 2.4) - 0.055, 12.92 * lin
-        )
-        return rgb.clamp(0.0, 1.0)
-    L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
-    fy = (L + 16.0) / 116.0
-    f = np.stack([fy + a / 500.0, fy, np.maximum(fy - b / 200.0, 0.0)], axis=-1)
-    xyz = _finv(f, np.where, np.maximum)
-    lin = _matmul(xyz, _RGB_FROM_XYZN)
-    Y = xyz[..., 1:2]
+        return _linear_to_srgb(lin).clamp(0.0, 1.0)
     d = lin - Y
     d0, d1, d2 = d[..., 0:1], d[..., 1:2], d[..., 2:3]  # (faster than reducing over 3)
     hi = np.maximum(np.maximum(d0, d1), d2)
@@ -300,10 +302,7 @@ def lab_to_rgb_keep_l(lab):
         t = np.minimum(1.0, np.where(hi > 0, (1.0 - Y) / np.maximum(hi, 1e-12), 1.0))
         t = np.minimum(t, np.where(lo < 0, Y / np.maximum(-lo, 1e-12), 1.0))
     lin = np.clip(Y + np.maximum(t, 0.0) * d, 0.0, 1.0)
-    rgb = np.where(
-        lin > 0.0031308, 1.055 * np.maximum(lin, 0.0031308) ** (1 / 2.4) - 0.055, 12.92 * lin
-    )
-    return np.clip(rgb, 0.0, 1.0)
+    return np.clip(_linear_to_srgb(lin), 0.0, 1.0)
 
 
 # ---------------------------------------------------------------- full resolution
