@@ -104,10 +104,11 @@ def load(spec=None, *, safe_mode: bool = True) -> Loaded:
     """
     if spec is None:
         spec = artifacts.DEFAULT_PRESET
-    check_spec(spec)
     text = os.fspath(spec)
     path = Path(text).expanduser()
-    if path.is_file() and path.suffix == ".keras":
+    named = text in artifacts.preset_names() and os.sep not in text  # a name wins over a file
+    if path.is_file() and not named:
+        check_spec(spec)  # a bare weights file is refused with its own message
         return _load_keras_file(path, safe_mode=safe_mode)
     from kcolor import presets
 
