@@ -237,7 +237,11 @@ def _add_train(sub):
     g = p.add_argument_group("training")
     g.add_argument("-o", "--output", required=True, metavar="RUN_DIR", help="run folder (created)")
     g.add_argument("--size", type=_size, default=128, metavar="N",
-                   help="training crop side, a multiple of 8 (default 128)")  # fmt: skip
+                   help="training crop side, a multiple of 8 (default 128); also the "
+                   "held-out photos' and the preset's inference size")  # fmt: skip
+    g.add_argument("--sizes", type=_size, nargs="+", default=[], metavar="N",
+                   help="more training crop sides: each batch is cropped at one of --size "
+                   "and these (mixed-size training)")  # fmt: skip
     g.add_argument("--epochs", type=_positive_int, default=10, metavar="N", help="default 10")
     g.add_argument("--batch-size", type=_positive_int, default=16, metavar="N", help="default 16")
     g.add_argument("--lr", type=float, default=1e-3, help="Adam's peak learning rate (1e-3)")
@@ -282,6 +286,7 @@ def _train_values(args) -> dict:
         "val_manifest": args.val_manifest, "recursive": args.recursive, "model": args.model,
         "model_args": _key_values(args.model_arg, "--model-arg"), "embedder": args.embedder,
         "embed_cache": args.embed_cache, "init": args.init, "size": args.size,
+        "sizes": args.sizes,
         "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
         "schedule": args.schedule, "loss": args.loss, "penalty": args.penalty,
         "loss_args": _key_values(args.loss_arg, "--loss-arg"), "val_split": args.val_split,

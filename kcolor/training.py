@@ -68,7 +68,10 @@ class TrainConfig:
         embed_cache: fusion only: embed each photo once, un-augmented (faster, but the
             network can learn photos by their embedding); default: embed every batch.
         init: start from these weights (a preset name, a preset folder or a weights file).
-        size: training crop side (a multiple of the network's stride).
+        size: training crop side (a multiple of the network's stride); the held-out photos
+            and the preset's inference size use it too.
+        sizes: more training crop sides: each batch is cropped at one of ``size`` and
+            ``sizes`` (as many batches each, see :class:`kcolor.datasets.MixedSizes`).
         epochs, batch_size: as in ``model.fit``.
         lr: Adam's learning rate (the peak of the cosine schedule).
         schedule: ``cosine`` (decays to 5 % over the run) or ``constant``.
@@ -101,6 +104,7 @@ class TrainConfig:
     embed_cache: bool = False
     init: str | None = None
     size: int = 128
+    sizes: list = dataclasses.field(default_factory=list)
     epochs: int = 10
     batch_size: int = 16
     lr: float = 1e-3
@@ -121,6 +125,7 @@ class TrainConfig:
 
     def __post_init__(self):
         self.data = [os.fspath(d) for d in (self.data or [])]
+        self.sizes = sorted({int(s) for s in (self.sizes or [])} - {int(self.size)})
         self.output = os.fspath(self.output)
         if self.model == "fusion" and not self.embedder:
             self.embedder = "efficientnet_lite0"
@@ -137,8 +142,9 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "size", "repeat", "workers"):
             if int(getattr(self, name)) < 1:
                 problems.append(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        if self.size % 8:
-            problems.append(f"size must be a multiple of 8, got {self.size}")
+        for side in (self.size, *self.sizes):
+            if int(side) < 8 or int(side) % 8:
+                problems.append(f"size must be a positive multiple of 8, got {side}")
         if not (0 <= self.val_split < 1):
             problems.append(f"val-split must be in [0, 1), got {self.val_split}")
         if self.minutes is not None and not self.minutes > 0:
@@ -206,6 +212,8 @@ class TrainConfig:
             elif name == "loss_args":
                 for k, v in value.items():
                     parts += ["--loss-arg", f"{k}={json.dumps(v)}"]
+            elif isinstance(value, list):
+                parts += [flag, *(_fmt(v) for v in value)]
             elif isinstance(value, bool):
                 parts.append({"augment": "--no-augment", "drop_grey": "--keep-grey"}.get(name, flag))
             else:
@@ -313,14 +321,22 @@ def config_photos(config: TrainConfig) -> tuple[list, list, int]:
 
 
 def make_datasets(config: TrainConfig, train_paths, val_paths):
-    """(augmented training set, un-augmented held-out set or ``None``)."""
+    """(augmented training set, un-augmented held-out set or ``None``); with
+    ``config.sizes``, the training set mixes batches of every size."""
     from kcolor.datasets import ImageFolderDataset
 
-    train = ImageFolderDataset(
-        train_paths, size=config.size, batch_size=config.batch_size, augment=config.augment,
-        seed=config.seed, repeat=config.repeat, workers=config.workers,
-        use_multiprocessing=config.workers > 1,
-    )  # fmt: skip
+    def crops(size):
+        return ImageFolderDataset(
+            train_paths, size=size, batch_size=config.batch_size, augment=config.augment,
+            seed=config.seed, repeat=config.repeat, workers=config.workers,
+            use_multiprocessing=config.workers > 1,
+        )  # fmt: skip
+
+    train = crops(config.size)
+    if config.sizes:
+        from kcolor.datasets.mixed import MixedSizes
+
+        train = MixedSizes([train, *(crops(s) for s in config.sizes)])
     val = (ImageFolderDataset(val_paths, size=config.size, batch_size=config.batch_size)
            if val_paths else None)  # fmt: skip
     return train, val
@@ -802,7 +818,7 @@ def _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_pat
                   f"of {config.epochs}", file=sys.stderr)  # fmt: skip
     if main:
         print(f"training {config.model} on {len(train_paths)} photos ({grey} grey dropped, "
-              f"{len(val_paths)} held out), {config.size} px, {_plural(config.epochs, 'epoch')} "
+              f"{len(val_paths)} held out), {'/'.join(str(v) for v in [config.size, *config.sizes])} px, {_plural(config.epochs, 'epoch')} "
               f"of {steps} steps, loss {config.loss}, on {_device()}", file=sys.stderr)  # fmt: skip
 
     def fit(epochs, lr_schedule):
