@@ -487,12 +487,42 @@ def _add_demo(sub):
     )
     p.add_argument(
         "--model",
+        action="append",
         default=None,
         metavar="PRESET_OR_PATH",
-        help="as for `kcolor colorize` (default: the default preset)",
+        help="as for `kcolor colorize`; repeat it for one panel each (default: the default "
+        "preset, next to the article's beta-photos)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     return p
+
+
+#: ``kcolor demo`` shows the default preset next to this article preset.
+DEMO_ARTICLE_PRESET = "beta-photos"
+
+
+def _demo_models(models) -> list:
+    if models:
+        return list(models)
+    from kcolor.artifacts import DEFAULT_PRESET
+
+    return [DEFAULT_PRESET] + ([DEMO_ARTICLE_PRESET] if DEFAULT_PRESET != DEMO_ARTICLE_PRESET else [])
+
+
+def _panels(panels, gap: int = 8, caption: int = 22):
+    """uint8 RGB panels ``[(label, (H, W, 3)), ...]`` side by side, each label beneath."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    h = max(image.shape[0] for _, image in panels)
+    w = sum(image.shape[1] for _, image in panels) + gap * (len(panels) - 1)
+    sheet = Image.new("RGB", (w, h + caption), "white")
+    draw, x = ImageDraw.Draw(sheet), 0
+    for label, image in panels:
+        sheet.paste(Image.fromarray(image), (x, 0))
+        draw.text((x + 4, h + 5), label, fill=(0, 0, 0))
+        x += image.shape[1] + gap
+    return np.asarray(sheet)
 
 
 def _cmd_demo(args) -> int:
@@ -505,22 +535,28 @@ def _cmd_demo(args) -> int:
     if out.exists() and not args.overwrite:
         _err(f"{out} exists already (pass --overwrite to replace it)")
         return 1
+    models = _demo_models(args.model)
     try:
-        colorizer = _load_colorizer(args.model)
+        colorizers = [(spec, _load_colorizer(spec)) for spec in models]
     except KcolorError as err:
         _err(str(err))
         return 2
     from skimage import data
 
+    from kcolor.artifacts import DEFAULT_PRESET
+
     grey = kio.as_rgb(data.camera())
-    colour = colorizer.colorize(grey)
-    gap = np.full((grey.shape[0], 8, 3), 255, np.uint8)
+    panels = [("black and white", grey)]
+    for spec, colorizer in colorizers:
+        label = str(spec) + (" (default)" if spec == DEFAULT_PRESET else "")
+        panels.append((label, colorizer.colorize(grey)))
     try:
-        kio.save_image(out, np.concatenate([grey, gap, colour], axis=1), overwrite=args.overwrite)
+        kio.save_image(out, _panels(panels), overwrite=args.overwrite)
     except KcolorError as err:
         _err(str(err))
         return 1
-    print(f"wrote {out}: before (left) and after (right)")
+    names = ", ".join(label for label, _ in panels[1:])
+    print(f"wrote {out}: the black-and-white photo (left), then {names}")
     return 0
 
 

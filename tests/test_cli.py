@@ -85,9 +85,16 @@ def test_models_json_names_the_default_and_the_commands(capsys):
 def test_demo_with_the_default_preset(tmp_path, capsys):
     out = tmp_path / "demo.png"
     assert main(["demo", "-o", str(out)]) == 0
-    before_after = np.asarray(Image.open(out))
-    assert before_after.shape[1] > before_after.shape[0]  # side by side
-    assert before_after.std() > 0
+    from kcolor.cli import DEMO_ARTICLE_PRESET
+    from kcolor.artifacts import DEFAULT_PRESET
+
+    panels = 2 if DEFAULT_PRESET == DEMO_ARTICLE_PRESET else 3  # the default next to beta
+    sheet = np.asarray(Image.open(out))
+    assert sheet.shape[1] == 512 * panels + 8 * (panels - 1)  # side by side, full size
+    assert sheet.std() > 0
+    printed = capsys.readouterr().out
+    assert f"{DEFAULT_PRESET} (default)" in printed
+    assert DEMO_ARTICLE_PRESET in printed
 
 
 def test_train_writes_a_complete_run(run_dir):
@@ -211,7 +218,8 @@ def test_demo_with_a_trained_run(run_dir, tmp_path, capsys):
     out = tmp_path / "demo.png"
     assert main(["demo", "--model", str(run_dir), "-o", str(out)]) == 0
     image = np.asarray(Image.open(out))
-    assert image.shape == (512, 512 * 2 + 8, 3)
+    assert image.shape == (512 + 22, 512 * 2 + 8, 3)  # the photo, the colours, captions
+    assert (image[:512, 512:520] == 255).all() and image[512:].min() < 128  # gap; a caption
     assert main(["demo", "--model", str(run_dir), "-o", str(out)]) == 1  # no silent overwrite
 
 
