@@ -109,6 +109,17 @@ def torch_same_padding(x, kh: int, kw: int, sh: int, sw: int):
     return F.pad(x, (left, right, top, bottom)), (0, 0)
 
 
+def _count(name: str, y) -> None:
+    """Count an eager fast-path call (not meta tensors, not while torch.compile traces:
+    a Python counter in a traced ``call`` would be a guard, i.e. a recompile every step)."""
+    if y.is_meta:
+        return
+    import torch
+
+    if not torch.compiler.is_compiling():
+        _CALLS[name] += 1
+
+
 def _power_of_two(n: int) -> bool:
     return n > 0 and n & (n - 1) == 0
 
@@ -184,11 +195,9 @@ class Conv2D(keras.layers.Conv2D):
             y = getattr(y, _INPLACE_ACTIVATIONS[name])()
         elif name != "linear":
             y = self.activation(y.permute(0, 2, 3, 1))
-            if not y.is_meta:
-                _CALLS["Conv2D"] += 1
+            _count("Conv2D", y)
             return y
-        if not y.is_meta:
-            _CALLS["Conv2D"] += 1
+        _count("Conv2D", y)
         return y.permute(0, 2, 3, 1)  # NHWC view of channels_last memory: no copy
 
 
@@ -232,6 +241,5 @@ class UpSampling2D(keras.layers.UpSampling2D):
                 .expand(n, h, fh, w, fw, c)
                 .reshape(n, h * fh, w * fw, c)
             )
-        if not y.is_meta:
-            _CALLS["UpSampling2D"] += 1
+        _count("UpSampling2D", y)
         return y
