@@ -2,6 +2,11 @@
 
 Importing :mod:`kcolor` calls :func:`ensure_torch_backend` before anything
 imports Keras.
+
+:func:`compile_model` and :class:`CompiledForward` run a kcolor model's forward pass
+(and, in ``fit``, its backward pass) through ``torch.compile``, which Keras'
+``jit_compile=True`` cannot do for these models on torch (see the comment above
+:class:`CompileStats`).
 """
 
 from __future__ import annotations

@@ -260,6 +260,9 @@ def _add_train(sub):
     g.add_argument("--freeze-epochs", type=int, default=0, metavar="N",
                    help="first N epochs with the backbone frozen (unet)")  # fmt: skip
     g.add_argument("--seed", type=int, default=0, help="seed for split, order, augmentation")
+    g.add_argument("--compile", action="store_true",
+                   help="torch.compile the network's forward and backward passes (each batch "
+                   "shape compiles at its first step; fit, loss and optimizer stay Keras)")  # fmt: skip
     p.add_argument("--config", metavar="JSON", help="read the options from a train_config.json "
                    "(command-line options given as well win)")  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR")
@@ -293,6 +296,7 @@ def _train_values(args) -> dict:
         "val_max": args.val_max, "max_images": args.max_images, "repeat": args.repeat,
         "augment": args.augment, "drop_grey": args.drop_grey, "minutes": args.minutes,
         "freeze_epochs": args.freeze_epochs, "workers": args.workers, "seed": args.seed,
+        "compile": args.compile,
     }  # fmt: skip
 
 

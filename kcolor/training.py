@@ -91,6 +91,9 @@ class TrainConfig:
             many epochs first, then fine-tune everything.
         workers: data-loading processes.
         seed: seeds the split, the order, the augmentation and the initialisation.
+        compile: run the network's forward and backward passes through ``torch.compile``
+            (:func:`kcolor.backend.compile_model`; Keras' ``fit`` loop, loss and optimizer
+            stay eager). Each new batch shape compiles once, at its first step.
     """
 
     output: str
@@ -122,6 +125,7 @@ class TrainConfig:
     freeze_epochs: int = 0
     workers: int = 1
     seed: int = 0
+    compile: bool = False
 
     def __post_init__(self):
         self.data = [os.fspath(d) for d in (self.data or [])]
@@ -826,6 +830,10 @@ def _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_pat
         return model.fit(fit_train, validation_data=fit_val, epochs=epochs,
                          callbacks=callbacks, verbose=verbose if main else 0)  # fmt: skip
 
+    if config.compile:
+        from kcolor.backend import compile_model
+
+        compile_model(model)
     start = time.perf_counter()
     fine_tune = not config.freeze_epochs or config.freeze_epochs < config.epochs
     if not config.freeze_epochs:
@@ -850,6 +858,10 @@ def _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_pat
                     budget.schedule = schedule if config.schedule == "cosine" else None
             fit(config.epochs, schedule)
     wall = time.perf_counter() - start
+    if config.compile and main:
+        stats = model.compile_stats
+        print(f"torch.compile: {_plural(stats.compiles, 'graph')} compiled in {stats.seconds:.1f} s "
+              "(forward passes; each backward compiled at its first step)", file=sys.stderr)  # fmt: skip
     if dist is not None:  # a NaN seen on any rank
         seen = [s for s in distributed.all_gather_object(dist, nan_guard.stopped) if s]
         nan_guard.stopped = seen[0] if seen else None

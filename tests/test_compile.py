@@ -1,0 +1,153 @@
+"""torch.compile of kcolor's models: kcolor.backend.compile_model / CompiledForward,
+Colorizer(compile=True) and ``kcolor train --compile``.
+
+Each compiled model compiles its own graphs (seconds per model on the CPU, tiny shapes
+here). The U-Net's graphs take minutes to compile on a CPU: its tests run only with
+``KCOLOR_HEAVY_TESTS=1``.
+"""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import torch
+
+import kcolor  # noqa: F401  (torch backend before keras)
+from kcolor.backend import CompiledForward, compile_model
+from kcolor.colorizer import Colorizer
+from kcolor.models import beta, fusion
+
+heavy = pytest.mark.skipif(
+    os.environ.get("KCOLOR_HEAVY_TESTS") != "1",
+    reason="compiling the U-Net takes minutes on a CPU; run with KCOLOR_HEAVY_TESTS=1",
+)
+
+
+def _data(shape, n=4, out=2, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, (n, *shape, 1)).astype("float32")
+    y = rng.uniform(-0.5, 0.5, (n, *shape, out)).astype("float32")
+    return x, y
+
+
+def _twins(model):
+    """``(compiled, eager)``: ``model`` compiled in place and an eager clone with its weights."""
+    eager = keras.models.clone_model(model)
+    eager.set_weights(model.get_weights())
+    return compile_model(model), eager
+
+
+def _fit_both(compiled, eager, x, y, epochs=2, optimizer=keras.optimizers.RMSprop):
+    histories = []
+    for model in (compiled, eager):
+        model.compile(optimizer(), "mse")
+        h = model.fit(x, y, batch_size=len(y), epochs=epochs, shuffle=False, verbose=0)
+        histories.append(h.history["loss"])
+    return histories
+
+
+def test_beta_compiled_equals_eager_in_inference_and_training():
+    x, y = _data((16, 16))
+    compiled, eager = _twins(beta((16, 16, 1)))
+    want = keras.ops.convert_to_numpy(eager(x, training=False))
+    got = keras.ops.convert_to_numpy(compiled(x, training=False))
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    compiled(x, training=False)
+    assert compiled.compile_stats.compiles == 1, compiled.compile_stats  # no recompile per call
+    calls = compiled.compile_stats.calls
+    (loss_c, loss_e) = _fit_both(compiled, eager, x, y)
+    np.testing.assert_allclose(loss_c, loss_e, rtol=1e-5)
+    assert loss_c[1] < loss_c[0]
+    for a, b in zip(compiled.weights, eager.weights, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5, err_msg=a.path)
+    # each fit step ran the compiled forward (a graph is reused when nothing differs)
+    assert compiled.compile_stats.calls >= calls + 2 and compiled.compile_stats.seconds > 0
+
+
+def test_fusion_compiled_equals_eager_in_inference_and_training():
+    x, y = _data((16, 16))
+    emb = np.random.default_rng(1).uniform(0, 1, (len(x), 8)).astype("float32")
+    compiled, eager = _twins(fusion((16, 16, 1), embedding_dim=8))
+    want = keras.ops.convert_to_numpy(eager([x, emb], training=False))
+    got = keras.ops.convert_to_numpy(compiled([x, emb], training=False))
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    calls = compiled.compile_stats.calls
+    (loss_c, loss_e) = _fit_both(compiled, eager, [x, emb], y)
+    np.testing.assert_allclose(loss_c, loss_e, rtol=1e-5)
+    assert loss_c[1] < loss_c[0]
+    assert compiled.compile_stats.calls >= calls + 2
+
+
+def test_colorizer_compile_equals_eager():
+    model = beta((None, None, 1))
+    photos = [
+        np.random.default_rng(2).integers(0, 256, (20, 24), dtype=np.uint8),
+        np.random.default_rng(3).integers(0, 256, (30, 22), dtype=np.uint8),
+    ]
+    eager = Colorizer(model, input_size=16, keep_aspect=False)
+    compiled = Colorizer(model, input_size=16, keep_aspect=False, compile=True)
+    assert eager.compile_stats is None
+    for want, got in zip(eager.colorize(photos), compiled.colorize(photos), strict=True):
+        assert got.shape == want.shape and got.dtype == np.uint8
+        assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+    with torch.inference_mode():  # an inference tensor, as colorize makes (same graph)
+        x = torch.from_numpy(_data((16, 16), n=2)[0])
+        np.testing.assert_allclose(
+            compiled._predict(x).numpy(), eager._predict(x).numpy(), atol=1e-4
+        )
+    assert compiled.compile_stats.compiles == 1  # one model-side size, one graph
+    assert not hasattr(model, "compile_stats")  # the Colorizer leaves the model alone
+
+
+def test_compiled_model_saves_and_reloads_like_the_eager_one(tmp_path):
+    x, _ = _data((8, 8), n=1)
+    model = compile_model(beta((8, 8, 1)))
+    assert compile_model(model) is model  # again: a no-op
+    want = keras.ops.convert_to_numpy(model(x, training=False))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert not hasattr(loaded, "compile_stats")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(x)), want, atol=1e-5)
+
+
+def test_compile_refuses_what_it_cannot_walk():
+    class Sub(keras.Model):
+        def call(self, x):
+            return x
+
+    with pytest.raises(ValueError, match="not a functional Keras model"):
+        CompiledForward(Sub())
+    with pytest.raises(ValueError, match="not built"):
+        compile_model(keras.Sequential([keras.layers.Dense(2)]))
+
+
+def test_kcolor_train_compile_is_a_recorded_option():
+    from kcolor.cli import build_parser, train_config_from_args
+    from kcolor.training import TrainConfig
+
+    config = TrainConfig(output="runs/c", data=["photos/"], compile=True)
+    command = config.to_command()
+    assert "--compile" in command.split()
+    argv = command.split()[1:]
+    assert train_config_from_args(build_parser().parse_args(argv)) == config
+    assert "--compile" not in TrainConfig(output="runs/c", data=["p"]).to_command()
+    assert TrainConfig.from_json(config.to_json()).compile is True
+
+
+@heavy
+def test_unet_compiled_equals_eager_in_inference_and_a_training_step():
+    from kcolor.models import unet
+
+    x, y = _data((32, 32))
+    compiled, eager = _twins(unet((32, 32, 1), backbone_weights=None, head="regression"))
+    want = keras.ops.convert_to_numpy(eager(x, training=False))
+    got = keras.ops.convert_to_numpy(compiled(x, training=False))
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    # A random-init U-Net with batch norms on batches of 4 (1x1 at stride 32) is badly
+    # conditioned: even eager with and without kcolor's fast layers differ by ~10 % in some
+    # gradients. So the training step is compared by its loss, not by its weights.
+    (loss_c, loss_e) = _fit_both(compiled, eager, x, y, optimizer=lambda: "sgd")
+    np.testing.assert_allclose(loss_c[0], loss_e[0], rtol=1e-4)
+    assert np.isfinite(loss_c).all() and loss_c[1] < loss_c[0]
+    assert compiled.compile_stats.compiles >= 2  # training mode (batch norms) is its own graph
