@@ -130,6 +130,7 @@ def read_config(folder: str | os.PathLike) -> dict:
     config.setdefault("multiple", 8)
     config.setdefault("embedder", None)
     config.setdefault("temperature", None)
+    config.setdefault("prior_correction", 0.0)
     return config
 
 

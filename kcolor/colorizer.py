@@ -64,6 +64,10 @@ class Colorizer:
             annealed-mean temperature its classes are decoded with
             (:func:`kcolor.models.color_classes.to_ab_model`); ``None`` means
             :data:`DEFAULT_TEMPERATURE`. Regression models ignore it.
+        prior_correction: for a colour-class model, how much of its class rebalancing
+            the decoding undoes, in [0, 1] (see
+            :class:`kcolor.models.color_classes.AnnealedMeanDecode`); presets record the
+            value chosen on validation photos.
         compile: run the network through ``torch.compile``
             (:class:`kcolor.backend.CompiledForward`): the first batch at each model-side
             size compiles (seconds for beta on a CPU, minutes for the U-Net; at most 8
@@ -89,6 +93,7 @@ class Colorizer:
         max_side: int = 512,
         multiple: int = 8,
         temperature: float | None = None,
+        prior_correction: float = 0.0,
         compile: bool = False,
     ):
         if batch_size < 1:
@@ -100,12 +105,14 @@ class Colorizer:
         self.multiple = int(multiple)
         self.keep_aspect = bool(keep_aspect)
         self.temperature = None if temperature is None else float(temperature)
+        self.prior_correction = float(prior_correction)
         n_inputs = len(model.inputs)
         if n_inputs not in (1, 2):
             raise ValueError(f"Colorizer expects a model with 1 or 2 inputs, got {n_inputs}")
         out_shape = tuple(model.outputs[0].shape)
         if out_shape and out_shape[-1] is not None and out_shape[-1] > 2:
-            model = _class_model_to_ab(model, self.temperature or DEFAULT_TEMPERATURE)
+            model = _class_model_to_ab(model, self.temperature or DEFAULT_TEMPERATURE,
+                                       self.prior_correction)  # fmt: skip
         self.model = model
         self._forward = None
         if compile:
@@ -273,7 +280,7 @@ class Colorizer:
 
 
 # ---------------------------------------------------------------- helpers
-def _class_model_to_ab(model, temperature: float):
+def _class_model_to_ab(model, temperature: float, prior_correction: float = 0.0):
     """A colour-class model (more than 2 output channels) wrapped to output encoded ab."""
     try:
         from kcolor.models.color_classes import to_ab_model
@@ -282,7 +289,7 @@ def _class_model_to_ab(model, temperature: float):
             f"Model {model.name!r} outputs {model.outputs[0].shape[-1]} channels (colour "
             f"classes?) but kcolor.models.color_classes is not available to decode them: {err}"
         ) from err
-    ab_model = to_ab_model(model, temperature)
+    ab_model = to_ab_model(model, temperature, prior_correction)
     if ab_model.outputs[0].shape[-1] != 2:
         raise ValueError(
             f"Model {model.name!r} outputs {model.outputs[0].shape[-1]} channels: neither "

@@ -36,6 +36,7 @@ class Loaded:
         multiple: model-side sizes are rounded to a multiple of this.
         embedder: the embedder name a two-input (fusion) model needs, or ``None``.
         temperature: the default annealed-mean temperature of a colour-class model.
+        prior_correction: how much of a colour-class model's rebalancing its decoding undoes.
         folder: the preset folder, when there is one.
     """
 
@@ -45,6 +46,7 @@ class Loaded:
     multiple: int = 8
     embedder: str | None = None
     temperature: float | None = None
+    prior_correction: float = 0.0
     folder: Path | None = None
 
     def colorizer_kwargs(self) -> dict:
@@ -53,6 +55,8 @@ class Loaded:
                   "embedder": self.embedder}  # fmt: skip
         if self.temperature is not None:
             kwargs["temperature"] = self.temperature
+        if self.prior_correction:
+            kwargs["prior_correction"] = self.prior_correction
         return kwargs
 
 
@@ -127,6 +131,7 @@ def load(spec=None, *, safe_mode: bool = True) -> Loaded:
         multiple=int(config["multiple"]),
         embedder=config["embedder"],
         temperature=config["temperature"],
+        prior_correction=float(config["prior_correction"]),
         folder=folder,
     )
 

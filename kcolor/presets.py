@@ -81,6 +81,7 @@ def get_preset(name: str) -> dict:
         "multiple": config["multiple"],
         "embedder": config["embedder"],
         "temperature": config["temperature"],
+        "prior_correction": config["prior_correction"],
         "description": meta.get("description", ""),
         "metadata": meta,
     }
@@ -196,6 +197,7 @@ def save_to_preset(
     multiple: int = 8,
     embedder: str | None = None,
     temperature: float | None = None,
+    prior_correction: float = 0.0,
     metadata: dict | None = None,
     float16: bool = False,
     overwrite: bool = False,
@@ -212,6 +214,8 @@ def save_to_preset(
         multiple: model-side height and width are multiples of this (the network's stride).
         embedder: the frozen classifier a two-input (fusion) model needs, or ``None``.
         temperature: for colour-class models, the default annealed-mean temperature.
+        prior_correction: for colour-class models, how much of the class rebalancing the
+            decoding undoes (:class:`kcolor.models.color_classes.AnnealedMeanDecode`).
         metadata: how it was made (command, config, data, metrics, ...); the weights'
             SHA-256, kcolor version and date are added.
         float16: store the weights as float16 (half the size; for shipping).
@@ -239,6 +243,7 @@ def save_to_preset(
         "multiple": int(multiple),
         "embedder": embedder,
         "temperature": temperature,
+        "prior_correction": float(prior_correction),
     }
     artifacts.write_json(folder / artifacts.CONFIG, config)
     meta = dict(metadata or {})
@@ -262,7 +267,7 @@ def export_preset(src, dst, *, float16: bool = True, overwrite: bool = False, **
         model, dst, builder=config["builder"], args=config["args"],
         input_size=config["input_size"], multiple=config["multiple"],
         embedder=config["embedder"], temperature=config["temperature"],
-        metadata=meta, float16=float16, overwrite=overwrite,
+        prior_correction=config["prior_correction"], metadata=meta, float16=float16, overwrite=overwrite,
     )  # fmt: skip
     if (src / "history.csv").is_file():
         shutil.copyfile(src / "history.csv", out / "history.csv")

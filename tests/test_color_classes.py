@@ -105,3 +105,35 @@ def test_ab_huber():
     pred = np.array([[[[0.05, 0.5]]]], np.float32)
     expect = (0.5 * 0.05**2 + (0.1 * 0.5 - 0.5 * 0.1**2)) / 2
     assert float(keras.ops.convert_to_numpy(loss(y, pred))) == pytest.approx(expect, rel=1e-5)
+
+
+def test_prior_correction_divides_the_probabilities_by_the_weights():
+    bins = cc.gamut_bins()
+    rng = np.random.default_rng(2)
+    logits = rng.normal(size=(1, 2, 3, len(bins))).astype(np.float32)
+    weights = rng.uniform(0.2, 5.0, len(bins)).astype(np.float32)
+    for alpha, t in ((1.0, 1.0), (0.5, 0.38)):
+        layer = cc.AnnealedMeanDecode(bins, t, class_weights=weights, prior_correction=alpha)
+        got = keras.ops.convert_to_numpy(layer(logits))
+        p = np.exp(logits) / weights**alpha  # p(q) / w_q^alpha, then annealed
+        p = p ** (1 / t)
+        p /= p.sum(-1, keepdims=True)
+        np.testing.assert_allclose(got, p @ bins / 128.0, atol=1e-4)
+        again = cc.AnnealedMeanDecode.from_config(layer.get_config())
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(again(logits)), got, atol=1e-6)
+    plain = cc.AnnealedMeanDecode(bins, 0.38, class_weights=weights)  # alpha 0: unchanged
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(plain(logits)),
+                               keras.ops.convert_to_numpy(cc.AnnealedMeanDecode(bins, 0.38)(logits)),
+                               atol=1e-6)  # fmt: skip
+    # Undoing the rebalancing moves colour away from the up-weighted (rare) bins.
+    rare, one_heavy = 7, np.ones(len(bins), np.float32)
+    one_heavy[rare] = 4.0  # one up-weighted (rare) bin
+    flat = np.zeros((1, 1, 1, len(bins)), np.float32)
+    toward = cc.AnnealedMeanDecode(bins, 1.0, class_weights=one_heavy, prior_correction=1.0)
+    out = keras.ops.convert_to_numpy(toward(flat))[0, 0, 0] * 128.0
+    mean = bins.mean(0)
+    assert np.linalg.norm(out - bins[rare]) > np.linalg.norm(mean - bins[rare]) + 0.01
+    with pytest.raises(ValueError, match="prior_correction must be in"):
+        cc.AnnealedMeanDecode(bins, class_weights=weights, prior_correction=1.5)
+    with pytest.raises(ValueError, match="needs the head's class_weights"):
+        cc.AnnealedMeanDecode(bins, prior_correction=0.5)

@@ -179,3 +179,11 @@ def test_kcolor_train_makes_a_colour_class_unet_preset(tmp_path, capsys):
     colorizer = Colorizer.from_preset(run)
     assert colorizer.colorize(np.zeros((40, 50), np.uint8)).shape == (40, 50, 3)
     assert list((run / "previews").glob("*.png"))
+    assert config["prior_correction"] == 0.0 and colorizer.prior_correction == 0.0
+    # A prior correction recorded in config.json reaches the decoding layer.
+    artifacts.write_json(run / "config.json", {**config, "prior_correction": 0.5})
+    corrected = Colorizer.from_preset(run)
+    decode = corrected.model.get_layer("annealed_mean")
+    assert corrected.prior_correction == 0.5 and decode.prior_correction == 0.5
+    np.testing.assert_allclose(decode.class_weights, weights, rtol=1e-6)
+    assert Colorizer.from_preset(run, prior_correction=0.0).prior_correction == 0.0

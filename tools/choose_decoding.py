@@ -42,6 +42,8 @@ def main(argv=None) -> int:
     p.add_argument("data", help="validation photos (a folder)")
     p.add_argument("--sizes", type=int, nargs="+", default=[128, 192, 256])
     p.add_argument("--temperatures", type=float, nargs="+", default=[0.2, 0.38, 0.6])
+    p.add_argument("--priors", type=float, nargs="+", default=[0.0],
+                   help="prior corrections (alpha) to try")  # fmt: skip
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("-o", "--output", required=True, help="folder for the evaluation files")
     p.add_argument("--write", action="store_true", help="record the choice in the preset")
@@ -52,9 +54,12 @@ def main(argv=None) -> int:
     from kcolor.evaluation import GREY, evaluate
 
     systems = {
-        f"{size}px T={t:g}": Colorizer.from_preset(args.preset, input_size=size, temperature=t)
+        f"{size}px T={t:g} a={a:g}": Colorizer.from_preset(
+            args.preset, input_size=size, temperature=t, prior_correction=a
+        )
         for size in args.sizes
         for t in args.temperatures
+        for a in args.priors
     }
     summary = evaluate(args.data, systems, size=256, out_dir=args.output, limit=args.limit,
                        semantic=True)  # fmt: skip
@@ -66,16 +71,19 @@ def main(argv=None) -> int:
     print(f"grey: psnr {grey['psnr']:.2f}, agreement {grey['semantic_agreement']:.3f}")
     best = table.index[0]
     size = int(best.split("px")[0])
-    temperature = float(best.split("T=")[1])
+    temperature = float(best.split("T=")[1].split()[0])
+    prior = float(best.split("a=")[1])
     print(f"chosen: {best} ({table.loc[best, 'targets_met']} of 4 targets on {args.data})")
     if args.write:
         folder = Path(args.preset)
         config = artifacts.read_config(folder)
         config["input_size"], config["temperature"] = size, temperature
+        config["prior_correction"] = prior
         artifacts.write_json(folder / artifacts.CONFIG, config)
         meta = artifacts.read_metadata(folder)
         meta["decoding_choice"] = {
-            "data": str(args.data), "chosen": {"input_size": size, "temperature": temperature},
+            "data": str(args.data), "chosen": {"input_size": size, "temperature": temperature,
+                                             "prior_correction": prior},
             "rule": "most of issue 17's targets met, then PSNR",
             "command": "python tools/choose_decoding.py " + " ".join(sys.argv[1:] if argv is None
                                                                        else argv),
@@ -83,7 +91,8 @@ def main(argv=None) -> int:
             "table": {name: {k: float(v) for k, v in row.items()} for name, row in table.iterrows()},
         }  # fmt: skip
         artifacts.write_json(folder / artifacts.METADATA, meta)
-        print(f"{folder}: input_size {size}, temperature {temperature:g} written")
+        print(f"{folder}: input_size {size}, temperature {temperature:g}, "
+              f"prior_correction {prior:g} written")
     return 0
 
 

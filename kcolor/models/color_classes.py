@@ -375,6 +375,11 @@ class AnnealedMeanDecode(keras.layers.Layer):
         bins: bin centres ``(Q, 2)`` in ab units (default :func:`gamut_bins`).
         temperature: T > 0; 1 gives the mean, T -> 0 the mode, 0.38 (default) in between.
         upsample: integer upsampling factor of the decoded ab (the head's output stride).
+        class_weights: the head's rebalancing weights ``(Q,)`` (for ``prior_correction``).
+        prior_correction: alpha in [0, 1]: the class probabilities are divided by
+            ``class_weights ** alpha`` before annealing. Training with rebalancing weights
+            ``w`` makes the network's posterior about ``w_q p(q | x)``, biased to rare,
+            saturated colours; alpha 1 undoes that bias, 0 (default) keeps it.
 
     Example:
         >>> decode = AnnealedMeanDecode(temperature=0.38)
@@ -383,17 +388,31 @@ class AnnealedMeanDecode(keras.layers.Layer):
     """
 
     def __init__(
-        self, bins=None, temperature: float = DEFAULT_TEMPERATURE, upsample: int = 1, **kwargs
-    ):
+        self, bins=None, temperature: float = DEFAULT_TEMPERATURE, upsample: int = 1,
+        class_weights=None, prior_correction: float = 0.0, **kwargs,
+    ):  # fmt: skip
         super().__init__(**kwargs)
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
+        if not 0 <= prior_correction <= 1:
+            raise ValueError(f"prior_correction must be in [0, 1], got {prior_correction}")
         self.bins = _as_bins(bins)
         self.temperature = float(temperature)
         self.upsample = int(upsample)
+        self.prior_correction = float(prior_correction)
+        self.class_weights = None
+        if class_weights is not None:
+            self.class_weights = np.asarray(class_weights, np.float32).reshape(-1)
+            if len(self.class_weights) != len(self.bins) or not (self.class_weights > 0).all():
+                raise ValueError(f"class_weights must be {len(self.bins)} positive numbers")
+        if self.prior_correction and self.class_weights is None:
+            raise ValueError("prior_correction needs the head's class_weights")
 
     def call(self, logits):
         logits = ops.cast(logits, "float32")
+        if self.prior_correction:
+            shift = self.prior_correction * np.log(self.class_weights)
+            logits = logits - ops.convert_to_tensor(shift, "float32")
         probs = ops.softmax(logits / self.temperature, axis=-1)
         centres = ops.convert_to_tensor(self.bins / color.AB_SCALE, "float32")
         ab = ops.matmul(probs, centres)
@@ -415,6 +434,8 @@ class AnnealedMeanDecode(keras.layers.Layer):
             "bins": self.bins.tolist(),
             "temperature": self.temperature,
             "upsample": self.upsample,
+            "class_weights": None if self.class_weights is None else self.class_weights.tolist(),
+            "prior_correction": self.prior_correction,
         }
 
 
@@ -552,7 +573,7 @@ def make_loss(
     return ColorClassLoss(bins, class_weights, neighbours=neighbours, sigma=sigma)
 
 
-def to_ab_model(model, temperature: float = DEFAULT_TEMPERATURE):
+def to_ab_model(model, temperature: float = DEFAULT_TEMPERATURE, prior_correction: float = 0.0):
     """A model that outputs encoded ab ``(N, H, W, 2)``: class models decoded, others as they are.
 
     For a class model the result shares its layers (and weights) and ends with
@@ -562,6 +583,8 @@ def to_ab_model(model, temperature: float = DEFAULT_TEMPERATURE):
     Args:
         model: a kcolor model (class or regression).
         temperature: the annealed-mean temperature.
+        prior_correction: how much of the class rebalancing to undo when decoding
+            (see :class:`AnnealedMeanDecode`).
 
     Example:
         >>> ab_model = to_ab_model(model, temperature=0.38)   # doctest: +SKIP
@@ -571,9 +594,11 @@ def to_ab_model(model, temperature: float = DEFAULT_TEMPERATURE):
     head = class_head(model)
     if head is None:
         return model
+    weights = get_class_weights(model) if prior_correction else None
     ab = AnnealedMeanDecode(
-        head.bins, temperature, upsample=head.output_stride, name="annealed_mean"
-    )(model.outputs[0])
+        head.bins, temperature, upsample=head.output_stride, class_weights=weights,
+        prior_correction=prior_correction, name="annealed_mean",
+    )(model.outputs[0])  # fmt: skip
     return keras.Model(model.inputs, ab, name=f"{model.name}_ab")
 
 
