@@ -38,7 +38,7 @@ from kcolor.errors import WeightsError
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 #: The default preset of ``Colorizer.from_preset()``, ``kcolor colorize`` and ``kcolor demo``.
-DEFAULT_PRESET = "beta-photos"
+DEFAULT_PRESET = "unet-lite0-photos"
 
 CONFIG = "config.json"
 WEIGHTS = "model.weights.h5"

@@ -27,7 +27,7 @@ def alpha_preset(tmp_path):
 
 def test_the_shipped_presets_are_folders_with_hash_checked_weights():
     assert artifacts.shipped_names() == REAL
-    assert kcolor.DEFAULT_PRESET == presets.DEFAULT_PRESET == "beta-photos"
+    assert kcolor.DEFAULT_PRESET == presets.DEFAULT_PRESET == "unet-lite0-photos"
     for name in REAL:
         folder = artifacts.locate(name)
         config = artifacts.read_config(folder)
