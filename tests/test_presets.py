@@ -65,7 +65,12 @@ def test_a_folder_loads_everywhere_a_name_does(alpha_preset):
 
 def test_from_preset_without_a_name_is_the_default():
     colorizer = Colorizer.from_preset()
-    assert colorizer.model.count_params() == models.KNOWN_PARAM_COUNTS["beta"]
+    named = Colorizer.from_preset(presets.DEFAULT_PRESET)
+    assert colorizer.model.name.startswith("unet_efficientnet_lite0_classes")  # the U-Net
+    assert colorizer.model.count_params() == named.model.count_params()
+    assert colorizer.prior_correction == named.prior_correction == 0.5  # its chosen decoding
+    assert colorizer.input_size == (128, 128) and colorizer.multiple == 32
+    assert Colorizer.from_preset("beta-photos").model.count_params() == models.KNOWN_PARAM_COUNTS["beta"]
 
 
 def test_unknown_preset_lists_the_available_ones():
