@@ -5,8 +5,9 @@ imports Keras.
 
 :func:`compile_model` and :class:`CompiledForward` run a kcolor model's forward pass
 (and, in ``fit``, its backward pass) through ``torch.compile``, which Keras'
-``jit_compile=True`` cannot do for these models on torch (see the comment above
-:class:`CompileStats`).
+Keras' own ``jit_compile=True`` cannot do for these models on torch (see the comment above
+:class:`CompileStats`); :class:`kcolor.models.ColorModel`, which every kcolor builder returns,
+makes ``jit_compile=True`` call :func:`compile_model` instead.
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ def to_torch(x, dtype=None):
 # Relational"); past the recompile limit it would run eagerly anyway. ``compile_model``
 # instead compiles one function that walks the functional graph and calls each layer's
 # ``call`` directly, which dynamo traces into a single graph; Keras' eager ``fit`` (loss,
-# ``backward``, optimizer, callbacks) stays as it is.
+# ``backward``, optimizer, callbacks) stays as it is. ``kcolor.models.ColorModel`` routes
+# ``model.compile(..., jit_compile=True)`` here and tells Keras' trainer not to wrap its step.
 
 
 class CompileStats:
@@ -267,8 +269,9 @@ class CompiledForward:
 def compile_model(model, *, dynamic=False, mode=None, fullgraph=False):
     """Run ``model``'s forward pass through ``torch.compile``, keeping Keras training.
 
-    Keras' own ``model.compile(..., jit_compile=True)`` does not work for kcolor's models on
-    the torch backend (see the comment above :class:`CompileStats` in ``kcolor/backend.py``).
+    Keras' own ``model.compile(..., jit_compile=True)`` does not work for functional models on
+    the torch backend (see the comment above :class:`CompileStats` in ``kcolor/backend.py``);
+    on a :class:`kcolor.models.ColorModel` (what every kcolor builder returns) it calls this.
     This makes a :class:`CompiledForward` (one function that walks the functional graph and
     calls each layer's ``call`` directly, which dynamo traces whole) the model's ``call``:
     ``model(x)``, ``model.predict`` and ``model.fit`` (whose loss, ``backward``, optimizer
@@ -308,4 +311,17 @@ def compile_model(model, *, dynamic=False, mode=None, fullgraph=False):
 
     model.call = call
     model.compile_stats = forward.stats
+    return model
+
+
+def uncompile_model(model):
+    """Undo :func:`compile_model`: ``model`` runs eagerly again (a no-op if not compiled).
+
+    Returns:
+        ``model`` itself.
+    """
+    if getattr(model, "compile_stats", None) is not None:
+        if "call" in vars(model):
+            del model.call
+        model.compile_stats = None
     return model

@@ -122,6 +122,60 @@ def test_compile_refuses_what_it_cannot_walk():
         compile_model(keras.Sequential([keras.layers.Dense(2)]))
 
 
+def test_every_builder_is_a_color_model_and_round_trips_as_one(tmp_path):
+    from kcolor.models import ColorModel, alpha, cnn, linear, unet
+
+    built = [alpha((8, 8, 1)), beta((8, 8, 1)), fusion((8, 8, 1), embedding_dim=4), cnn(),
+             linear(), unet((32, 32, 1), backbone_weights=None, head="regression")]  # fmt: skip
+    for model in built:
+        assert isinstance(model, ColorModel), model.name
+    model = built[1]
+    model.save(tmp_path / "b.keras")
+    assert type(keras.models.load_model(tmp_path / "b.keras")) is ColorModel
+    assert type(keras.models.clone_model(model)) is ColorModel
+
+
+def test_jit_compile_true_compiles_the_network_and_equals_eager():
+    """``model.compile(..., jit_compile=True)`` (Keras' own switch) runs the compiled network."""
+    x, y = _data((16, 16))
+    model = beta((16, 16, 1))
+    eager = keras.models.clone_model(model)
+    eager.set_weights(model.get_weights())
+    model.compile(keras.optimizers.RMSprop(), "mse", jit_compile=True)
+    eager.compile(keras.optimizers.RMSprop(), "mse")
+    assert model.jit_compile is True and model.compile_stats is not None
+    assert getattr(eager, "compile_stats", None) is None
+    losses = [m.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history["loss"]
+              for m in (model, eager)]  # fmt: skip
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-4)
+    stats = model.compile_stats
+    assert stats.compiles >= 1 and stats.calls >= 2, stats  # fit ran the compiled forward
+    for a, b in zip(model.weights, eager.weights, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-4, err_msg=a.path)
+    np.testing.assert_allclose(model.predict(x, verbose=0), eager.predict(x, verbose=0), atol=1e-4)
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), eager.evaluate(x, y, verbose=0),
+                               rtol=1e-4)  # fmt: skip
+    # Keras never wrapped its own step in torch.compile (that is what fails for these models)
+    assert not hasattr(model.train_function, "_torchdynamo_orig_callable")
+    # compiling again without jit_compile makes the model eager again
+    model.compile(keras.optimizers.RMSprop(), "mse")
+    assert model.compile_stats is None and "call" not in vars(model)
+    np.testing.assert_allclose(model.predict(x, verbose=0), eager.predict(x, verbose=0), atol=1e-4)
+
+
+def test_jit_compile_keeps_an_explicit_compile_model_and_refuses_mixed_precision():
+    model = compile_model(beta((8, 8, 1)))
+    model.compile("rmsprop", "mse")  # jit_compile "auto" (False on torch): stays compiled
+    assert model.compile_stats is not None
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        mixed = beta((8, 8, 1))
+    finally:
+        keras.config.set_dtype_policy("float32")
+    with pytest.raises(ValueError, match="only float32"):
+        mixed.compile("rmsprop", "mse", jit_compile=True)
+
+
 def test_kcolor_train_compile_is_a_recorded_option():
     from kcolor.cli import build_parser, train_config_from_args
     from kcolor.training import TrainConfig

@@ -1,6 +1,7 @@
 """The article's networks, one step per module, and the frozen classifiers the full version needs.
 
-Every builder returns a plain functional ``keras.Model`` whose input is the
+Every builder returns a functional Keras model (a :class:`ColorModel`: a ``keras.Model``
+whose ``compile(..., jit_compile=True)`` runs the network through ``torch.compile``) whose input is the
 encoded L channel ``(N, H, W, 1)`` (``kcolor.color.encode_l``) and whose output
 is the encoded ab channels ``(N, H, W, 2)`` through a ``tanh``
 (``kcolor.color.decode_ab`` undoes it). ``weights=`` works as in
@@ -40,6 +41,7 @@ from kcolor.models.cnn import cnn
 from kcolor.models.color_classes import is_class_model, to_ab_model
 from kcolor.models.fusion import BroadcastEmbedding, fusion
 from kcolor.models.linear import linear
+from kcolor.models.model import ColorModel
 from kcolor.models.unet import set_backbone_trainable, unet
 
 _EMBEDDERS = ("Embedder", "EfficientNetLite0Embedder", "InceptionResNetV2Embedder", "get_embedder")
@@ -59,6 +61,7 @@ def __getattr__(name):
 __all__ = [
     "KNOWN_PARAM_COUNTS",
     "BroadcastEmbedding",
+    "ColorModel",
     "alpha",
     "beta",
     "cnn",

@@ -6,6 +6,7 @@ import keras
 
 from kcolor.models._blocks import conv, image_shape, stack, up
 from kcolor.models._weights import load_weights
+from kcolor.models.model import ColorModel
 
 
 def alpha(input_shape=(None, None, 1), weights=None):
@@ -56,5 +57,5 @@ def alpha(input_shape=(None, None, 1), weights=None):
             conv(2, activation="tanh"),
         ],
     )
-    model = keras.Model(inputs, outputs, name="alpha")
+    model = ColorModel(inputs, outputs, name="alpha")
     return load_weights(model, weights, architecture="alpha")

@@ -6,6 +6,7 @@ import keras
 
 from kcolor.models._blocks import conv, image_shape, stack, up
 from kcolor.models._weights import load_weights
+from kcolor.models.model import ColorModel
 
 
 def beta(input_shape=(256, 256, 1), weights=None):
@@ -66,5 +67,5 @@ def beta(input_shape=(256, 256, 1), weights=None):
             up(),
         ],
     )
-    model = keras.Model(inputs, outputs, name="beta")
+    model = ColorModel(inputs, outputs, name="beta")
     return load_weights(model, weights, architecture="beta")

@@ -8,6 +8,7 @@ from kcolor import layers
 from kcolor.models._blocks import conv, up
 from kcolor.models._weights import load_weights
 from kcolor.models.fusion import BroadcastEmbedding
+from kcolor.models.model import ColorModel
 
 
 def cnn(input_shape=(28, 28, 1), batch_norm=False, weights=None, *, ink_gate=True,
@@ -113,5 +114,5 @@ def cnn(input_shape=(28, 28, 1), batch_norm=False, weights=None, *, ink_gate=Tru
         outputs = keras.layers.Multiply(name="ab")([x, gate])
     else:
         outputs = x
-    model = keras.Model(image, outputs, name="cnn_bn" if batch_norm else "cnn")
+    model = ColorModel(image, outputs, name="cnn_bn" if batch_norm else "cnn")
     return load_weights(model, weights, architecture="cnn")

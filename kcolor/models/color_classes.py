@@ -46,6 +46,7 @@ import numpy as np
 from keras import ops
 
 from kcolor import color
+from kcolor.models.model import ColorModel
 
 DEFAULT_GRID = 10
 DEFAULT_NEIGHBOURS = 5
@@ -599,7 +600,7 @@ def to_ab_model(model, temperature: float = DEFAULT_TEMPERATURE, prior_correctio
         head.bins, temperature, upsample=head.output_stride, class_weights=weights,
         prior_correction=prior_correction, name="annealed_mean",
     )(model.outputs[0])  # fmt: skip
-    return keras.Model(model.inputs, ab, name=f"{model.name}_ab")
+    return ColorModel(model.inputs, ab, name=f"{model.name}_ab")
 
 
 __all__ = [

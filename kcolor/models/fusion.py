@@ -7,6 +7,7 @@ from keras import ops
 
 from kcolor.models._blocks import conv, image_shape, stack, up
 from kcolor.models._weights import load_weights
+from kcolor.models.model import ColorModel
 
 
 @keras.saving.register_keras_serializable(package="kcolor")
@@ -116,5 +117,5 @@ def fusion(input_shape=(256, 256, 1), embedding_dim=1000, weights=None):
             up(),
         ],
     )
-    model = keras.Model([image, embedding], outputs, name="fusion")
+    model = ColorModel([image, embedding], outputs, name="fusion")
     return load_weights(model, weights, architecture="fusion")

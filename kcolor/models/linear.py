@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from kcolor.models._weights import load_weights
+from kcolor.models.model import ColorModel
 
 
 def linear(input_shape=(28, 28, 1), hidden=(512, 512), weights=None, *, ink_input=True,
@@ -78,5 +79,5 @@ def linear(input_shape=(28, 28, 1), hidden=(512, 512), weights=None, *, ink_inpu
         outputs = keras.layers.Multiply(name="ab")([x, ink])
     else:
         outputs = keras.layers.Reshape((height, width, 2), name="ab")(x)
-    model = keras.Model(inputs, outputs, name="linear")
+    model = ColorModel(inputs, outputs, name="linear")
     return load_weights(model, weights, architecture="linear")

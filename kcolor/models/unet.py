@@ -18,6 +18,7 @@ from kcolor.models.backbones.efficientnet_lite import (
     backbone_features,
 )
 from kcolor.models.color_classes import ColorClassLogits, set_class_weights
+from kcolor.models.model import ColorModel
 
 #: Input height and width must be multiples of this (the encoder's stride).
 UNET_STRIDE = 32
@@ -180,7 +181,7 @@ def unet(
     else:
         x = klayers.Conv2D(2, 3, padding="same", activation="tanh", name="ab_half")(x)
         outputs = keras.layers.UpSampling2D(2, interpolation="bilinear", name="ab")(x)
-    model = keras.Model(inputs, outputs, name=name or f"unet_{variant}_{head}")
+    model = ColorModel(inputs, outputs, name=name or f"unet_{variant}_{head}")
     if class_weights is not None:
         if head != "classes":
             raise ValueError("unet: class_weights are for head='classes'")
