@@ -7,8 +7,8 @@ from test_training import _parse
 
 from kcolor import artifacts, training
 from kcolor.cli import main
-from kcolor.datasets.arrays import ArrayDataset
 from kcolor.datasets import MixedSizes
+from kcolor.datasets.arrays import ArrayDataset
 from kcolor.datasets.mixed import batch_sizes_schedule
 from kcolor.errors import DataError
 from kcolor.training import TrainConfig
