@@ -133,6 +133,30 @@ def make_batch(batch: int, size: int, seed: int = 0):
     return x, y
 
 
+def torch_train_loop(module, opt, x_nchw, y_nchw, *, batch, steps, device, memory_format=None):
+    """A callable that runs ``steps`` hand-written PyTorch training steps (MSE) of ``module``.
+
+    ``x_nchw``/``y_nchw`` (numpy arrays or CPU tensors, NCHW) are sliced into ``batch``-sized
+    batches and moved to ``device`` one by one, as a DataLoader loop would; with
+    ``memory_format`` (e.g. ``torch.channels_last``) each batch is made contiguous in it.
+    """
+
+    def run():
+        for i in range(steps):
+            xb = torch.as_tensor(x_nchw[i * batch : (i + 1) * batch]).to(device)
+            yb = torch.as_tensor(y_nchw[i * batch : (i + 1) * batch]).to(device)
+            if memory_format is not None:
+                xb = xb.contiguous(memory_format=memory_format)
+                yb = yb.contiguous(memory_format=memory_format)
+            opt.zero_grad(set_to_none=True)
+            loss = F.mse_loss(module(xb), yb)
+            loss.backward()
+            opt.step()
+        sync(device)
+
+    return run
+
+
 def sync(device) -> None:
     """Wait for queued GPU work, so that wall-clock timings are honest on CUDA."""
     if torch.device(device).type == "cuda":

@@ -99,6 +99,21 @@ def speed_parser(
     return parser
 
 
+def start_run(args, steps_label: str, *, prefix: str = "", suffix: str = "") -> None:
+    """Set ``--threads`` and print the run's header line (device, torch, threads, clock, reps).
+
+    ``prefix`` and ``suffix`` add fields before and after the common ones.
+    """
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(
+        f"{prefix}device={kcolor.device()} torch={torch.__version__} threads={torch.get_num_threads()} "
+        f"clock={args.clock} reps={args.reps} {steps_label}={args.steps} warmup={args.warmup}{suffix}"
+    )
+
+
 def run_speed(args, bench_config, *, target: float, extra_names, steps_label: str) -> None:
     """Run ``bench_config`` on every configuration in ``args`` and print the table.
 
@@ -114,14 +129,7 @@ def run_speed(args, bench_config, *, target: float, extra_names, steps_label: st
     if args.quick:
         args.configs, args.reps, args.steps = "64x4", 2, 1
 
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(
-        f"device={kcolor.device()} torch={torch.__version__} threads={torch.get_num_threads()} "
-        f"clock={args.clock} reps={args.reps} {steps_label}={args.steps} warmup={args.warmup}"
-    )
+    start_run(args, steps_label)
     rows = []
     for size, batch in parse_configs(args.configs):
         source, ips, detail = bench_config(

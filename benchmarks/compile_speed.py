@@ -7,7 +7,9 @@ Training (``--steps`` steps per repetition, RMSprop with Keras' defaults, MSE):
     torch           the hand-written NCHW beta (``_beta_torch.py``), eager loop.
     torch-compiled  the same module through ``torch.compile`` (the "by hand" reference).
     keras           ``model.fit`` of ``kcolor.models.beta``, eager.
-    keras-compiled  ``model.fit`` of ``kcolor.backend.compile_model(beta)``.
+    keras-compiled  ``model.fit`` of beta after ``model.compile(..., jit_compile=True)``
+                    (a ``kcolor.models.ColorModel``: its network runs through
+                    ``kcolor.backend.compile_model``; Keras' loop stays eager).
 Inference (``--steps`` forward passes per repetition, ``torch.inference_mode``):
     torch, torch-compiled, keras (``model(x, training=False)``) and keras-compiled
     (``kcolor.backend.CompiledForward``, what ``Colorizer(compile=True)`` runs).
@@ -50,8 +52,9 @@ from _beta_torch import (  # noqa: E402
     print_table,
     sync,
     torch_rmsprop,
+    torch_train_loop,
 )
-from _common import parse_configs  # noqa: E402
+from _common import parse_configs, start_run  # noqa: E402
 
 import kcolor  # noqa: E402
 
@@ -81,9 +84,8 @@ def bench(kind: str, size: int, batch: int, steps: int, reps: int, warmup: int, 
     import keras
     import numpy as np
     import torch
-    import torch.nn.functional as F
 
-    from kcolor.backend import CompiledForward, compile_model
+    from kcolor.backend import CompiledForward
 
     device = kcolor.device()
     x, y = make_batch(batch * steps, size, seed=size)
@@ -94,8 +96,10 @@ def bench(kind: str, size: int, batch: int, steps: int, reps: int, warmup: int, 
     eager = _keras_model(kind, size)
     compiled = keras.models.clone_model(eager)
     compiled.set_weights(eager.get_weights())
-    compile_model(compiled)
-    compiled.compile(optimizer=keras.optimizers.RMSprop(), loss="mse")
+    # What a user writes: a ColorModel compiled with jit_compile=True runs its network
+    # through kcolor.backend.compile_model (Keras' loop stays eager).
+    compiled.compile(optimizer=keras.optimizers.RMSprop(), loss="mse", jit_compile=True)
+    assert compiled.compile_stats is not None, "jit_compile=True did not compile the network"
     infer_model = _keras_model(kind, size)
     infer_model.set_weights(eager.get_weights())
     forward = CompiledForward(infer_model)
@@ -108,17 +112,7 @@ def bench(kind: str, size: int, batch: int, steps: int, reps: int, warmup: int, 
         return run
 
     def torch_loop(module, opt):
-        def run():
-            for i in range(steps):
-                xb = x_nchw[i * batch : (i + 1) * batch].to(device)
-                yb = y_nchw[i * batch : (i + 1) * batch].to(device)
-                opt.zero_grad(set_to_none=True)
-                loss = F.mse_loss(module(xb), yb)
-                loss.backward()
-                opt.step()
-            sync(device)
-
-        return run
+        return torch_train_loop(module, opt, x_nchw, y_nchw, batch=batch, steps=steps, device=device)
 
     def infer(fn):
         def run():
@@ -208,16 +202,9 @@ def main(argv=None):
     if args.quick:
         args.configs, args.reps, args.steps = "32x2", 2, 1
 
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(
-        f"model={args.model} device={kcolor.device()} torch={torch.__version__} "
-        f"threads={torch.get_num_threads()} clock={args.clock} reps={args.reps} "
-        f"steps/rep={args.steps} warmup={args.warmup} load={os.getloadavg()[0]:.2f} "
-        f"inductor cache={os.environ.get('TORCHINDUCTOR_CACHE_DIR', 'default')}"
-    )
+    cache = os.environ.get("TORCHINDUCTOR_CACHE_DIR", "default")
+    start_run(args, "steps/rep", prefix=f"model={args.model} ",
+              suffix=f" load={os.getloadavg()[0]:.2f} inductor cache={cache}")  # fmt: skip
     rows, compiles = [], []
     for size, batch in parse_configs(args.configs):
         train, infer, seconds = bench(args.model, size, batch, args.steps, args.reps,
