@@ -7,6 +7,7 @@ here). The U-Net's graphs take minutes to compile on a CPU: its tests run only w
 """
 
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -130,9 +131,16 @@ def test_every_builder_is_a_color_model_and_round_trips_as_one(tmp_path):
     for model in built:
         assert isinstance(model, ColorModel), model.name
     model = built[1]
+    model.compile(keras.optimizers.RMSprop(2e-3), "mse")
+    model.fit(np.zeros((2, 8, 8, 1), "float32"), np.zeros((2, 8, 8, 2), "float32"), verbose=0)
     model.save(tmp_path / "b.keras")
-    assert type(keras.models.load_model(tmp_path / "b.keras")) is ColorModel
-    assert type(keras.models.clone_model(model)) is ColorModel
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # Keras warns when it cannot re-compile a loaded model
+        loaded = keras.models.load_model(tmp_path / "b.keras")
+        cloned = keras.models.clone_model(model)
+    assert type(loaded) is ColorModel and type(cloned) is ColorModel
+    assert loaded.compiled and isinstance(loaded.optimizer, keras.optimizers.RMSprop)
+    assert float(loaded.optimizer.learning_rate) == pytest.approx(2e-3)
 
 
 def test_jit_compile_true_compiles_the_network_and_equals_eager():

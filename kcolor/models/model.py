@@ -48,6 +48,14 @@ class ColorModel(keras.Model):
         super().compile(*args, **kwargs)
         self._sync_torch_compile()
 
+    def compile_from_config(self, config):
+        # What keras.Model does, minus its refusal of an overridden compile(): loading or
+        # cloning a compiled ColorModel compiles it again (optimizer, loss, metrics).
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if getattr(self, "optimizer", None) is not None and self.built:
+            self.optimizer.build(self.trainable_variables)
+
     def _sync_torch_compile(self):
         from kcolor import backend
 
