@@ -143,10 +143,15 @@ def test_every_builder_is_a_color_model_and_round_trips_as_one(tmp_path):
     assert float(loaded.optimizer.learning_rate) == pytest.approx(2e-3)
 
 
-def test_jit_compile_true_compiles_the_network_and_equals_eager():
+@pytest.mark.parametrize("name", ["beta", "fusion"])
+def test_jit_compile_true_compiles_the_network_and_equals_eager(name):
     """``model.compile(..., jit_compile=True)`` (Keras' own switch) runs the compiled network."""
     x, y = _data((16, 16))
-    model = beta((16, 16, 1))
+    if name == "fusion":
+        model = fusion((16, 16, 1), embedding_dim=8)
+        x = [x, np.random.default_rng(1).uniform(0, 1, (len(y), 8)).astype("float32")]
+    else:
+        model = beta((16, 16, 1))
     eager = keras.models.clone_model(model)
     eager.set_weights(model.get_weights())
     model.compile(keras.optimizers.RMSprop(), "mse", jit_compile=True)
