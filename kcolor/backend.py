@@ -5,7 +5,7 @@ imports Keras.
 
 :func:`compile_model` and :class:`CompiledForward` run a kcolor model's forward pass
 (and, in ``fit``, its backward pass) through ``torch.compile``, which Keras'
-Keras' own ``jit_compile=True`` cannot do for these models on torch (see the comment above
+own ``jit_compile=True`` cannot do for these models on torch (see the comment above
 :class:`CompileStats`); :class:`kcolor.models.ColorModel`, which every kcolor builder returns,
 makes ``jit_compile=True`` call :func:`compile_model` instead.
 """

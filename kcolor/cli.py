@@ -530,7 +530,6 @@ def _panels(panels, gap: int = 8, caption: int = 22):
 
 
 def _cmd_demo(args) -> int:
-
     from kcolor import io as kio
     from kcolor.errors import KcolorError
 
