@@ -2,10 +2,12 @@
 
 The rules, applied in this order (a row is counted under the first rule that drops it):
 
-* ``excluded``: rows of the folders given in ``exclude`` (shell patterns on ``folder``),
-  e.g. held-out test folders; always applied when ``exclude`` is given;
-* ``leak``: rows whose near-duplicate group (:func:`group_keys`) holds an excluded row
-  (copies of held-out photos); applied with ``excluded``;
+* ``excluded``: rows of the held-out sets given in ``exclude`` (by folder label, by path,
+  or under a folder on disk: :mod:`kcolor.data.exclusion`), e.g. test folders; always
+  applied when ``exclude`` is given;
+* ``leak``: rows that near-duplicate a held-out photo (in the manifest or in an excluded
+  folder on disk), or share a near-duplicate group (:func:`group_keys`) with one: copies of
+  held-out photos under other names; applied with ``excluded``;
 * ``errors``: files that could not be read;
 * ``grey``: photos without colour (``grey``, or ``chroma < grey_threshold`` when given);
 * ``small``: photos whose shorter side is below ``min_side`` pixels;
@@ -15,10 +17,9 @@ The rules, applied in this order (a row is counted under the first rule that dro
 
 from __future__ import annotations
 
-import fnmatch
-
 import numpy as np
 
+from kcolor.data.exclusion import find_excluded
 from kcolor.data.manifest import read_manifest
 from kcolor.errors import DataError
 
@@ -45,7 +46,7 @@ def group_keys(df):
 
 
 def clean(manifest, drop=RULES, *, min_side: int = 64, grey_threshold: float | None = None,
-          exclude=()):  # fmt: skip
+          exclude=(), scan_kwargs=None):  # fmt: skip
     """Split a manifest into the rows kept and the rows dropped, with the reason.
 
     Args:
@@ -54,15 +55,20 @@ def clean(manifest, drop=RULES, *, min_side: int = 64, grey_threshold: float | N
         min_side: for ``small``: the fewest pixels the shorter side may have.
         grey_threshold: for ``grey``: re-decide greyness as ``chroma < grey_threshold``
             instead of using the manifest's ``grey`` column.
-        exclude: folder names or shell patterns (``bsds500/test``, ``*/test``) whose rows,
-            and their near-duplicates anywhere, are dropped.
+        exclude: held-out sets: folder labels, shell patterns (``bsds500/test``,
+            ``*/test``) or folders on disk, whose rows, and their near-duplicates
+            anywhere, are dropped (:func:`kcolor.data.exclusion.find_excluded`).
+        scan_kwargs: for scanning an excluded folder on disk that the manifest lacks.
 
     Returns:
         ``(kept, dropped)``: two ``DataFrame`` in manifest order; ``dropped`` has a
-        ``reason`` column (the rule's name).
+        ``reason`` column (the rule's name). With ``exclude``, ``dropped.attrs["exclusion"]``
+        is the :class:`~kcolor.data.exclusion.ExclusionResult` (what each pattern matched,
+        and the held-out photos).
 
     Raises:
-        kcolor.errors.DataError: an unknown rule, or a column the rules need is missing.
+        kcolor.errors.DataError: an unknown rule, a column the rules need is missing, or an
+            ``exclude`` pattern that matches nothing.
     """
     df = read_manifest(manifest)
     if isinstance(drop, str):
@@ -85,13 +91,11 @@ def clean(manifest, drop=RULES, *, min_side: int = 64, grey_threshold: float | N
 
     groups = group_keys(df)
     exclude = [exclude] if isinstance(exclude, str) else list(exclude)
+    found = None
     if exclude:
-        folders = df["folder"] if "folder" in df.columns else df["path"]
-        excluded = np.array(
-            [any(fnmatch.fnmatchcase(f, pat.rstrip("/")) for pat in exclude) for f in folders]
-        )
-        mark(excluded, "excluded")
-        mark(groups.isin(set(groups[excluded])).to_numpy(), "leak")
+        found = find_excluded(df, exclude, groups=groups.to_numpy(), scan_kwargs=scan_kwargs)
+        mark(found.excluded, "excluded")
+        mark(found.leak, "leak")
     if "errors" in drop:
         mark(df["error"] != "", "errors")
     if "grey" in drop:
@@ -112,7 +116,10 @@ def clean(manifest, drop=RULES, *, min_side: int = 64, grey_threshold: float | N
         mark(later, "duplicates")
     dropped = df[reason != ""].copy()
     dropped.insert(len(dropped.columns), "reason", reason[reason != ""].astype(str))
-    return df[reason == ""].reset_index(drop=True), dropped.reset_index(drop=True)
+    dropped = dropped.reset_index(drop=True)
+    if found is not None:
+        dropped.attrs["exclusion"] = found
+    return df[reason == ""].reset_index(drop=True), dropped
 
 
 def summary_table(total: int, dropped, rules=RULES, exclude=False):

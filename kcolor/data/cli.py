@@ -11,6 +11,7 @@ Exit codes: 0 done; 1 done, but some files could not be read (their rows say why
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from kcolor import argtypes
@@ -119,8 +120,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="for 'grey': re-decide greyness as chroma < CHROMA",
     )
     c.add_argument("--exclude", action="append", default=[], metavar="FOLDER",
-                   help="drop this folder (a name or shell pattern of the 'folder' column) and "
-                   "every near-duplicate of its photos; repeatable")  # fmt: skip
+                   help="a held-out set to drop, with every near-duplicate of its photos: a "
+                   "folder label or shell pattern ('bsds500/test', '*/test'), the trailing "
+                   "folders of the photos' paths, or a folder on disk (its photos are hashed "
+                   "even if the manifest lacks them). A pattern that matches nothing is an "
+                   "error. Repeatable. The held-out photos are listed in CLEAN.held-out.csv, "
+                   "which 'kcolor data split' checks")  # fmt: skip
     c.add_argument(
         "--report",
         default=None,
@@ -143,6 +148,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     t.add_argument("--val", type=_fraction, default=0.05, help="validation fraction (0.05)")
     t.add_argument("--test", type=_fraction, default=0.05, help="test fraction (0.05)")
     t.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    t.add_argument("--exclude", action="append", default=[], metavar="FOLDER",
+                   help="a held-out set (as for 'clean') that no row may be or near-duplicate; "
+                   "MANIFEST's .held-out.csv (written by 'clean') is always checked too")  # fmt: skip
+    t.add_argument("--allow-leaks", action="store_true",
+                   help="warn about rows that are (near-duplicates of) held-out photos "
+                   "instead of refusing to split")  # fmt: skip
 
     v = sub.add_parser("overlap", help="photos of DIR that near-duplicate a manifest's",
                        description="Leakage check: list the photos under DIR that are "
@@ -236,11 +247,21 @@ def _cmd_clean(args) -> int:
     from kcolor.data.manifest import read_manifest, write_manifest
     from kcolor.data.report import write_report
 
+    from kcolor.data.exclusion import held_out_path
+
     df = read_manifest(args.manifest)
     kept, dropped = clean(df, args.drop, min_side=args.min_side,
-                          grey_threshold=args.grey_threshold, exclude=args.exclude)  # fmt: skip
+                          grey_threshold=args.grey_threshold, exclude=args.exclude,
+                          scan_kwargs={"progress": False})  # fmt: skip
     summary = summary_table(len(df), dropped, args.drop, exclude=bool(args.exclude))
     write_manifest(kept, args.output)
+    found = dropped.attrs.get("exclusion")
+    if found is not None:
+        for line in found.describe():
+            print(line)
+        held = held_out_path(args.output)
+        _write_csv(found.held_out, held)
+        print(f"held-out photos ({len(found.held_out)}): {held} ('kcolor data split' checks it)")
     if args.dropped:
         write_manifest(dropped, args.dropped)
     report = args.report or os.path.splitext(args.output)[0] + ".html"
@@ -256,13 +277,71 @@ def _cmd_split(args) -> int:
     from kcolor.data.manifest import write_manifest
     from kcolor.data.splitting import SPLITS, split, split_table
 
-    df = split(args.manifest, val=args.val, test=args.test, seed=args.seed)
+    from kcolor.data.manifest import read_manifest
+
+    manifest = read_manifest(args.manifest)
+    leaks = _split_leaks(args, manifest)
+    if len(leaks):
+        shown = "; ".join(f"{p} ({w})" for p, w in zip(leaks["path"][:5], leaks["why"][:5],
+                                                      strict=False))  # fmt: skip
+        more = f" and {len(leaks) - 5} more" if len(leaks) > 5 else ""
+        message = (f"{len(leaks)} row(s) of {args.manifest} are held-out photos or "
+                   f"near-duplicates of them: {shown}{more}")  # fmt: skip
+        if not args.allow_leaks:
+            _err(message + "; drop them with 'kcolor data clean --exclude ...' "
+                 "(or split anyway with --allow-leaks)")  # fmt: skip
+            return 2
+        print(f"kcolor: warning: {message}; splitting anyway (--allow-leaks)", file=sys.stderr)
+    elif not args.exclude and not _has_held_out(args.manifest):
+        _warn_test_like(manifest)
+    df = split(manifest, val=args.val, test=args.test, seed=args.seed)
     out = Path(args.output)
     for name in SPLITS:
         write_manifest(df[df["split"] == name].drop(columns="split"), out / f"{name}.csv")
     _print_table(split_table(df))
     print(f"wrote {', '.join(str(out / f'{n}.csv') for n in SPLITS)}")
     return 0
+
+
+def _has_held_out(manifest) -> bool:
+    from kcolor.data.exclusion import held_out_path
+
+    return os.path.exists(held_out_path(manifest))
+
+
+def _split_leaks(args, manifest):
+    """Rows of ``manifest`` that are, or near-duplicate, a held-out photo."""
+    import pandas as pd
+
+    from kcolor.data.exclusion import find_excluded, held_out_path, leak_check
+    from kcolor.errors import KcolorError
+
+    leaks = []
+    held = held_out_path(args.manifest)
+    if os.path.exists(held):
+        leaks.append(leak_check(manifest, pd.read_csv(held, dtype=str, keep_default_na=False)))
+    if args.exclude:
+        try:
+            found = find_excluded(manifest, args.exclude, scan_kwargs={"progress": False})
+        except KcolorError:
+            found = None  # a pattern that matches nothing: then nothing of it is here
+        if found is not None:
+            leaks.append(leak_check(manifest, found.held_out))
+    if not leaks:
+        return pd.DataFrame(columns=["path", "folder", "why"])
+    return pd.concat(leaks, ignore_index=True).drop_duplicates("path")
+
+
+def _warn_test_like(manifest) -> None:
+    """Warn when a folder label looks like a held-out set and nothing was excluded."""
+    if "folder" not in manifest.columns:
+        return
+    names = sorted({f for f in manifest["folder"].astype(str)
+                    if any(part in ("test", "testing") for part in f.lower().split("/"))})  # fmt: skip
+    if names:
+        print(f"kcolor: warning: folder(s) {', '.join(names)} look like test sets and will be "
+              "split into train/val/test; hold them out with 'kcolor data clean --exclude "
+              "FOLDER' first", file=sys.stderr)  # fmt: skip
 
 
 def _cmd_overlap(args) -> int:
