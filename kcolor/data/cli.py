@@ -244,10 +244,9 @@ def _cmd_clean(args) -> int:
     import os
 
     from kcolor.data.cleaning import clean, summary_table
+    from kcolor.data.exclusion import held_out_path
     from kcolor.data.manifest import read_manifest, write_manifest
     from kcolor.data.report import write_report
-
-    from kcolor.data.exclusion import held_out_path
 
     df = read_manifest(args.manifest)
     kept, dropped = clean(df, args.drop, min_side=args.min_side,
@@ -274,10 +273,8 @@ def _cmd_clean(args) -> int:
 def _cmd_split(args) -> int:
     from pathlib import Path
 
-    from kcolor.data.manifest import write_manifest
+    from kcolor.data.manifest import read_manifest, write_manifest
     from kcolor.data.splitting import SPLITS, split, split_table
-
-    from kcolor.data.manifest import read_manifest
 
     manifest = read_manifest(args.manifest)
     leaks = _split_leaks(args, manifest)

@@ -157,7 +157,9 @@ def find_excluded(df, patterns, *, max_distance: int = MAX_DISTANCE,
         hit = by_label | by_path
         if not hit.any() and on_disk is None:
             labels = sorted(set(folders)) or ["(no folder column)"]
-            shown = ", ".join(labels[:20]) + (f", ... ({len(labels)} in all)" if len(labels) > 20 else "")
+            shown = ", ".join(labels[:20]) + (
+                f", ... ({len(labels)} in all)" if len(labels) > 20 else ""
+            )
             raise DataError(
                 f"--exclude {pattern} matches no row of the manifest (by folder label or path) "
                 f"and is not a folder on disk; the manifest's folder labels are: {shown}"
@@ -183,7 +185,9 @@ def find_excluded(df, patterns, *, max_distance: int = MAX_DISTANCE,
         excluded |= hit
         leak |= new_leak
     leak &= ~excluded
-    held_out = pd.concat(held, ignore_index=True) if held else pd.DataFrame(columns=HELD_OUT_COLUMNS)
+    held_out = (
+        pd.concat(held, ignore_index=True) if held else pd.DataFrame(columns=HELD_OUT_COLUMNS)
+    )
     for c in HELD_OUT_COLUMNS:
         if c not in held_out.columns:
             held_out[c] = ""
