@@ -1,0 +1,403 @@
+"""The default colouriser's training campaign: many stretches, one resumable checkpoint.
+
+The campaign trains the colour-class U-Net (``kcolor.models.unet(head="classes")``) with
+``model.fit`` on every cleaned training photo, mostly at 128 and 224 px, in stretches that
+each continue from the last checkpoint: a float16 preset folder whose ``metadata.json``
+holds the **ledger** (photos seen, training hours, and the validation scores at each
+checkpoint). Committing that folder at the end of a session is all the next session
+needs to go on; nothing is lost when a process is stopped (SIGINT/SIGTERM save first).
+
+Steps:
+
+``prepare``
+    Decode the training manifest's photos once into uint8 memmap caches
+    (:mod:`kcolor.datasets.cache`): ``large`` (shorter side >= 192, cached at 256),
+    ``medium`` (>= 112, at 128) and ``small`` (the rest, at 64).
+``train``
+    One stretch: load the checkpoint (or ``--init`` the first time), train for
+    ``--hours``, save a checkpoint every ``--checkpoint-minutes`` (EMA of the weights,
+    float16) and score it on the validation manifest (``kcolor.evaluation.evaluate``).
+``score``
+    Score the checkpoint (and, with ``--baseline``, another preset) on the validation
+    manifest again, with the current metrics, into the ledger.
+``ledger``
+    Print the ledger as a table.
+
+Usage (from a git worktree at a fixed commit, with nohup):
+    python tools/release/campaign.py prepare --train data/train.csv --cache-dir data/cache
+    nohup python tools/release/campaign.py train --campaign campaign/unet-lite0-photos \\
+        --cache-dir data/cache --val data/val.csv --init unet-lite0-photos --hours 2.5 &
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+#: The batches of each size: (cache, output size, step weight, batch size). Step weights
+#: give about 35 % of the time to 224 px, 45 % to 128 px and 20 % to 64 px on a 2-core
+#: CPU (0.57 s a 64-px step of 32, 0.9 s a 128-px step of 16, 3.4 s a 224-px step of 16).
+DEFAULT_MIX = "large:224:0.11:16,large:128:0.26:16,medium:128:0.26:16,small:64:0.37:32"
+BUCKETS = (("large", 192, 256), ("medium", 112, 128), ("small", 0, 64))
+TEMPERATURE, PRIOR_CORRECTION = 0.38, 0.5
+
+
+def _log(*args):
+    print(time.strftime("%H:%M:%S"), *args, file=sys.stderr, flush=True)
+
+
+def _commit() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, text=True,
+                              capture_output=True, check=True).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+# ---------------------------------------------------------------- prepare
+def cmd_prepare(args) -> int:
+    import numpy as np
+
+    from kcolor.data.manifest import read_manifest
+    from kcolor.datasets.cache import build_photo_cache
+
+    df = read_manifest(args.train)
+    side = np.minimum(df["width"].to_numpy(float), df["height"].to_numpy(float))
+    taken = np.zeros(len(df), bool)
+    for name, at_least, cached_side in BUCKETS:
+        rows = (side >= at_least) & ~taken
+        taken |= rows
+        paths = df["path"][rows].tolist()
+        t = time.perf_counter()
+        cache = build_photo_cache(paths, Path(args.cache_dir) / name, side=cached_side,
+                                  workers=args.workers)  # fmt: skip
+        _log(f"{name}: {len(cache)} photos at {cached_side} px "
+             f"({cache.images.nbytes / 2**20:.0f} MiB) in {time.perf_counter() - t:.0f} s")  # fmt: skip
+    return 0
+
+
+# ---------------------------------------------------------------- model
+def _load_model(folder_or_preset):
+    from kcolor import presets
+
+    return presets.build_model(folder_or_preset)
+
+
+class _EMA:
+    """An exponential moving average of the trainable weights (torch, in place)."""
+
+    def __init__(self, model, decay: float):
+        import torch
+
+        self.decay = float(decay)
+        self.vars = list(model.trainable_variables)
+        with torch.no_grad():
+            self.shadow = [v.value.detach().clone() for v in self.vars]
+
+    def update(self):
+        import torch
+
+        with torch.no_grad():
+            for s, v in zip(self.shadow, self.vars, strict=True):
+                s.lerp_(v.value.detach(), 1.0 - self.decay)
+
+    def swap(self):
+        """Swap the model's weights and the averages (call twice to undo)."""
+        import torch
+
+        with torch.no_grad():
+            for s, v in zip(self.shadow, self.vars, strict=True):
+                tmp = v.value.detach().clone()
+                v.value.copy_(s)
+                s.copy_(tmp)
+
+
+def _mix(text, caches):
+    sources = []
+    for part in text.split(","):
+        name, size, weight, batch = part.split(":")
+        sources.append((caches[name], int(size), float(weight), int(batch)))
+    return sources
+
+
+def score_preset(folder, val_manifest, limit=None, temperature=None, prior=None, judge=True):
+    """``evaluate`` the preset ``folder`` on the validation photos at 256 px: a dict."""
+    from kcolor import Colorizer, evaluation
+    from kcolor.data.manifest import manifest_paths
+
+    files = [os.fspath(p) for p in manifest_paths(val_manifest)][: limit or None]
+    kwargs = {}
+    if temperature is not None:
+        kwargs["temperature"] = temperature
+    if prior is not None:
+        kwargs["prior_correction"] = prior
+    colorizer = Colorizer.load(os.fspath(folder), **kwargs) if kwargs else Colorizer.load(
+        os.fspath(folder))  # fmt: skip
+    summary = evaluation.evaluate(files, {"model": colorizer}, size=256, progress=False,
+                                  semantic=judge, batch_size=8)  # fmt: skip
+    out = {"photos": int(summary.attrs["n_images"])}
+    for row in summary.index:
+        key = "model" if row != evaluation.GREY else "grey"
+        out[key] = {k: float(v) for k, v in summary.loc[row].items() if v == v}
+    return out
+
+
+# ---------------------------------------------------------------- train
+def _read_meta(folder: Path) -> dict:
+    try:
+        return json.loads((folder / "metadata.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def cmd_train(args) -> int:
+    import keras
+    import numpy as np
+    import torch
+
+    import kcolor  # noqa: F401  (torch backend)
+    from kcolor import presets
+    from kcolor.datasets.cache import CachedCrops, PhotoCache
+    from kcolor.models import color_classes
+    from kcolor.training import set_backbone_trainable
+
+    _log(f"kcolor from {kcolor.__file__}, commit {_commit()}, torch {torch.__version__}, "
+         f"{torch.get_num_threads()} threads")  # fmt: skip
+    ckpt = Path(args.campaign)
+    meta = _read_meta(ckpt)
+    campaign = meta.get("campaign", {})
+    ledger = list(meta.get("ledger", []))
+    start_from = os.fspath(ckpt) if (ckpt / "config.json").exists() else args.init
+    if not start_from:
+        _log(f"{ckpt} holds no checkpoint: give --init PRESET for the first stretch")
+        return 2
+    model = _load_model(start_from)
+    _log(f"starting from {start_from}: {model.count_params():,} parameters")
+    caches = {name: PhotoCache(Path(args.cache_dir) / name) for name, _, _ in BUCKETS}
+    for c in caches.values():
+        _log(repr(c))
+    step0 = int(campaign.get("steps", 0))
+    seen0 = {int(k): int(v) for k, v in campaign.get("photos_seen", {}).items()}
+    hours0 = float(campaign.get("train_wall_hours", 0.0))
+    cpu0 = float(campaign.get("train_cpu_hours", 0.0))
+    stretch = int(campaign.get("stretches", 0)) + 1
+    data = CachedCrops(_mix(args.mix, caches), steps=10**8, seed=args.seed, start=step0,
+                       workers=2, use_multiprocessing=False, max_queue_size=6)  # fmt: skip
+    head = color_classes.class_head(model)
+    if not campaign:  # the first stretch: rebalancing fitted on the campaign's own photos
+        fit_data = CachedCrops([(caches[n], 64, len(caches[n]), 32) for n in caches],
+                               steps=120, seed=args.seed + 1)  # fmt: skip
+        weights = color_classes.fit_class_weights(fit_data, head.bins, lam=args.lam,
+                                                  max_batches=120)  # fmt: skip
+        color_classes.set_class_weights(model, weights)
+        _log(f"class weights fitted on 120 batches, lambda {args.lam}: "
+             f"min {weights.min():.2f} max {weights.max():.2f}")  # fmt: skip
+    weights = np.asarray(head.class_weights.numpy() if hasattr(head.class_weights, "numpy")
+                         else keras.ops.convert_to_numpy(head.class_weights))  # fmt: skip
+    loss = color_classes.ColorClassLoss(head.bins, weights)
+    set_backbone_trainable(model, True)  # (its batch norms stay frozen)
+    warm = max(1, int(args.warmup_steps))
+
+    def lr(step):
+        return args.lr * min(1.0, (float(step) + 1.0) / warm)
+
+    budget_s = args.hours * 3600.0
+    every_s = args.checkpoint_minutes * 60.0
+    builder_args = json.loads((Path(start_from) / "config.json").read_text())["args"] if (
+        os.path.isdir(start_from)) else None  # fmt: skip
+    if builder_args is None:
+        from kcolor import artifacts
+
+        builder_args = artifacts.read_config(artifacts.locate(start_from))["args"]
+
+    state = {"stop": None, "t0": time.perf_counter(), "cpu0": time.process_time(),
+             "last": time.perf_counter(), "losses": [], "step": step0, "saved_step": step0, "seen": {}}  # fmt: skip
+
+    def on_signal(signum, _frame):
+        state["stop"] = signal.Signals(signum).name
+        model.stop_training = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    def checkpoint(reason):
+        wall = time.perf_counter() - state["t0"]
+        cpu = time.process_time() - state["cpu0"]
+        seen = dict(seen0)
+        for size, n in state["seen"].items():
+            seen[size] = seen.get(size, 0) + n
+        entry = {
+            "checkpoint": len(ledger) + 1,
+            "stretch": stretch,
+            "commit": _commit(),
+            "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "steps": state["step"],
+            "photos_seen": int(sum(seen.values())),
+            "photos_seen_by_size": {str(k): int(v) for k, v in sorted(seen.items())},
+            "train_wall_hours": round(hours0 + wall / 3600.0, 4),
+            "train_cpu_hours": round(cpu0 + cpu / 3600.0, 4),
+            "machine": args.machine,
+            "lr": args.lr,
+            "train_loss": float(np.mean(state["losses"])) if state["losses"] else None,
+            "reason": reason,
+        }
+        campaign_now = {
+            "steps": state["step"], "photos_seen": entry["photos_seen_by_size"],
+            "train_wall_hours": entry["train_wall_hours"],
+            "train_cpu_hours": entry["train_cpu_hours"], "stretches": stretch,
+            "mix": args.mix, "lambda": float(campaign.get("lambda", args.lam)),
+            "seed": args.seed, "ema": args.ema,
+        }  # fmt: skip
+        ema.swap()
+        try:
+            tmp = ckpt.with_name(ckpt.name + ".saving")
+            presets.save_to_preset(
+                model, tmp, builder="unet", args=builder_args, input_size=None,
+                multiple=32, temperature=TEMPERATURE, prior_correction=PRIOR_CORRECTION,
+                metadata={"description": "the default colouriser's training campaign: "
+                          "checkpoint (EMA of the weights), see ledger",
+                          "campaign": campaign_now, "ledger": ledger + [entry]},
+                float16=True, overwrite=True,
+            )  # fmt: skip
+        finally:
+            ema.swap()
+        if args.eval_photos and reason != "signal":
+            t = time.perf_counter()
+            try:
+                entry["val"] = score_preset(tmp, args.val, limit=args.eval_photos)
+                entry["val_seconds"] = round(time.perf_counter() - t, 1)
+            except Exception as e:  # scoring must never cost the checkpoint
+                entry["val_error"] = f"{type(e).__name__}: {e}"
+            meta_now = _read_meta(tmp)
+            meta_now["ledger"] = ledger + [entry]
+            (tmp / "metadata.json").write_text(json.dumps(meta_now, indent=2))
+        old = ckpt.with_name(ckpt.name + ".old")
+        if ckpt.exists():
+            if old.exists():
+                import shutil
+
+                shutil.rmtree(old)
+            os.replace(ckpt, old)
+        os.replace(tmp, ckpt)
+        ledger.append(entry)
+        state["losses"].clear()
+        state["saved_step"] = state["step"]
+        v = entry.get("val", {}).get("model", {})
+        _log(f"checkpoint {entry['checkpoint']} ({reason}): step {state['step']}, "
+             f"{entry['photos_seen']:,} photos, {entry['train_wall_hours']:.2f} h; "
+             + ", ".join(f"{k} {v[k]:.3f}" for k in ("psnr", "delta_colorfulness",
+                                                    "chroma_ratio", "semantic_agreement",
+                                                    "vivid_recall") if k in v))  # fmt: skip
+
+    class Campaign(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            self.model.optimizer.learning_rate.assign(lr(state["step"] - step0))
+
+        def on_train_batch_end(self, batch, logs=None):
+            _, size, _, n = data.sources[data.source_of(state["step"])]
+            state["seen"][size] = state["seen"].get(size, 0) + n
+            state["step"] += 1
+            ema.update()
+            if logs and "loss" in logs:
+                state["losses"].append(float(logs["loss"]))
+            now = time.perf_counter()
+            if (state["step"] - step0) % 50 == 0:
+                _log(f"step {state['step']}: loss {np.mean(state['losses'][-50:]):.4f}, "
+                     f"{(now - state['t0']) / 3600:.2f} h")  # fmt: skip
+            if now - state["t0"] >= budget_s:
+                self.model.stop_training = True
+                return
+            if now - state["last"] >= every_s:
+                checkpoint("interval")
+                state["last"] = time.perf_counter()
+
+    model.compile(keras.optimizers.Adam(learning_rate=args.lr), loss=loss)
+    ema = _EMA(model, args.ema)
+    _log(f"stretch {stretch}: step {step0}, {sum(seen0.values()):,} photos seen before, "
+         f"{hours0:.2f} h before; training {args.hours} h, checkpoint every "
+         f"{args.checkpoint_minutes} min")  # fmt: skip
+    try:
+        model.fit(data, epochs=1, callbacks=[Campaign()], verbose=0)
+    finally:
+        if state["step"] > state["saved_step"] or state["stop"]:
+            checkpoint("signal" if state["stop"] else "end")
+    _log(f"stretch {stretch} done at step {state['step']}" + (
+        f" (stopped by {state['stop']})" if state["stop"] else ""))  # fmt: skip
+    return 0
+
+
+def cmd_score(args) -> int:
+    ckpt = Path(args.campaign)
+    meta = _read_meta(ckpt)
+    result = score_preset(ckpt, args.val, limit=args.eval_photos)
+    meta.setdefault("ledger", [{}])[-1]["val"] = result
+    if args.baseline:
+        meta.setdefault("baselines", {})[args.baseline] = score_preset(
+            args.baseline, args.val, limit=args.eval_photos)  # fmt: skip
+    (ckpt / "metadata.json").write_text(json.dumps(meta, indent=2))
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+def cmd_ledger(args) -> int:
+    import pandas as pd
+
+    meta = _read_meta(Path(args.campaign))
+    rows = []
+    for e in meta.get("ledger", []):
+        v = e.get("val", {}).get("model", {})
+        rows.append({"ckpt": e.get("checkpoint"), "commit": e.get("commit"),
+                     "photos": e.get("photos_seen"), "wall_h": e.get("train_wall_hours"),
+                     "cpu_h": e.get("train_cpu_hours"), "loss": e.get("train_loss"),
+                     **{k: v.get(k) for k in ("psnr", "delta_colorfulness", "chroma_ratio",
+                                              "semantic_agreement", "vivid_recall",
+                                              "frechet_lite1")}})  # fmt: skip
+    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("prepare", help="decode the training photos into memmap caches")
+    a.add_argument("--train", required=True, metavar="CSV")
+    a.add_argument("--cache-dir", required=True)
+    a.add_argument("--workers", type=int, default=2)
+    t = sub.add_parser("train", help="one stretch of training from the checkpoint")
+    t.add_argument("--campaign", required=True, help="the checkpoint preset folder")
+    t.add_argument("--cache-dir", required=True)
+    t.add_argument("--val", required=True, metavar="CSV", help="validation manifest")
+    t.add_argument("--init", help="preset to start from when there is no checkpoint yet")
+    t.add_argument("--hours", type=float, default=2.5)
+    t.add_argument("--checkpoint-minutes", type=float, default=30.0)
+    t.add_argument("--eval-photos", type=int, default=0, help="0: all of --val")
+    t.add_argument("--mix", default=DEFAULT_MIX)
+    t.add_argument("--lr", type=float, default=2e-4)
+    t.add_argument("--warmup-steps", type=int, default=100)
+    t.add_argument("--lam", type=float, default=0.5, help="rebalancing lambda (first stretch)")
+    t.add_argument("--ema", type=float, default=0.998)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--machine", default="2-core CPU")
+    s = sub.add_parser("score", help="score the checkpoint on the validation photos again")
+    s.add_argument("--campaign", required=True)
+    s.add_argument("--val", required=True)
+    s.add_argument("--eval-photos", type=int, default=0)
+    s.add_argument("--baseline", help="also score this preset (e.g. the old default)")
+    lg = sub.add_parser("ledger", help="print the ledger")
+    lg.add_argument("--campaign", required=True)
+    args = p.parse_args(argv)
+    if args.cmd == "train" and not args.eval_photos:
+        args.eval_photos = None
+    return {"prepare": cmd_prepare, "train": cmd_train, "score": cmd_score,
+            "ledger": cmd_ledger}[args.cmd](args)  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(main())
