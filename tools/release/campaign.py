@@ -40,6 +40,8 @@ import sys
 import time
 from pathlib import Path
 
+os.environ.setdefault("KERAS_BACKEND", "torch")  # before any Keras import (kcolor's backend)
+
 #: The batches of each size: (cache, output size, step weight, batch size). Step weights
 #: give about 35 % of the time to 224 px, 45 % to 128 px and 20 % to 64 px on a 2-core
 #: CPU (0.57 s a 64-px step of 32, 0.9 s a 128-px step of 16, 3.4 s a 224-px step of 16).
