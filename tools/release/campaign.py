@@ -190,7 +190,9 @@ def cmd_train(args) -> int:
     hours0 = float(campaign.get("train_wall_hours", 0.0))
     cpu0 = float(campaign.get("train_cpu_hours", 0.0))
     stretch = int(campaign.get("stretches", 0)) + 1
-    data = CachedCrops(_mix(args.mix, caches), steps=10**8, seed=args.seed, start=step0,
+    # Keras' enqueuer lists (and would shuffle) every index of an epoch: a bounded epoch,
+    # fit(shuffle=False) (the batches are random already; batch i is a function of step i).
+    data = CachedCrops(_mix(args.mix, caches), steps=200_000, seed=args.seed, start=step0,
                        workers=2, use_multiprocessing=False, max_queue_size=6)  # fmt: skip
     head = color_classes.class_head(model)
     if not campaign:  # the first stretch: rebalancing fitted on the campaign's own photos
@@ -326,7 +328,7 @@ def cmd_train(args) -> int:
          f"{hours0:.2f} h before; training {args.hours} h, checkpoint every "
          f"{args.checkpoint_minutes} min")  # fmt: skip
     try:
-        model.fit(data, epochs=1, callbacks=[Campaign()], verbose=0)
+        model.fit(data, epochs=1, callbacks=[Campaign()], verbose=0, shuffle=False)
     finally:
         if state["step"] > state["saved_step"] or state["stop"]:
             checkpoint("signal" if state["stop"] else "end")
