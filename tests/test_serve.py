@@ -59,6 +59,31 @@ def encode(rgb, fmt="PNG", **kw):
     return buf.getvalue()
 
 
+def big_png(width, height, pixels=True):
+    """A grey PNG of ``width`` x ``height`` (a left-to-right gradient), written row by row.
+
+    Every row after the first is PNG's "Up" filter of zeros, so 168 megapixels cost about
+    0.2 MB of file and no big array here: the shape of a decompression bomb. With
+    ``pixels=False`` only the header (IHDR) is there: enough to read the size, never decodable.
+    """
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        crc = zlib.crc32(kind + data)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    out = [b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))]  # fmt: skip
+    if pixels:
+        z = zlib.compressobj(9)
+        first = bytes([0]) + (np.arange(width) * 200 // max(width - 1, 1) + 30).astype(np.uint8).tobytes()  # fmt: skip
+        up = bytes([2]) + bytes(width)
+        parts = [z.compress(first)] + [z.compress(up) for _ in range(height - 1)] + [z.flush()]
+        out.append(chunk(b"IDAT", b"".join(parts)))
+    out.append(chunk(b"IEND", b""))
+    return b"".join(out)
+
+
 def lightness(rgb):
     return color.rgb_to_lab(rgb.astype(np.float32) / 255.0)[..., 0]
 
@@ -152,6 +177,8 @@ def test_config_says_the_limit(server):
         "default_model": presets.DEFAULT_PRESET,
         "max_bytes": 200_000,
         "max_mb": 0.2,
+        "max_pixels": 200_000,
+        "max_queue": 8,
     }
 
 
@@ -233,8 +260,13 @@ def _truncated_png():
         ("notes.jpg", b"this is a text file, not a photo\n", 400, "not an image"),
         ("half.png", _truncated_png(), 400, "truncated"),
         ("empty.png", b"", 400, "empty file"),
-        # 600x600 = 360,000 pixels > the server's max_pixels (200,000): kcolor.io's bomb guard
-        ("bomb.png", encode(np.zeros((600, 600, 3), np.uint8)), 413, "decompression bomb"),
+        # 600x600 = 360,000 pixels > the server's max_pixels (200,000), read from the header
+        (
+            "bomb.png",
+            encode(np.zeros((600, 600, 3), np.uint8)),
+            413,
+            "the photo is 0.36 megapixels",
+        ),
     ],
 )
 def test_bad_photo_answers_4xx_naming_the_file(server, filename, data, status, words):
@@ -242,6 +274,7 @@ def test_bad_photo_answers_4xx_naming_the_file(server, filename, data, status, w
     message = error_of(got, headers, body)
     assert got == status, message
     assert message.startswith(f"{filename}: ") and words in message
+    assert "PIL" not in message and "Pillow" not in message  # the photo, not the library
 
 
 def test_photo_over_the_size_limit_is_413(server):
@@ -426,6 +459,185 @@ def test_nothing_is_left_on_disk(tmp_path, monkeypatch):
     assert list(scratch.iterdir()) == [] and list(cwd.iterdir()) == []
 
 
+# ---------------------------------------------------------------- limits: pixels, queue, memory
+def test_photo_over_the_pixel_limit_is_413_before_any_pixel_is_decoded(monkeypatch):
+    from PIL import ImageFile
+
+    import kcolor.serve.app as serve_app
+
+    decoded = []
+
+    def no_decode(*args, **kwargs):
+        decoded.append(args)
+        raise AssertionError("the pixels of an over-limit photo must not be decoded")
+
+    # Neither kcolor.io's reader nor Pillow's decoder may run: the header alone decides.
+    monkeypatch.setattr(serve_app.kio, "load_image", no_decode)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decode)
+    bomb = big_png(12960, 12960)  # 168 megapixels in 0.19 MB, a valid PNG
+    assert len(bomb) < 200_000
+    with BackgroundServer(create_app(colorizer_factory=tiny_colorizer)) as srv:  # the defaults
+        t0 = time.monotonic()
+        status, headers, body = colorize(srv, "attic scan.png", bomb, "image/png")
+        seconds = time.monotonic() - t0
+        assert status == 413
+        assert error_of(status, headers, body) == (
+            "attic scan.png: the photo is 168 megapixels (12960x12960); this server takes at "
+            "most 40 megapixels (kcolor serve --max-pixels)"
+        )
+        # Over Pillow's own hard limit (2 x 89.5 MP): refused just the same, in our words.
+        status, headers, body = colorize(srv, "huge.png", big_png(20000, 20000, pixels=False))
+        message = error_of(status, headers, body)
+        assert status == 413 and message.startswith("huge.png: the photo is 400 megapixels")
+        assert "this server takes at most 40 megapixels" in message
+        assert not any(w in message for w in ("PIL", "Pillow", "DOS", "bomb")), message
+    assert decoded == []
+    assert seconds < 5  # decoding 168 MP took 17 s (and 2.4 GB)
+
+
+def test_photo_at_the_pixel_limit_is_coloured():
+    app = create_app(colorizer_factory=tiny_colorizer, max_pixels=50 * 40)
+    with BackgroundServer(app) as srv:
+        assert colorize(srv, "fits.png", encode(grey_photo(40, 50)))[0] == 200
+        status, headers, body = colorize(srv, "over.png", encode(grey_photo(41, 50)))
+        assert status == 413 and "the photo is 0.00205 megapixels (50x41)" in error_of(
+            status, headers, body
+        )
+
+
+class GatedColorizer:
+    """A tiny colorizer that waits for ``gate`` before colouring (to fill the queue)."""
+
+    def __init__(self):
+        self.inner = tiny_colorizer()
+        self.gate = threading.Event()
+        self.calls = 0
+
+    def colorize(self, rgb):
+        self.calls += 1
+        assert self.gate.wait(60), "the test never opened the gate"
+        return self.inner.colorize(rgb)
+
+
+def _wait_for(condition, what, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_full_queue_answers_503_with_retry_after():
+    gated = GatedColorizer()
+    app = create_app(colorizer_factory=lambda name: gated, max_queue=1)
+    png = encode(grey_photo())
+    with BackgroundServer(app) as srv:
+        results = {}
+
+        def post(key):
+            results[key] = colorize(srv, f"{key}.png", png, "image/png")
+
+        first = threading.Thread(target=post, args=("first",))
+        first.start()
+        _wait_for(lambda: gated.calls == 1, "the first photo to be coloured")
+        second = threading.Thread(target=post, args=("second",))
+        second.start()
+        _wait_for(lambda: app.state.queue.waiting == 1, "the second photo to wait in line")
+        try:
+            t0 = time.monotonic()
+            status, headers, body = colorize(srv, "third.png", png, "image/png")
+            seconds = time.monotonic() - t0
+        finally:
+            gated.gate.set()
+            first.join(60)
+            second.join(60)
+        assert status == 503 and seconds < 5
+        assert headers["retry-after"].isdigit() and 1 <= int(headers["retry-after"]) <= 600
+        message = error_of(status, headers, body)
+        assert message == (
+            "the server is busy: 1 photo is waiting to be coloured already, as many as it "
+            f"keeps in line (kcolor serve --max-queue); try again in {headers['retry-after']} s"
+        )
+        assert results["first"][0] == 200 and results["second"][0] == 200
+        assert colorize(srv, "fourth.png", png)[0] == 200  # room again
+        assert app.state.queue.waiting == 0 and app.state.queue.working == 0
+
+
+_SERVER_SCRIPT = """
+import socket, sys
+sys.path.insert(0, {tests!r})
+import uvicorn
+from test_serve import tiny_colorizer
+from kcolor.serve.app import create_app
+
+app = create_app(colorizer_factory=tiny_colorizer)  # kcolor serve's defaults
+app.state.models.get(app.state.default_model)
+sock = socket.socket()
+sock.bind(("127.0.0.1", 0))
+sock.listen(64)
+print(sock.getsockname()[1], flush=True)
+uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+"""
+
+#: The bound on how much the server's peak RSS (VmHWM) may grow, over the warmed-up server,
+#: under test_memory_stays_bounded_under_concurrent_large_uploads. Measured on the 2-core
+#: test machine (CPU torch): +0.42 to +0.46 GB (437 MB warmed up, 858-892 MB at the peak);
+#: one 30-MP photo alone takes +0.35 GB. Before the queue held whole photos one at a time,
+#: the six 30-MP photos alone reached +0.95 GB (1.37 GB in all), and each 168-MP bomb was
+#: decoded (2.4 GB each).
+MEMORY_GROWTH_BOUND = 600e6
+
+
+def _vm(pid, key):
+    """``VmHWM`` / ``VmRSS`` of the process ``pid`` in bytes, from ``/proc/<pid>/status``."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError(f"no {key} in /proc/{pid}/status")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads VmHWM from /proc")
+def test_memory_stays_bounded_under_concurrent_large_uploads():
+    """Six 30-MP photos and three 168-MP bombs at once: the peak RSS stays under the bound."""
+    from types import SimpleNamespace
+
+    big = big_png(6325, 4743)  # 30.0 megapixels, 40 kB
+    bomb = big_png(12960, 12960)
+    tests = os.path.dirname(os.path.abspath(__file__))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SERVER_SCRIPT.format(tests=tests)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        srv = SimpleNamespace(host="127.0.0.1", port=int(proc.stdout.readline()))
+        assert colorize(srv, "warm-up.png", encode(grey_photo()))[0] == 200
+        before = _vm(proc.pid, "VmHWM")
+        uploads = [(f"big{i}.png", big) for i in range(6)] + [(f"bomb{i}.png", bomb) for i in range(3)]  # fmt: skip
+        results = {}
+
+        def post(name, data):
+            status, headers, body = colorize(srv, name, data, "image/png")
+            size = Image.open(io.BytesIO(body)).size if status == 200 else None  # header only
+            results[name] = (status, size)
+
+        threads = [threading.Thread(target=post, args=u) for u in uploads]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+        peak = _vm(proc.pid, "VmHWM")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert results == {
+        **{f"big{i}.png": (200, (6325, 4743)) for i in range(6)},
+        **{f"bomb{i}.png": (413, None) for i in range(3)},
+    }
+    print(f"VmHWM {before / 1e6:.0f} MB warmed up, {peak / 1e6:.0f} MB at the peak")
+    assert peak - before < MEMORY_GROWTH_BOUND, f"{before / 1e6:.0f} MB -> {peak / 1e6:.0f} MB"
+
+
 # ---------------------------------------------------------------- the command
 def test_serve_help_imports_neither_torch_nor_keras():
     code = (
@@ -439,6 +651,7 @@ def test_serve_help_imports_neither_torch_nor_keras():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     ).stdout
     assert "--max-mb" in out and "--host" in out and "/api/colorize" in out
+    assert "--max-pixels" in out and "--max-queue" in out and "503" in out
     assert "HEAVY []" in out
 
 
@@ -472,6 +685,40 @@ def test_serve_binds_loopback_by_default_without_a_warning(monkeypatch, capsys):
     code, served, err = _run_serve(monkeypatch, capsys, "--port", "0")
     assert code == 0 and served[0][0] == "127.0.0.1"
     assert "warning" not in err and f"http://127.0.0.1:{served[0][1]}/" in err
+
+
+def test_serve_passes_its_limits_to_the_app(monkeypatch, capsys):
+    import uvicorn
+
+    import kcolor.serve.app as serve_app
+    from kcolor.cli import main
+
+    apps = []
+    serve = uvicorn.Server.run
+    monkeypatch.setattr(serve_app, "_load_colorizer", tiny_colorizer)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: apps.append(self.config.app))  # fmt: skip
+    argv = ["serve", "--port", "0", "--max-pixels", "12e6", "--max-queue", "3", "--max-mb", "7"]
+    assert main(argv) == 0
+    for bad, words in (("--max-pixels", "expected a positive number of pixels"),
+                       ("--max-queue", "expected a number of requests (0 or more)")):  # fmt: skip
+        with pytest.raises(SystemExit):
+            main(["serve", bad, "-1"])
+        assert words in capsys.readouterr().err
+    monkeypatch.setattr(uvicorn.Server, "run", serve)  # uvicorn's own loop, to ask the app
+    status, _, body = _config_of(apps[0])
+    assert status == 200 and json.loads(body) == {
+        "default_model": presets.DEFAULT_PRESET,
+        "max_bytes": 7_000_000,
+        "max_mb": 7.0,
+        "max_pixels": 12_000_000,
+        "max_queue": 3,
+    }
+
+
+def _config_of(app):
+    """``GET /api/config`` of an app, on a background server."""
+    with BackgroundServer(app) as srv:
+        return request(srv, "GET", "/api/config")
 
 
 def test_serve_on_another_host_warns(monkeypatch, capsys):

@@ -12,6 +12,7 @@ Screenshots for the README (real default preset, real photos)::
 import io
 import json
 import os
+import re
 import shutil
 import sys
 import zipfile
@@ -115,8 +116,9 @@ def page(browser, server):
     pg.wait_for_selector("body[data-ready='1']", timeout=30_000)
     yield pg
     context.close()
-    # 4xx answers of the error tests show up as console errors of the request itself
-    assert not [p for p in problems if "status of 4" not in p], problems
+    # 4xx (and a busy server's 503) answers of the error tests show up as console errors of
+    # the request itself
+    assert not [p for p in problems if not re.search(r"status of (4\d\d|503)\b", p)], problems
 
 
 def download(page, selector, tmp_path):
@@ -196,6 +198,99 @@ def test_bad_file_shows_a_message_naming_it_and_the_others_go_on(page, tmp_path)
         assert z.read("street_colour.jpg") == jpeg.read_bytes()
         inner = Image.open(io.BytesIO(z.read("field_colour.png")))
         assert inner.size == (48, 32)
+
+
+def buttons(page, selector):
+    """The texts of the buttons in the card ``selector``."""
+    return page.eval_on_selector_all(f"{selector} .actions button", "bs => bs.map(b => b.textContent)")  # fmt: skip
+
+
+def test_failed_file_is_not_offered_colour_again(page, tmp_path):
+    fake = {"name": "notes.jpg", "mimeType": "image/jpeg", "buffer": b"just some text\n"}
+    page.set_input_files("#files", [fake])
+    page.wait_for_selector(".card[data-state='error']", timeout=60_000)
+    # Sending the same text file again cannot help: no button at all.
+    assert buttons(page, ".card[data-name='notes.jpg']") == []
+
+    # A busy server (503): trying again later can help, so "Try again" is offered.
+    good = tmp_path / "pier.png"
+    Image.fromarray(grey_photo(30, 40, seed=5)).save(good)
+    busy = {"error": "the server is busy: 8 photos are waiting to be coloured already"}
+    page.route(
+        "**/api/colorize",
+        lambda route: route.fulfill(
+            status=503, headers={"Retry-After": "3"}, content_type="application/json",
+            body=json.dumps(busy),
+        ),
+    )  # fmt: skip
+    page.set_input_files("#files", str(good))
+    card = ".card[data-name='pier.png']"
+    page.wait_for_selector(f"{card}[data-state='error']", timeout=60_000)
+    assert page.inner_text(f"{card} .error") == f"pier.png: {busy['error']}"
+    assert buttons(page, card) == ["Try again"]
+    page.unroute("**/api/colorize")
+    page.click(f"{card} button")
+    page.wait_for_selector(f"{card}[data-state='done']", timeout=60_000)
+    assert buttons(page, card) == ["Colour again"]  # a coloured photo may go again
+    assert buttons(page, ".card[data-name='notes.jpg']") == []
+    assert page.inner_text("#summary") == "1 coloured · 1 failed"
+
+
+# Where each line of a text ends: [the text so far, the next character] for each line break.
+_LINE_BREAKS = """(el) => {
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    let text = "", last = null;
+    const breaks = [];
+    for (let n; (n = walker.nextNode());) {
+        for (let i = 0; i < n.length; i++) {
+            const r = document.createRange();
+            r.setStart(n, i); r.setEnd(n, i + 1);
+            const box = [...r.getClientRects()].find((b) => b.width > 0);
+            if (box && last !== null && box.top > last + 2) breaks.push([text, n.data[i]]);
+            if (box) last = box.top;
+            text += n.data[i];
+        }
+    }
+    return breaks;
+}"""
+
+
+def test_long_file_names_are_cut_with_an_ellipsis_not_broken_mid_word(page, tmp_path):
+    long_name = "grandparents_wedding_day_in_front_of_the_old_church_summer-1952_scan-0042.png"
+    src = tmp_path / long_name
+    Image.fromarray(grey_photo(30, 40, seed=6)).save(src)
+    bad_name = "a_very_long_name_of_a_text_file_that_only_pretends_to_be_a_photo-copy-2.jpg"
+    page.set_input_files("#files", [str(src)])
+    page.set_input_files(
+        "#files", [{"name": bad_name, "mimeType": "image/jpeg", "buffer": b"text"}]
+    )
+    page.wait_for_function(
+        "() => document.querySelectorAll('.card[data-state=done], .card[data-state=error]').length === 2",
+        timeout=60_000,
+    )
+    for name in (long_name, bad_name):
+        shown = page.eval_on_selector(
+            f".card[data-name='{name}'] .name",
+            """(el) => ({
+                text: el.textContent, title: el.title,
+                lines: el.getClientRects().length,
+                height: el.getBoundingClientRect().height,
+                lineHeight: parseFloat(getComputedStyle(el).lineHeight),
+                cut: el.scrollWidth > el.clientWidth,
+                overflow: getComputedStyle(el).textOverflow,
+                inside: el.getBoundingClientRect().right <= el.closest('.card').getBoundingClientRect().right,
+            })""",
+        )
+        # One line, cut with an ellipsis; the whole name in the tooltip.
+        assert shown["text"] == name and shown["title"] == name
+        assert shown["height"] < 1.5 * shown["lineHeight"], shown
+        assert shown["cut"] and shown["overflow"] == "ellipsis" and shown["inside"], shown
+    # The error message names the file in full, wrapping only at spaces and separators.
+    breaks = page.eval_on_selector(f".card[data-name='{bad_name}'] .error", _LINE_BREAKS)
+    assert breaks, "the message fits on one line: the test proves nothing"
+    for before, after in breaks:
+        assert before[-1] in " _-./" or after == " ", f"broken mid-word: {before!r} | {after!r}"
+    assert page.inner_text(f".card[data-name='{bad_name}'] .error").startswith(bad_name + ": ")
 
 
 def test_phone_sized_screen(browser, server, tmp_path):

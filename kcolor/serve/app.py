@@ -6,27 +6,32 @@ Routes:
 * ``GET /api/models`` - a JSON list ``[{"name", "description", "default"}]`` of the models
   a request may name: the installed presets, and the server's own ``--model`` (marked
   ``"default": true``);
-* ``GET /api/config`` - ``{"default_model", "max_bytes", "max_mb"}``;
+* ``GET /api/config`` - ``{"default_model", "max_bytes", "max_mb", "max_pixels", "max_queue"}``;
 * ``POST /api/colorize`` - a ``multipart/form-data`` body with the photo in the field
   ``image`` (and optionally a model name in ``model``); answers the colour photo, at the
   upload's full size, as ``image/jpeg`` when the upload was a JPEG and ``image/png``
   otherwise. Bad input answers 4xx with ``{"error": "..."}`` naming the file and what is
   wrong: 400 not an image, truncated, empty or a malformed form; 413 over the size limit
-  (``max_mb``) or refused by :mod:`kcolor.io`'s decompression-bomb guard; 415 not a form.
+  (``max_mb``) or over the pixel limit (``max_pixels``, read from the file's header before
+  any pixel is decoded); 415 not a form; 503 (with ``Retry-After``) when ``max_queue``
+  requests wait already.
 
-Each model is loaded once, on first use, and kept. Photos are coloured one at a time in a
-worker thread (a queue: the event loop stays free for other requests); uploads are decoded
-(at most two at a time) from a temporary folder that is removed right after.
+Each model is loaded once, on first use, and kept. Photos are decoded, coloured and
+encoded one at a time in a worker thread (a queue: the event loop stays free for other
+requests), so the memory a photo takes does not grow with the number of clients: waiting
+uploads sit in a temporary folder (removed right after), not in memory, and at most
+``max_queue`` wait besides the one at work; more are answered 503 before being read.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import tempfile
 import threading
-import warnings
+import time
 from importlib import resources
 from io import BytesIO
 from urllib.parse import quote
@@ -38,7 +43,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
@@ -46,10 +51,14 @@ from kcolor import io as kio
 from kcolor import presets
 from kcolor.errors import ImageReadError, KcolorError
 
-__all__ = ["DEFAULT_MAX_MB", "ModelCache", "create_app"]
+__all__ = ["DEFAULT_MAX_MB", "DEFAULT_MAX_PIXELS", "DEFAULT_MAX_QUEUE", "ModelCache", "create_app"]
 
 #: The default upload limit in MB (10**6 bytes), ``kcolor serve --max-mb``.
 DEFAULT_MAX_MB = 50.0
+#: The default pixel limit, ``kcolor serve --max-pixels``: 40 megapixels (e.g. 7300x5470).
+DEFAULT_MAX_PIXELS = 40_000_000
+#: How many colorize requests may wait besides the one at work, ``kcolor serve --max-queue``.
+DEFAULT_MAX_QUEUE = 8
 
 # Room for the multipart headers and a model name around the photo itself.
 _FORM_OVERHEAD = 64 * 1024
@@ -167,23 +176,56 @@ def _megabytes(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
-def _decode(data: bytes, filename: str, max_pixels: int | None):
-    """The upload as uint8 RGB, read by :func:`kcolor.io.load_image` from a temporary folder."""
-    suffix = os.path.splitext(filename)[1].lower()
-    if not re.fullmatch(r"\.[a-z0-9]{1,8}", suffix):
-        suffix = ""
-    with tempfile.TemporaryDirectory(prefix="kcolor-serve-") as tmp:
-        path = os.path.join(tmp, "upload" + suffix)
-        with open(path, "wb") as f:
-            f.write(data)
-        with warnings.catch_warnings():
-            # The content decides the format; a lying extension is no error here.
-            warnings.simplefilter("ignore", kio.ExtensionMismatchWarning)
-            try:
-                return kio.load_image(path, max_pixels=max_pixels)
-            except ImageReadError as err:
-                too_big = "decompression bomb" in err.reason or "over the limit" in err.reason
-                raise _BadRequest(413 if too_big else 400, f"{filename}: {err.reason}") from None
+def _mp(pixels: int) -> str:
+    """A number of pixels in megapixels, for messages: ``168``, ``40``, ``0.36``."""
+    mp = pixels / 1e6
+    return f"{mp:.0f}" if mp >= 100 else f"{mp:.3g}"
+
+
+def _too_many_pixels(filename: str, pixels: int, size, limit: int) -> _BadRequest:
+    shape = f" ({size[0]}x{size[1]})" if size else ""
+    return _BadRequest(
+        413,
+        f"{filename}: the photo is {_mp(pixels)} megapixels{shape}; this server takes at most "
+        f"{_mp(limit)} megapixels (kcolor serve --max-pixels)",
+    )
+
+
+def _read_error(filename: str, err: ImageReadError, limit: int) -> _BadRequest:
+    """:mod:`kcolor.io`'s reason, in the words of a photo, not of the library that reads it."""
+    reason = err.reason
+    over = re.search(r"image is (\d+)x(\d+) = ", reason)
+    if over:  # kcolor.io's own pixel limit
+        w, h = int(over.group(1)), int(over.group(2))
+        return _too_many_pixels(filename, w * h, (w, h), limit)
+    bomb = re.search(r"\((\d+) pixels\) exceeds limit of (\d+) pixels", reason)
+    if bomb:  # the reader's own hard limit (about 179 megapixels), hit while reading the header
+        return _too_many_pixels(filename, int(bomb.group(1)), None, limit or int(bomb.group(2)))
+    if "not enough memory" in reason:
+        return _BadRequest(413, f"{filename}: too large to decode in this server's memory")
+    if reason.startswith("not an image file PIL can identify"):
+        reason = "not an image file this server can read (corrupt, or another kind of file)"
+    reason = re.sub(r"\b(PIL|Pillow)\b", "the image reader", reason)
+    return _BadRequest(400, f"{filename}: {reason}")
+
+
+def _check_header(path: str, filename: str, limit: int) -> None:
+    """Refuse the upload at ``path`` from its header alone: not an image, or over ``limit``
+    pixels (0: no limit of ours) answers 4xx before a single pixel is decoded."""
+    try:
+        h, w = kio.image_size(path, max_pixels=0)  # our own limit, in our own words, below
+    except ImageReadError as err:
+        raise _read_error(filename, err, limit) from None
+    if limit and w * h > limit:
+        raise _too_many_pixels(filename, w * h, (w, h), limit)
+
+
+def _decode(path: str, filename: str, limit: int):
+    """The upload at ``path`` as uint8 RGB, read by :func:`kcolor.io.load_image`."""
+    try:
+        return kio.load_image(path, max_pixels=limit)
+    except ImageReadError as err:
+        raise _read_error(filename, err, limit) from None
 
 
 def _encode(rgb, jpeg: bool) -> tuple[bytes, str]:
@@ -200,11 +242,87 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+class _Queue:
+    """The colorize requests in a server: at most one at work, ``max_waiting`` more waiting.
+
+    A request counts from its arrival (while it is uploaded and its header checked, then in
+    line) to its answer. ``working`` is 0 or 1, ``waiting`` the others; :meth:`full` says
+    a new one is to be refused (503). ``worker`` is the limiter of the one at work.
+    """
+
+    def __init__(self, max_waiting: int):
+        self.worker = anyio.CapacityLimiter(1)
+        self.max_waiting = max_waiting
+        self.admitted = 0
+        self.working = 0
+        self.mean_seconds = 5.0  # a photo's time at work (running mean), for Retry-After
+
+    @property
+    def waiting(self) -> int:
+        return self.admitted - self.working
+
+    def full(self) -> bool:
+        return self.admitted >= 1 + self.max_waiting
+
+    def timed(self, seconds: float) -> None:
+        self.mean_seconds = 0.7 * self.mean_seconds + 0.3 * seconds
+
+    def busy(self) -> JSONResponse:
+        """503, with ``Retry-After``: about the time the photo at work needs to be done."""
+        seconds = max(1, min(600, math.ceil(self.mean_seconds)))
+        n = self.max_waiting
+        if n:
+            line = f"{n} photo is" if n == 1 else f"{n} photos are"
+            what = f"{line} waiting to be coloured already, as many as it keeps in line"
+        else:
+            what = "it is colouring another photo and keeps none in line"
+        return JSONResponse(
+            {
+                "error": f"the server is busy: {what} (kcolor serve --max-queue); "
+                f"try again in {seconds} s"
+            },
+            status_code=503,
+            headers={"Retry-After": str(seconds)},
+        )
+
+
+async def _save_upload(upload: UploadFile, path: str, limit: int) -> tuple[int, bytes]:
+    """Copy ``upload`` to the file ``path`` in 1 MB pieces, never whole in memory; return its
+    size (counting stops past ``limit``) and its first bytes."""
+    await upload.seek(0)
+    size, head = 0, b""
+    with open(path, "wb") as f:
+        while size <= limit:
+            chunk = await upload.read(1 << 20)
+            if not chunk:
+                break
+            head = head or chunk[:8]
+            size += len(chunk)
+            f.write(chunk)
+    return size, head
+
+
+async def _drain(request: Request, limit: int) -> None:
+    """Read and drop a refused request's body (up to ``limit`` bytes): a socket closed on
+    unread data may reset the connection before the client reads the answer."""
+    if "100-continue" in request.headers.get("expect", "").lower():
+        return  # the client waits for a go-ahead before it sends the body: none comes
+    seen = 0
+    try:
+        async for chunk in request.stream():
+            seen += len(chunk)
+            if seen > limit:
+                return
+    except ClientDisconnect:
+        pass
+
+
 def create_app(
     model: str | os.PathLike | None = None,
     *,
     max_mb: float = DEFAULT_MAX_MB,
-    max_pixels: int | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    max_queue: int = DEFAULT_MAX_QUEUE,
     colorizer_factory=None,
 ) -> Starlette:
     """The ``kcolor serve`` application (ASGI, for uvicorn or any ASGI server).
@@ -214,14 +332,19 @@ def create_app(
             (``None``: :data:`kcolor.presets.DEFAULT_PRESET`). Requests may also name any
             installed preset.
         max_mb: the largest upload accepted, in MB (10**6 bytes); larger ones get a 413.
-        max_pixels: the decompression-bomb limit passed to :func:`kcolor.io.load_image`
-            (``None``: :data:`kcolor.io.DEFAULT_MAX_PIXELS`).
+        max_pixels: the largest photo accepted, in pixels (width x height); larger ones get
+            a 413 read from the file's header, before any pixel is decoded (``None``:
+            :data:`DEFAULT_MAX_PIXELS`, 40 megapixels; ``0``: no limit but the image reader's
+            own, about 179 megapixels).
+        max_queue: how many colorize requests may wait (being uploaded, checked or in line)
+            besides the one at work; more get a 503 with ``Retry-After`` before being read.
         colorizer_factory: ``factory(name)`` builds the colorizer of a model name
             (default: :class:`kcolor.Colorizer` from the preset or folder). Called once per name.
 
     Returns:
         A ``starlette.applications.Starlette``; ``app.state.models`` is its
-        :class:`ModelCache` and ``app.state.default_model`` the default name.
+        :class:`ModelCache`, ``app.state.default_model`` the default name and
+        ``app.state.queue`` the colorize requests (``.working``, ``.waiting``).
 
     Example:
         >>> from kcolor.serve.app import create_app     # doctest: +SKIP
@@ -230,12 +353,16 @@ def create_app(
     """
     if not max_mb > 0:
         raise ValueError(f"max_mb must be positive, got {max_mb}")
+    max_pixels = DEFAULT_MAX_PIXELS if max_pixels is None else int(max_pixels)
+    if max_pixels < 0 or max_queue < 0:
+        raise ValueError(
+            f"max_pixels and max_queue must be 0 or more, got {max_pixels}, {max_queue}"
+        )
     default = os.fspath(model) if model is not None else presets.DEFAULT_PRESET
     max_bytes = int(max_mb * 1e6)
     cache = ModelCache(colorizer_factory or _load_colorizer)
-    # One photo coloured at a time (the queue); decoding may overlap it a little.
-    colour_limiter = anyio.CapacityLimiter(1)
-    decode_limiter = anyio.CapacityLimiter(2)
+    # One photo at a time from decoding to encoding (the queue): the memory of one photo.
+    queue = _Queue(max_queue)
     page = resources.files("kcolor.serve").joinpath("static/index.html").read_bytes()
 
     async def index(request: Request) -> Response:
@@ -247,9 +374,19 @@ def create_app(
         return JSONResponse(list_models(default))
 
     async def config(request: Request) -> Response:
-        return JSONResponse({"default_model": default, "max_bytes": max_bytes, "max_mb": max_mb})
+        return JSONResponse(
+            {
+                "default_model": default,
+                "max_bytes": max_bytes,
+                "max_mb": max_mb,
+                "max_pixels": max_pixels,
+                "max_queue": max_queue,
+            }
+        )
 
-    async def read_form(request: Request):
+    async def read_form(request: Request, spool: str):
+        """The multipart form of ``request``; its body goes through the file ``spool`` (on
+        disk as it comes, then parsed from there), never whole in memory."""
         ctype = request.headers.get("content-type", "")
         if not ctype.lower().startswith("multipart/form-data"):
             raise _BadRequest(
@@ -264,20 +401,20 @@ def create_app(
             # Refused before reading: a client that sent `Expect: 100-continue` (curl does
             # for big files) never uploads the photo.
             raise _BadRequest(413, f"the upload ({_megabytes(int(length))}) is {limit}")
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > body_limit:
-                name = _sniff_filename(bytes(body[:8192]))
-                raise _BadRequest(413, f"{name or 'the upload'}: {limit}")
-        sent = False
+        size, head = 0, b""
+        with open(spool, "wb") as f:
+            async for chunk in request.stream():
+                size += len(chunk)
+                head += chunk[: max(0, 8192 - len(head))]
+                if size > body_limit:
+                    name = _sniff_filename(head)
+                    raise _BadRequest(413, f"{name or 'the upload'}: {limit}")
+                f.write(chunk)
+        body = open(spool, "rb")  # noqa: SIM115 (closed below)
 
         async def replay():
-            nonlocal sent
-            if sent:
-                return {"type": "http.disconnect"}
-            sent = True
-            return {"type": "http.request", "body": bytes(body), "more_body": False}
+            chunk = body.read(1 << 20)
+            return {"type": "http.request", "body": chunk, "more_body": body.tell() < size}
 
         try:
             return await Request(request.scope, replay).form(max_files=1, max_fields=4)
@@ -285,50 +422,71 @@ def create_app(
             raise _BadRequest(400, f"malformed multipart form: {err.message}") from None
         except HTTPException as err:  # Starlette's own wrapping of the parser's errors
             raise _BadRequest(err.status_code, f"malformed multipart form: {err.detail}") from None
+        finally:
+            body.close()
+            os.remove(spool)
 
     async def colorize(request: Request) -> Response:
+        if queue.full():  # refused before the body is read: waiting uploads take no memory
+            await _drain(request, max_bytes + _FORM_OVERHEAD)
+            return queue.busy()
+        queue.admitted += 1
         try:
-            form = await read_form(request)
-            try:
-                upload = form.get("image")
-                if not isinstance(upload, UploadFile):
-                    what = "is not a file" if upload is not None else "is missing"
-                    raise _BadRequest(
-                        400, f"the multipart field 'image' {what}: send the photo in it"
-                    )
-                filename = _display_name(upload.filename)
-                name = form.get("model") or default
-                allowed = [m["name"] for m in list_models(default)]
-                if not isinstance(name, str) or name not in allowed:
-                    raise _BadRequest(
-                        400, f"unknown model {name!r}: choose one of {', '.join(allowed)}"
-                    )
-                data = await upload.read(max_bytes + 1)
-            finally:
-                await form.close()
-            if len(data) > max_bytes:
-                raise _BadRequest(
-                    413,
-                    f"{filename}: over the limit of {_megabytes(max_bytes)} (kcolor serve --max-mb)",
-                )
-            if not data:
-                raise _BadRequest(400, f"{filename}: empty file (0 bytes)")
-            jpeg = data[:3] == b"\xff\xd8\xff"
-            rgb = await anyio.to_thread.run_sync(
-                _decode, data, filename, max_pixels, limiter=decode_limiter
-            )
-            del data
-
-            def job():
-                try:
-                    colorizer = cache.get(name)
-                except KcolorError as err:
-                    raise _BadRequest(500, f"model {name!r} cannot be loaded: {err}") from None
-                return _encode(colorizer.colorize(rgb), jpeg)
-
-            content, media_type = await anyio.to_thread.run_sync(job, limiter=colour_limiter)
+            with tempfile.TemporaryDirectory(prefix="kcolor-serve-") as tmp:
+                return await colorize_admitted(request, tmp)
         except _BadRequest as err:
             return _error(err.status, err.message)
+        finally:
+            queue.admitted -= 1
+
+    async def colorize_admitted(request: Request, tmp: str) -> Response:
+        # No extension on the file: the content decides the format, a lying name is no error.
+        path = os.path.join(tmp, "upload")
+        form = await read_form(request, os.path.join(tmp, "body"))
+        try:
+            upload = form.get("image")
+            if not isinstance(upload, UploadFile):
+                what = "is not a file" if upload is not None else "is missing"
+                raise _BadRequest(400, f"the multipart field 'image' {what}: send the photo in it")
+            filename = _display_name(upload.filename)
+            name = form.get("model") or default
+            allowed = [m["name"] for m in list_models(default)]
+            if not isinstance(name, str) or name not in allowed:
+                raise _BadRequest(
+                    400, f"unknown model {name!r}: choose one of {', '.join(allowed)}"
+                )
+            size, head = await _save_upload(upload, path, max_bytes)
+        finally:
+            await form.close()
+        if size > max_bytes:
+            raise _BadRequest(
+                413,
+                f"{filename}: over the limit of {_megabytes(max_bytes)} (kcolor serve --max-mb)",
+            )
+        if not size:
+            raise _BadRequest(400, f"{filename}: empty file (0 bytes)")
+        jpeg = head[:3] == b"\xff\xd8\xff"
+        # 413 before any pixel is decoded; waiting in line, the upload is a file, not memory
+        await anyio.to_thread.run_sync(_check_header, path, filename, max_pixels)
+
+        def job():
+            try:
+                colorizer = cache.get(name)
+            except KcolorError as err:
+                raise _BadRequest(500, f"model {name!r} cannot be loaded: {err}") from None
+            rgb = _decode(path, filename, max_pixels)
+            coloured = colorizer.colorize(rgb)
+            del rgb
+            return _encode(coloured, jpeg)
+
+        async with queue.worker:
+            queue.working += 1
+            started = time.monotonic()
+            try:
+                content, media_type = await anyio.to_thread.run_sync(job)
+            finally:
+                queue.working -= 1
+                queue.timed(time.monotonic() - started)
         return Response(
             content,
             media_type=media_type,
@@ -359,4 +517,5 @@ def create_app(
     app.state.models = cache
     app.state.default_model = default
     app.state.max_bytes = max_bytes
+    app.state.queue = queue
     return app

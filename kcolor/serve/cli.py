@@ -23,7 +23,14 @@ examples:
 
 API: GET /api/models (JSON list, the default marked), POST /api/colorize (multipart
 field `image`, optional `model`; answers the colour photo, JPEG for a JPEG upload, PNG
-otherwise; errors are JSON {"error": "..."} with a 4xx status, 413 over --max-mb).
+otherwise; errors are JSON {"error": "..."} with a 4xx status, 413 over --max-mb or
+--max-pixels; 503 with Retry-After when --max-queue requests wait already).
+
+Memory: photos are decoded, coloured and encoded one at a time, whatever the number of
+clients; waiting uploads are kept on disk. Besides the model, the server needs about
+12 bytes a pixel of the photo at work: six 30-megapixel photos sent at once (and three
+168-megapixel ones, refused) raised its peak memory by under 0.6 GB (tests/test_serve.py).
+
 Needs the serve extra: pip install "kcolor[serve]".
 """
 
@@ -45,6 +52,26 @@ def _megabytes(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number of MB, got {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number of MB, got {text}")
+    return value
+
+
+def _pixels(text: str) -> int:
+    try:
+        value = int(float(text))
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(f"expected a number of pixels, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of pixels, got {text}")
+    return value
+
+
+def _requests(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of requests (0 or more), got {text!r}")
     return value
 
 
@@ -81,6 +108,23 @@ def add_parser(subparsers):
         default=50.0,
         metavar="MB",
         help="largest photo accepted, in MB (default 50); larger ones are refused (413)",
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=_pixels,
+        default=40_000_000,
+        metavar="N",
+        help="largest photo accepted, in pixels (default 40000000 = 40 megapixels, e.g. "
+        "7300x5470; 40e6 works too); larger ones are refused (413) from the file's header, "
+        "before any pixel is decoded",
+    )
+    p.add_argument(
+        "--max-queue",
+        type=_requests,
+        default=8,
+        metavar="N",
+        help="how many photos may wait while one is coloured (default 8); more are refused "
+        "(503, with Retry-After) until there is room",
     )
     p.set_defaults(func=run)
     return p
@@ -154,7 +198,9 @@ def run(args) -> int:
     from kcolor.serve.app import create_app
 
     with sock:
-        app = create_app(args.model, max_mb=args.max_mb)
+        app = create_app(
+            args.model, max_mb=args.max_mb, max_pixels=args.max_pixels, max_queue=args.max_queue
+        )
         default = app.state.default_model
         print(f"{PROG} serve: loading the model {default} ...", file=sys.stderr)
         try:
