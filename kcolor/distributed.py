@@ -589,7 +589,11 @@ class ShardedDataset(keras.utils.PyDataset):
     **Evaluation** (``training=False``): rank ``r`` takes positions ``r, r + world_size, ...``
     in batches of ``batch_size``: every sample exactly once over all ranks, nothing dropped
     or repeated; ranks may differ by one sample (:attr:`num_samples`, the weights
-    :class:`AverageLogs` uses).
+    :class:`AverageLogs` uses). A set smaller than the world (e.g. 1 held-out photo, 2
+    processes) works too: a rank left without a sample of its own evaluates one batch of a
+    copy (the sample, or for a generic ``PyDataset`` the batch, at ``rank % size``), so every
+    rank runs the same evaluation loop, and reports :attr:`num_samples` 0, which gives its
+    logs no weight in :class:`AverageLogs` (the logs are those of the ranks with samples).
 
     Any other ``keras.utils.PyDataset`` is sharded by whole batches (rank ``r`` of step ``s``
     takes batch ``s * world_size + r`` of an order of batches shuffled with ``seed`` per epoch
@@ -607,8 +611,8 @@ class ShardedDataset(keras.utils.PyDataset):
             only; default ``True``).
 
     Raises:
-        DataError: when an epoch holds less than one global batch (training) or fewer samples
-            than ranks (evaluation).
+        DataError: when an epoch holds less than one global batch (training), or the data
+            holds nothing at all.
 
     Example:
         >>> import numpy as np
@@ -674,19 +678,18 @@ class ShardedDataset(keras.utils.PyDataset):
                         "order are left out (drop_last=True)",
                         stacklevel=2,
                     )
-            elif total < world_size:
-                raise DataError(
-                    f"{name} holds {total} samples, fewer than the {world_size} processes "
-                    "evaluating it"
-                )
         else:
             self.batch_size = getattr(dataset, "batch_size", None)
             total = len(dataset)
-            if total < world_size:
+            if total < world_size and self.training:
                 raise DataError(
                     f"{name} holds {total} batches, fewer than the {world_size} processes "
                     "sharing it; use a smaller batch size or more data"
                 )
+        if total < 1:
+            raise DataError(f"{name} holds no {'samples' if self.by_sample else 'batches'}")
+        #: Evaluation only: this rank has no sample of its own and evaluates a weightless copy.
+        self.filler = not self.training and rank >= total
 
     # ------------------------------------------------------------ epochs
     def on_epoch_begin(self):
@@ -711,13 +714,18 @@ class ShardedDataset(keras.utils.PyDataset):
         if self.training:
             unit = world * (self.batch_size if self.by_sample else 1)
             return total // unit if self.drop_last else math.ceil(total / unit)
+        if self.filler:
+            return 1
         mine = len(range(self.rank, total, world))
         return math.ceil(mine / self.batch_size) if self.by_sample else mine
 
     @property
     def num_samples(self) -> int | None:
         """Samples this rank sees per epoch (``None`` for a generic ``PyDataset``, unless it wraps
-        a kcolor dataset batch for batch, as ``WithEmbeddings`` / ``PackedLTargets`` do)."""
+        a kcolor dataset batch for batch, as ``WithEmbeddings`` / ``PackedLTargets`` do);
+        0 on a rank that only evaluates a copy (a set smaller than the world)."""
+        if self.filler:
+            return 0
         if not self.by_sample:
             inner = getattr(self.dataset, "dataset", None)  # e.g. PackedLTargets(ArrayDataset)
             if not isinstance(inner, LabBatches) or len(inner) != len(self.dataset):
@@ -735,6 +743,8 @@ class ShardedDataset(keras.utils.PyDataset):
         if not 0 <= index < len(self):
             raise IndexError(f"batch index {index} out of range for {len(self)} batches")
         total, world, rank = self._total(), self.world_size, self.rank
+        if self.filler:
+            return [rank % total]
         if not self.by_sample:
             if not self.training:
                 return [rank + index * world]

@@ -47,3 +47,26 @@ class WeightsError(KcolorError, ValueError):
 
 class DataError(KcolorError, ValueError):
     """A dataset is empty, unreadable or mislabelled."""
+
+
+class RunComplete(KcolorError):
+    """``--resume`` (``train(..., resume=True)``) of a run that has all its epochs already:
+    nothing was trained or written. The message says how to train it longer.
+
+    Args:
+        folder: the run folder.
+        done: the epochs it has.
+        epochs: the epochs asked for.
+    """
+
+    def __init__(self, folder: str | os.PathLike, done: int, epochs: int):
+        self.folder, self.done, self.epochs = os.fspath(folder), int(done), int(epochs)
+        state = (f"{self.done} of {self.epochs} epochs" if self.done == self.epochs
+                 else f"{self.done} epochs, more than the {self.epochs} asked for")  # fmt: skip
+        super().__init__(
+            f"{self.folder} is complete ({state}): nothing to resume, nothing written. To train "
+            f"longer, run the same command with a larger --epochs (e.g. --epochs "
+            f"{2 * self.done}) and --resume, which continues it; or start a new run from its "
+            f"best weights with --init {self.folder} -o NEW_RUN_DIR (same --model and "
+            "--model-arg)."
+        )

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import shlex
 import shutil
 from pathlib import Path
 
@@ -35,10 +36,12 @@ from kcolor.artifacts import DEFAULT_PRESET, WEIGHTS_DIR, sha256sum
 from kcolor.errors import WeightsError
 
 __all__ = [
+    "BUILDERS",
     "DEFAULT_PRESET",
     "WEIGHTS_DIR",
     "build_model",
     "convert_legacy",
+    "fine_tune_flags",
     "get_builder",
     "get_preset",
     "is_installed",
@@ -104,13 +107,58 @@ def unregister_preset(name: str) -> None:
 
 
 # ---------------------------------------------------------------- building
+#: The builders of :mod:`kcolor.models` that train on photos of any size (``kcolor train
+#: --model``); ``linear`` and ``cnn`` are the colour-MNIST course's (28x28 digits).
+BUILDERS = ("alpha", "beta", "fusion", "unet")
+
+
+def fine_tune_flags(name: str) -> list[str]:
+    """The ``kcolor train`` options that fine-tune preset ``name``: its network's options
+    (``--model``, ``--model-arg``, ``--embedder``, ``--loss``, from the command in its
+    ``metadata.json``) and ``--init NAME``. No Keras import.
+
+    Example:
+        >>> from kcolor import presets
+        >>> " ".join(presets.fine_tune_flags("beta-faces"))
+        '--model beta --loss saturation --init beta-faces'
+    """
+    try:
+        info = artifacts.describe(name)
+        meta = artifacts.read_metadata(info["folder"]) if info["installed"] else {}
+        tokens = shlex.split(str(meta.get("command") or "").split(" && ")[-1])
+    except (WeightsError, OSError, ValueError):
+        info, tokens = {}, []
+    flags = []
+    for flag, value in zip(tokens, tokens[1:], strict=False):
+        if flag in ("--model", "--model-arg", "--embedder") or (
+            flag == "--loss" and value != "mse"
+        ):
+            flags += [flag, value]
+    if "--model" not in flags:
+        flags = ["--model", info.get("builder") or "BUILDER", *flags]
+    return [*flags, "--init", name]
+
+
 def get_builder(name: str):
-    """The model builder ``kcolor.models.<name>`` (``"beta"``, ``"fusion"``, ``"unet"``, ...)."""
+    """The model builder ``kcolor.models.<name>`` (``"beta"``, ``"fusion"``, ``"unet"``, ...).
+
+    Raises:
+        WeightsError: no such builder, listing :data:`BUILDERS` (and, for a preset's name,
+            how to fine-tune that preset instead).
+    """
     import kcolor.models as models
 
     fn = getattr(models, name, None) if not name.startswith("_") else None
     if fn is None or not callable(fn) or isinstance(fn, type):
-        raise WeightsError(None, f"unknown builder {name!r}: kcolor.models has no such function")
+        builders = f"the builders are {', '.join(BUILDERS)} (and linear, cnn for colour MNIST)"
+        if name in artifacts.preset_names():
+            flags = " ".join(shlex.quote(f) for f in fine_tune_flags(name))
+            raise WeightsError(None, f"unknown builder {name!r}: that is a preset, not a "
+                               f"builder; {builders}. A preset is fine-tuned from its weights, "
+                               f"with init={name!r} and its own network: kcolor train "
+                               f"{flags}")  # fmt: skip
+        raise WeightsError(None, f"unknown builder {name!r}: kcolor.models has no such "
+                           f"function; {builders}")  # fmt: skip
     return fn
 
 

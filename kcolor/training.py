@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from kcolor import artifacts, io, losses, metrics
-from kcolor.errors import DataError
+from kcolor.errors import DataError, RunComplete, WeightsError
 
 import keras  # noqa: E402  isort: skip  (after kcolor: the torch backend)
 
@@ -157,6 +157,12 @@ class TrainConfig:
             problems.append(f"lr must be a positive number, got {self.lr}")
         if self.embedder and self.model != "fusion":
             problems.append(f"--embedder is for --model fusion, not {self.model}")
+        try:  # e.g. a preset's name: the message says how to fine-tune the preset instead
+            from kcolor import presets
+
+            presets.get_builder(self.model)
+        except WeightsError as err:
+            problems.append(str(err))
         if not 0 <= self.freeze_epochs <= self.epochs:
             problems.append(f"freeze-epochs must be between 0 and epochs, got {self.freeze_epochs}")
         if problems:
@@ -247,6 +253,7 @@ def find_photos(sources, *, recursive: bool = False, drop_grey: bool = True) -> 
     cached in ``~/.cache/kcolor/`` (keyed by the file list, sizes and dates).
     """
     from kcolor.datasets import ImageFolderDataset
+    from kcolor.datasets.folder import GREY_REASON, describe_sources, skipped_summary
 
     files, _ = io.find_images([os.fspath(s) for s in sources], recursive=recursive)
     if not files:
@@ -264,8 +271,22 @@ def find_photos(sources, *, recursive: bool = False, drop_grey: bool = True) -> 
             return [Path(p) for p in record["colour"]], int(record["grey"])
         except (OSError, ValueError, KeyError):
             pass
-    probe = ImageFolderDataset(files, size=8, drop_grey=True)
-    grey = sum(1 for _, reason in probe.skipped if "grey" in str(reason))
+    try:
+        probe = ImageFolderDataset(files, size=8, drop_grey=True)
+    except DataError as err:  # no colour photo: say so in `kcolor train`'s words
+        skipped = getattr(err, "skipped", [])
+        grey = sum(1 for _, reason in skipped if reason == GREY_REASON)
+        if not grey:
+            raise
+        where = describe_sources(sources)
+        keep = "pass --keep-grey (drop_grey=False) to train on them anyway"
+        if grey == len(skipped):
+            raise DataError(f"all {grey} photos in {where} are greyscale: a colouriser learns "
+                            f"from colour photos. Add colour photos, or {keep}") from None  # fmt: skip
+        unreadable = [(p, r) for p, r in skipped if r != GREY_REASON]
+        raise DataError(f"no colour photos in {where}: {grey} greyscale ({keep}), "
+                        f"{len(unreadable)} unreadable: {skipped_summary(unreadable)}") from None  # fmt: skip
+    grey = sum(1 for _, reason in probe.skipped if reason == GREY_REASON)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         cached.write_text(json.dumps({"colour": [str(p) for p in probe.paths], "grey": grey}))
@@ -679,7 +700,8 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
 
     Args:
         config: the :class:`TrainConfig`.
-        resume: continue a killed or finished run in the same folder (its backup).
+        resume: continue a killed or stopped run in the same folder (its backup), or a
+            finished one with a larger ``epochs``.
         verbose: ``model.fit``'s verbosity (``"auto"``: a progress bar on a terminal,
             one line per epoch otherwise).
         extra_callbacks: more Keras callbacks.
@@ -692,10 +714,19 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
     Raises:
         DataError: a bad configuration or data (nothing is left behind that would make a
             retry ask for ``--resume``).
+        RunComplete: ``resume`` of a run that has ``config.epochs`` epochs already (nothing
+            is written; a larger ``epochs`` with ``resume`` continues it).
     """
     config.validate()
     main = dist is None or dist.is_main
     folder = prepare_folder(config, resume) if main else Path(config.output)
+    done = _backup_epoch(folder / "backup") if main and resume else None
+    if dist is not None:  # rank 0's answer on every rank (the others may not see the folder)
+        from kcolor import distributed
+
+        done = distributed.all_gather_object(dist, done)[0]
+    if done is not None and done >= config.epochs:
+        raise RunComplete(folder, done, config.epochs)
     fresh = not _has_finished_epoch(folder)
     try:
         train_paths, val_paths, grey = config_photos(config)

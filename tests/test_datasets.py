@@ -130,6 +130,18 @@ def test_drop_grey(photos):
     assert sorted(p.name for p, r in ds.skipped if "grey" in r) == ["grey_l.png", "grey_rgb.jpg"]
 
 
+def test_only_grey_photos_are_named_grey_not_unreadable(tmp_path):
+    grey = colour_image(40, 40)[..., 1]
+    for i in range(3):
+        Image.fromarray(np.roll(grey, i, 0), "L").save(tmp_path / f"g{i}.png")
+    with pytest.raises(DataError, match=r"all 3 photos in .* are greyscale.*drop_grey=False keeps"):
+        ImageFolderDataset(tmp_path, size=16, drop_grey=True)
+    (tmp_path / "z.jpg").write_text("not a photo")
+    with pytest.raises(DataError, match=r"no colour photos in .*: 3 greyscale .*1 unreadable: "
+                       r".*z.jpg \(not an image file"):  # fmt: skip
+        ImageFolderDataset(tmp_path, size=16, drop_grey=True)
+
+
 def test_cache_skips_decoding_after_first_epoch(photos, monkeypatch):
     ds = ImageFolderDataset(photos, size=16, batch_size=4, augment=True, cache=True)
     calls = []

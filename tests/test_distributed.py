@@ -319,19 +319,51 @@ def test_shards_drop_or_pad_a_partial_global_batch_and_refuse_too_little_data():
     assert padded[0].positions(2) == [8, 9] and padded[1].positions(2) == [0, 1]
     with pytest.raises(DataError, match=r"fewer than one global batch \(8 processes x batch 2"):
         ShardedDataset(data, 0, 8)
-    with pytest.raises(DataError, match="fewer than the 11 processes"):
-        ShardedDataset(data, 0, 11, training=False)
+    with pytest.raises(DataError, match="fewer than the 11 processes sharing it"):
+        ShardedDataset(Batches(10), 0, 11)
+
+
+class Batches(keras.utils.PyDataset):
+    """``n`` batches of 2 rows, batch ``i`` filled with ``i``."""
+
+    def __init__(self, n=7):
+        super().__init__()
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        return np.full((2, 1), i, "float32"), np.zeros((2, 1), "float32")
+
+
+def test_a_validation_set_smaller_than_the_world_is_shared_unevenly():
+    """1 held-out photo, 2 processes: rank 0 evaluates it; rank 1 runs the same loop on a
+    copy that weighs nothing (issue 27: this used to raise "fewer than the 2 processes")."""
+    from kcolor.datasets import ArrayDataset
+    from kcolor.distributed import ShardedDataset
+    from kcolor.errors import DataError
+    from kcolor.losses import PackedLTargets
+
+    one = ArrayDataset(_images(1, 1), batch_size=4)
+    for data in (one, PackedLTargets(one), Batches(1)):
+        shards = [ShardedDataset(data, r, 2, training=False) for r in range(2)]
+        assert [len(s) for s in shards] == [1, 1]
+        assert [s.positions(0) for s in shards] == [[0], [0]]
+        assert [s.num_samples for s in shards] == (
+            [None, 0] if isinstance(data, Batches) else [1, 0]
+        )
+        np.testing.assert_array_equal(shards[1][0][0], shards[0][0][0])  # the copy
+    three = [ShardedDataset(ArrayDataset(_images(3, 1), batch_size=2), r, 5, training=False)
+             for r in range(5)]  # fmt: skip
+    assert [s.num_samples for s in three] == [1, 1, 1, 0, 0]
+    assert [s.positions(0) for s in three] == [[0], [1], [2], [0], [1]]
+    with pytest.raises(DataError, match="holds no batches"):
+        ShardedDataset(Batches(0), 0, 2, training=False)
 
 
 def test_generic_pydataset_is_sharded_by_batches():
     from kcolor.distributed import ShardedDataset
-
-    class Batches(keras.utils.PyDataset):
-        def __len__(self):
-            return 7
-
-        def __getitem__(self, i):
-            return np.full((2, 1), i, "float32"), np.zeros((2, 1), "float32")
 
     shards = [ShardedDataset(Batches(), r, 2, seed=1) for r in range(2)]
     assert [len(s) for s in shards] == [3, 3]

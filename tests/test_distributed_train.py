@@ -52,3 +52,25 @@ def test_torchrun_kcolor_train_writes_one_run_and_resumes(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert "continuing at epoch 3 of 3" in proc.stderr
     assert list(pd.read_csv(run / "history.csv")["epoch"]) == [0, 1, 2]
+
+
+@pytest.mark.slow
+def test_torchrun_kcolor_train_with_one_held_out_photo(tmp_path):
+    """Issue 27: 16 photos hold out 1 (--val-split 0.05), fewer than the 2 processes; rank 0
+    evaluates it (rank 1 a copy that weighs nothing) instead of refusing to start."""
+    data = tmp_path / "photos"
+    data.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(16):
+        base = rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)
+        Image.fromarray(base).resize((24, 24), Image.BILINEAR).save(data / f"p{i}.png")
+    run = tmp_path / "run"
+    proc = _torchrun("--model", "alpha", "--data", str(data), "-o", str(run), "--size", "16",
+                     "--batch-size", "4", "--epochs", "1", "-q")  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert "fewer than the 2 processes" not in proc.stderr
+    meta = json.loads((run / "metadata.json").read_text())
+    assert meta["world_size"] == 2 and meta["val_images"] == 1 and meta["train_images"] == 15
+    history = pd.read_csv(run / "history.csv")
+    assert len(history) == 1 and np.isfinite(history["val_loss"]).all()
+    assert meta["metrics"]["held_out"]["photos"] == 1

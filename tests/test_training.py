@@ -187,3 +187,92 @@ def test_kcolor_train_makes_a_colour_class_unet_preset(tmp_path, capsys):
     assert corrected.prior_correction == 0.5 and decode.prior_correction == 0.5
     np.testing.assert_allclose(decode.class_weights, weights, rtol=1e-6)
     assert Colorizer.from_preset(run, prior_correction=0.0).prior_correction == 0.0
+
+
+def test_a_preset_name_as_model_says_how_to_fine_tune_it(tmp_path, capsys):
+    """Issue 27: `--model unet-lite0-photos` named no builders and no way forward."""
+    data = make_photos(tmp_path / "data", n=2)
+    run = tmp_path / "run"
+    assert main(["train", "--model", "unet-lite0-photos", "--data", str(data), "-o", str(run)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--model unet-lite0-photos is a preset, not a builder" in err
+    assert "--model takes a builder: alpha, beta, fusion, unet" in err
+    flags = (
+        "--model unet --model-arg 'head=\"classes\"' --loss color_classes --init unet-lite0-photos"
+    )
+    assert "fine-tuned with --init unet-lite0-photos" in err and flags in err
+    assert not run.exists()
+    # The advice is a valid command: the preset's own network, started from its weights.
+    config = _parse(f"kcolor train {flags} --data {data} -o {run}")
+    assert (config.model, config.model_args, config.loss, config.init) == (
+        "unet", {"head": "classes"}, "color_classes", "unet-lite0-photos")  # fmt: skip
+    config.validate()
+    # The Python API says the same in its words; any other unknown name lists the builders.
+    import kcolor.models
+    from kcolor import presets
+
+    assert all(callable(getattr(kcolor.models, b)) for b in presets.BUILDERS)
+    with pytest.raises(DataError, match="that is a preset, not a builder.*init='beta-faces'"):
+        TrainConfig(output=str(run), data=[str(data)], model="beta-faces").validate()
+    with pytest.raises(DataError, match="unknown builder 'nope'.*alpha, beta, fusion, unet"):
+        TrainConfig(output=str(run), data=[str(data)], model="nope").validate()
+
+
+def test_a_folder_of_grey_photos_says_they_are_grey(tmp_path, capsys):
+    """Issue 27: all-grey photos said "no readable images" and named `drop_grey`."""
+    from PIL import Image
+
+    grey = tmp_path / "grey"
+    grey.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (16, 16), np.uint8)).save(grey / f"g{i}.png")
+    run = tmp_path / "run"
+    argv = ["train", "--model", "alpha", "--data", str(grey), "-o", str(run), "--size", "16",
+            "--epochs", "1", "--batch-size", "2", "-q"]  # fmt: skip
+    assert main(argv) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"all 3 photos in {grey} are greyscale" in err and "--keep-grey" in err
+    assert "no readable images" not in err and "drop_grey=True" not in err
+    assert not run.exists()
+    assert main([*argv, "--keep-grey"]) == 0  # the advice holds
+    assert artifacts.read_metadata(run)["train_images"] == 2
+
+
+def test_resume_of_a_finished_run_says_it_is_complete_and_writes_nothing(tmp_path, capsys):
+    """Issue 27: `--resume` of a finished run said "continuing at epoch 2 of 1" and rewrote
+    it. It exits 0 (the run is what the command asks for), says how to train longer, and
+    that advice works: a larger --epochs with --resume continues, --init starts a new run."""
+    data = make_photos(tmp_path / "data", n=4, size=(16, 16))
+    run = tmp_path / "run"
+    argv = ["train", "--model", "alpha", "--data", str(data), "-o", str(run), "--size", "16",
+            "--batch-size", "2", "-q"]  # fmt: skip
+    assert main([*argv, "--epochs", "1"]) == 0
+    capsys.readouterr()
+
+    def snapshot():
+        return {p: (p.stat().st_mtime_ns, p.read_bytes() if p.is_file() else None)
+                for p in sorted(run.rglob("*"))}  # fmt: skip
+
+    before = snapshot()
+    assert main([*argv, "--epochs", "1", "--resume"]) == 0
+    captured = capsys.readouterr()
+    err = " ".join(captured.err.split())
+    assert f"{run} is complete (1 of 1 epochs)" in err and "continuing at" not in err
+    assert "a larger --epochs (e.g. --epochs 2) and --resume" in err
+    assert f"--init {run} -o NEW_RUN_DIR" in err and "error" not in err
+    assert snapshot() == before
+    from kcolor.errors import RunComplete
+
+    config = TrainConfig(output=str(run), data=[str(data)], model="alpha", size=16, epochs=1,
+                         batch_size=2)  # fmt: skip
+    with pytest.raises(RunComplete, match=r"complete \(1 of 1 epochs\)"):
+        training.train(config, resume=True, verbose=0)
+    assert snapshot() == before
+
+    assert main([*argv, "--epochs", "2", "--resume"]) == 0
+    assert "continuing at epoch 2 of 2" in capsys.readouterr().err
+    assert list(pd.read_csv(run / "history.csv")["epoch"]) == [0, 1]
+    new = tmp_path / "new"
+    assert main([*argv[:6], str(new), *argv[7:], "--epochs", "1", "--init", str(run)]) == 0
+    assert artifacts.read_metadata(new)["train_config"]["init"] == str(run)

@@ -37,6 +37,36 @@ class SkippedImageWarning(UserWarning):
     """An image of a dataset could not be read and was left out."""
 
 
+#: The :attr:`ImageFolderDataset.skipped` reason of a photo left out by ``drop_grey``.
+GREY_REASON = "greyscale photo (drop_grey=True)"
+
+
+def describe_sources(sources, limit: int = 3) -> str:
+    """``"a/, b.jpg"``, or ``"a/, b.jpg, c.jpg, ... (40 inputs)"`` past ``limit``."""
+    names = [os.fspath(s) for s in sources]
+    if len(names) > limit:
+        return ", ".join(names[:limit]) + f", ... ({len(names)} inputs)"
+    return ", ".join(names) or "(nothing)"
+
+
+def _nothing_left(source, skipped) -> DataError:
+    """The error of a dataset left without photos; ``.skipped`` holds the reasons."""
+    where = describe_sources(source)
+    grey = sum(1 for _, reason in skipped if reason == GREY_REASON)
+    if grey and grey == len(skipped):
+        err = DataError(f"all {grey} photos in {where} are greyscale, and drop_grey=True "
+                        "leaves them out (drop_grey=False keeps them)")  # fmt: skip
+    elif grey:
+        unreadable = [(p, r) for p, r in skipped if r != GREY_REASON]
+        err = DataError(f"no colour photos in {where}: {grey} greyscale (drop_grey=False keeps "
+                        f"them), {len(unreadable)} unreadable: {skipped_summary(unreadable)}")  # fmt: skip
+    else:
+        why = f": {skipped_summary(skipped)}" if skipped else ""
+        err = DataError(f"no readable images in {where}{why}")
+    err.skipped = list(skipped)
+    return err
+
+
 def is_grey(rgb: np.ndarray, threshold: float = 3.0) -> bool:
     """True when a uint8 RGB image has (almost) no colour: 99% of its pixels have Lab chroma
     ``sqrt(a**2 + b**2)`` below ``threshold`` (JPEG noise in a grey photo stays under ~2)."""
@@ -128,9 +158,7 @@ class ImageFolderDataset(LabBatches):
         if self.drop_grey:
             paths = self._without_grey(paths)
         if not paths:
-            where = ", ".join(os.fspath(s) for s in source) or "(nothing)"
-            why = f": {skipped_summary(self.skipped)}" if self.skipped else ""
-            raise DataError(f"no readable images in {where}{why}")
+            raise _nothing_left(source, self.skipped)
         self.paths = paths
         self.num_items = len(paths)
         # JPEG decoding at reduced scale (DCT scaling), keeping >= 2x the pixels the output
@@ -177,7 +205,7 @@ class ImageFolderDataset(LabBatches):
                 self.skipped.append((path, e.reason))
                 continue
             if grey:
-                self.skipped.append((path, "greyscale photo (drop_grey=True)"))
+                self.skipped.append((path, GREY_REASON))
             else:
                 kept.append(path)
         return kept
