@@ -58,6 +58,7 @@ import kcolor
 from kcolor import color, io, losses, presets, reports, training
 from kcolor.callbacks import ColorizationPreview, PandasLogger, TimeBudget
 from kcolor.errors import KcolorError
+from kcolor.formatting import format_value, plural
 
 import keras  # noqa: E402  isort: skip  (after kcolor: the torch backend)
 
@@ -197,7 +198,7 @@ def finish(config, model, val, val_paths, *, label, embedder=None, history, wall
         metadata={
             "run": True,
             "description": f"{meta['example']} ({meta['article_section']}): {label} on "
-                           f"{meta['train_images']} photos",
+                           f"{plural(meta['train_images'], 'photo')}",
             "command": config.to_command(),
             "made_by": f"python examples/{meta['example']}.py " + shlex.join(argv),
             "train_config": config.to_dict(),
@@ -223,10 +224,11 @@ def finish(config, model, val, val_paths, *, label, embedder=None, history, wall
         )
         fig.savefig(out / "compare.png", dpi=80)
     reports.build_report(out, title=f"{meta['example']}: {label}")
-    print(f"trained {epochs_run} epochs in {wall / 60:.1f} min; final: "
-          + ", ".join(f"{k} {v:.5g}" for k, v in final.items()))  # fmt: skip
+    # Every number through kcolor.formatting (the decimals of its metric), as in example 07.
+    print(f"trained {plural(epochs_run, 'epoch')} in {wall / 60:.1f} min; final: "
+          + ", ".join(f"{k} {format_value(k, v)}" for k, v in final.items()))  # fmt: skip
     for row, values in table.items():
-        print(f"{row:32s} " + "  ".join(f"{k} {v:.4g}" for k, v in values.items()))
+        print(f"{row:32s} " + "  ".join(f"{k} {format_value(k, v)}" for k, v in values.items()))
     print(f"run folder (a preset folder): {out}")
     print(f"the same with kcolor train: {config.to_command()}")
     return table
@@ -273,8 +275,9 @@ def main(argv=None):
     model.compile(keras.optimizers.Adam(schedule), loss=loss)
 
     # ## Training
-    print(f"beta: {len(train_paths)} training photos ({grey} grey dropped), {len(val_paths)} "
-          f"held out, {config.size} px, {config.epochs} epochs of {len(fit_train)} steps, "
+    print(f"beta: {plural(len(train_paths), 'training photo')} ({grey} grey dropped), "
+          f"{len(val_paths)} held out, {config.size} px, {plural(config.epochs, 'epoch')} of "
+          f"{plural(len(fit_train), 'step')}, "
           f"loss {config.loss}", flush=True)  # fmt: skip
     start = time.perf_counter()
     history = model.fit(fit_train, validation_data=fit_val, epochs=config.epochs,

@@ -56,6 +56,7 @@ from _load import load_example  # examples/_load.py, beside this script
 import kcolor
 from kcolor import training
 from kcolor.errors import KcolorError
+from kcolor.formatting import plural
 from kcolor.models.embedders import get_embedder
 
 import keras  # noqa: E402  isort: skip  (after kcolor: the torch backend)
@@ -122,7 +123,7 @@ def main(argv=None):
     table = cached_embedding_table(train, embedder, out) if config.embed_cache else None
     embed_seconds = time.perf_counter() - start
     if args.embed_only:
-        print(f"embedded {len(train.paths)} photos in {embed_seconds:.0f} s into {out}")
+        print(f"embedded {plural(len(train.paths), 'photo')} in {embed_seconds:.0f} s into {out}")
         return None
     loss, packed = training.make_loss(config.loss, config.penalty, train=train)
     fit_train = training.WithEmbeddings(train, embedder, table, packed)
@@ -136,9 +137,10 @@ def main(argv=None):
     model.compile(keras.optimizers.Adam(schedule), loss=loss)
 
     # ## Training
-    print(f"fusion+{config.embedder}: {len(train_paths)} training photos ({grey} grey dropped), "
-          f"{len(val_paths)} held out, {config.size} px, {config.epochs} epochs of "
-          f"{len(fit_train)} steps, loss {config.loss}; embeddings took {embed_seconds:.0f} s",
+    print(f"fusion+{config.embedder}: {plural(len(train_paths), 'training photo')} ({grey} grey "
+          f"dropped), {len(val_paths)} held out, {config.size} px, "
+          f"{plural(config.epochs, 'epoch')} of {plural(len(fit_train), 'step')}, loss "
+          f"{config.loss}; embeddings took {embed_seconds:.0f} s",
           flush=True)  # fmt: skip
     start = time.perf_counter()
     history = model.fit(fit_train, validation_data=fit_val, epochs=config.epochs,

@@ -35,6 +35,7 @@ import kcolor
 from kcolor import io, metrics, presets, reports
 from kcolor.datasets.augment import resize_fill
 from kcolor.datasets.folder import is_grey
+from kcolor.formatting import format_table, plural
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("KCOLOR_SHARED", REPO.parent / "shared" / "data"))
@@ -174,8 +175,9 @@ def evaluate(folder, cols, size, out: Path, smoke=False, docs=False):
     frame = pd.DataFrame(table).T.drop(columns=["colorfulness_truth"])
     frame.to_csv(out / "metrics.csv")
     reports.metrics_table(frame.drop(columns=["photos"])).savefig(out / "metrics.png", dpi=80)
-    print(f"{len(truths)} colour photos of {where} ({grey} grey dropped), {size}x{size}:")
-    print(frame.to_string(float_format=lambda v: f"{v:.4f}"))
+    print(f"{plural(len(truths), 'colour photo')} of {where} ({grey} grey dropped), {size}x{size}:")
+    # Every number through kcolor.formatting (the decimals of its metric), as in example 05.
+    print(format_table(frame).to_string())
     for name, s in seconds.items():
         print(f"  {name}: coloured in {s:.1f} s")
     return table

@@ -18,6 +18,7 @@ import numpy as np
 from kcolor import color, metrics, reports
 from kcolor.callbacks import PandasLogger
 from kcolor.datasets import colored_mnist
+from kcolor.formatting import plural
 
 import keras  # noqa: E402  isort: skip  (after kcolor: the torch backend)
 
@@ -156,7 +157,7 @@ def summarize(rows: list[dict], out: Path, label: str) -> None:
     for key, group in groups:
         head = f"{key}: " if key is not None else ""
         print(
-            f"{head}{len(group)} seeds {list(group['seed'])}: "
+            f"{head}{plural(len(group), 'seed')} {list(group['seed'])}: "
             f"digit colour accuracy {mean_spread(group['digit_color_accuracy'])}, "
             f"pixel colour accuracy {mean_spread(group['pixel_color_accuracy'])}, "
             f"training {group['train_seconds'].mean():.0f} s per run (mean)"
@@ -199,7 +200,7 @@ def _fit_single(model, args, data, out: Path, *, name: str, report: str):
         f"seed {args.seed}, test digits: digit colour accuracy "
         f"{scores['digit_color_accuracy']:.2%}, pixel colour accuracy "
         f"{scores['pixel_color_accuracy']:.2%} "
-        f"({args.epochs} epochs, {scores['train_seconds']:.0f} s training)"
+        f"({plural(args.epochs, 'epoch')}, {scores['train_seconds']:.0f} s training)"
     )
     print(f"report: {scores.pop('report')}")
     return scores

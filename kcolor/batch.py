@@ -4,9 +4,18 @@
 * :func:`colorize_files` runs a colourer over them, one batch in memory at a time, with
   decoding of the next batch and encoding of the previous one overlapping the colouring
   (threads: PIL and numpy release the GIL), and collects every failure per file;
-* :class:`ColorizeResult` is what it did, with a :meth:`~ColorizeResult.summary` for people.
+* :class:`ColorizeResult` is what it did, with a :meth:`~ColorizeResult.summary` for people;
+* :func:`is_color_photo` tells a colour photo from a black-and-white one (toned ones too).
 
-Outputs are written with :func:`kcolor.io.save_image` (atomic, never clobbering).
+Outputs are written with :func:`kcolor.io.save_image` (atomic, never clobbering), with the
+input's EXIF (date taken, camera ...; Orientation removed, since the pixels are upright)
+and ICC profile, except in BMP files, which cannot hold them (one warning says so).
+
+What the user should hear while it runs comes as warnings (the ``kcolor`` command prints
+them as ``kcolor: warning: ...`` on stderr, above the progress bar):
+:class:`OutputRenamedWarning` when a name clash renames an output (``photo-2.png``),
+:class:`ColorPhotoWarning` when a colour photo is recoloured (``skip_color=True`` leaves
+colour photos alone), :class:`MetadataWarning` when metadata cannot be carried over.
 
 Example:
     >>> from kcolor.batch import colorize_files               # doctest: +SKIP
@@ -18,6 +27,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,16 +36,85 @@ import numpy as np
 
 from kcolor import io as kio
 from kcolor.errors import ImageReadError, ImageWriteError, KcolorError
+from kcolor.formatting import plural as _plural
 
-__all__ = ["ColorizeResult", "colorize_files", "plan_outputs"]
+__all__ = [
+    "ColorPhotoWarning",
+    "ColorizeResult",
+    "MetadataWarning",
+    "OutputRenamedWarning",
+    "colorize_files",
+    "is_color_photo",
+    "plan_outputs",
+]
 
 #: Output formats written with the input's own extension; anything else is written as PNG.
 _WRITABLE = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 _BAD_CHARS = set('\\/:*?"<>|')
 
+#: Colour photos named one by one in warnings; after these, one line says there are more.
+_COLOR_WARNINGS = 5
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
+#: The ``skipped`` reason of a colour photo left alone (``skip_color=True``).
+SKIPPED_COLOR = "a colour photo: left as it is (--skip-color)"
+
+
+class OutputRenamedWarning(UserWarning):
+    """Two inputs would have the same output name: the later one gets ``name-2.ext``."""
+
+
+class ColorPhotoWarning(UserWarning):
+    """An input is a colour photo: colourising replaces its colours (``skip_color`` skips it)."""
+
+
+class MetadataWarning(UserWarning):
+    """An input's EXIF or ICC profile could not be carried into its output."""
+
+
+# ---------------------------------------------------------------- colour photos
+def is_color_photo(photo: np.ndarray) -> bool:
+    """True for a colour photo; False for a grey one and for a toned one (sepia, cyanotype,
+    yellowed paper), which are black-and-white photos to colourise.
+
+    A toned photo's colour follows its lightness: the pixels of one lightness share one
+    colour, JPEG's coarse colour only smearing it along that hue. So, on a thumbnail (at
+    most 128 px a side), each pixel's CIELAB ``(a, b)`` is compared with the mean ``(a, b)``
+    of its lightness band (50 bands). A colour photo has pixels that stray across the
+    photo's mean hue (99th percentile of that distance >= 8), or many pixels whose colour
+    differs from their band's (90th percentile of the distance >= 4 and >= a quarter of
+    the photo's 99th-percentile chroma: grey clothes beside skin of the same lightness).
+    On 200 BSDS500 photos, 4% of the colour photos pass for toned (6% of 4,000 Tiny
+    ImageNet ones: photos of one hue family, a blue jellyfish, a brown insect on sand);
+    grey, yellowed, cyan-toned and sepia-toned JPEG copies of them (strong or faded, with
+    noise) pass for colour in at most 0.5% of cases.
+
+    Args:
+        photo: uint8 grey ``(H, W)`` or RGB ``(H, W, 3)``.
+    """
+    from kcolor import color
+
+    photo = np.asarray(photo)
+    if photo.ndim != 3 or photo.shape[-1] < 3:
+        return False
+    step = max(1, -(-max(photo.shape[:2]) // 128))
+    thumb = np.ascontiguousarray(photo[::step, ::step, :3])
+    if np.array_equal(thumb[..., 0], thumb[..., 1]) and np.array_equal(
+        thumb[..., 0], thumb[..., 2]
+    ):
+        return False
+    lab = color.rgb_to_lab(thumb).reshape(-1, 3).astype(np.float64)
+    bands = np.clip((lab[:, 0] * 0.5).astype(np.int64), 0, 49)  # L in [0, 100]: 50 bands
+    n = np.maximum(np.bincount(bands, minlength=50), 1)
+    da = lab[:, 1] - (np.bincount(bands, lab[:, 1], 50) / n)[bands]
+    db = lab[:, 2] - (np.bincount(bands, lab[:, 2], 50) / n)[bands]
+    total = lab[:, 1:].sum(axis=0)
+    norm = float(np.hypot(total[0], total[1]))
+    ua, ub = (total / norm) if norm > 1e-9 else (1.0, 0.0)
+    if np.percentile(np.abs(da * ub - db * ua), 99) >= 8.0:  # across the mean hue
+        return True
+    spread = float(np.percentile(np.hypot(da, db), 90))
+    chroma = float(np.percentile(np.hypot(lab[:, 1], lab[:, 2]), 99))
+    return spread >= 4.0 and spread >= 0.25 * chroma
 
 
 @dataclass
@@ -45,10 +124,13 @@ class ColorizeResult:
     Attributes:
         written: the output files written, in input order.
         failed: ``(input path, reason)`` for every input that produced no output.
-        skipped: ``(path, reason)`` for folders with no images, folders named like images
-            and earlier outputs found among the inputs.
+        skipped: ``(path, reason)`` for folders with no images, folders named like images,
+            earlier outputs found among the inputs and (with ``skip_color``) colour photos.
         ignored: files inside input folders that are not images (by their extension).
         pairs: ``(input path, output path)`` for every written file.
+        renamed: ``(input path, output path, other input)`` for every output renamed
+            (``photo-2.png``) because ``other input`` has the same output name.
+        recolored: the colour photos among the written inputs (coloured anyway).
         interrupted: True when the run was stopped (Ctrl-C) before the end.
         not_done: how many planned inputs were not processed because of the interruption.
     """
@@ -58,6 +140,8 @@ class ColorizeResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     pairs: list[tuple[str, str]] = field(default_factory=list)
+    renamed: list[tuple[str, str, str]] = field(default_factory=list)
+    recolored: list[str] = field(default_factory=list)
     interrupted: bool = False
     not_done: int = 0
 
@@ -81,6 +165,10 @@ class ColorizeResult:
             lines.append(f"  FAILED {path}: {reason}")
         for path, reason in self.skipped:
             lines.append(f"  SKIPPED {path}: {reason}")
+        if self.recolored:
+            photos = _plural(len(self.recolored), "colour photo")
+            lines.append(f"  RECOLOURED {photos}: their own colours were replaced "
+                         "(--skip-color / skip_color=True leaves colour photos alone)")  # fmt: skip
         if verbose:
             for path in self.ignored:
                 lines.append(f"  IGNORED {path}: not an image file (by its extension)")
@@ -148,7 +236,8 @@ def plan_outputs(
 
     Files keep their name; files found in a folder keep their sub-path relative to it.
     Names are sanitised and de-duplicated (``name-2.png``, ...), so no two inputs share an
-    output; an output that would be an input, or fall outside ``out_dir``, is refused.
+    output (each rename is recorded in ``result.renamed``); an output that would be an
+    input, or fall outside ``out_dir``, is refused.
     ``out_dir`` may be an input folder itself (with a ``suffix``, the results land beside
     the photos); our own outputs are never read back: a folder's files inside ``out_dir``
     are passed over when ``out_dir`` is a sub-folder of it, and files whose name already
@@ -207,7 +296,7 @@ def plan_outputs(
             result.failed.append((os.fspath(inp), "no such file or folder"))
 
     sources = {_real(src) for src, _ in found}
-    taken: set[str] = set()
+    taken: dict[str, str] = {}  # output name (lower case) -> the input that has it
     plan = []
     for src, rel in found:
         out_rel = _output_name(rel, suffix)
@@ -215,7 +304,7 @@ def plan_outputs(
         while str(candidate).lower() in taken:
             n += 1
             candidate = out_rel.with_name(f"{out_rel.stem}-{n}{out_rel.suffix}")
-        taken.add(str(candidate).lower())
+        taken[str(candidate).lower()] = src
         dst = out_root / candidate
         if not _inside(dst, out_root):
             result.failed.append((src, f"output {dst} would fall outside {out_root}"))
@@ -226,6 +315,8 @@ def plan_outputs(
             )  # fmt: skip
         else:
             plan.append((src, dst))
+            if candidate != out_rel:
+                result.renamed.append((src, os.fspath(dst), taken[str(out_rel).lower()]))
     return plan
 
 
@@ -248,6 +339,8 @@ def colorize_files(
     suffix: str = "",
     progress: bool = True,
     recursive: bool = False,
+    skip_color: bool = False,
+    keep_metadata: bool = True,
 ) -> ColorizeResult:
     """Colour image files and folders into ``out_dir``, one batch in memory at a time.
 
@@ -256,6 +349,12 @@ def colorize_files(
     outputs are only replaced with ``overwrite=True``; inputs never. ``out_dir`` is created
     only when something is written. While one batch is coloured, the next is decoded and
     the previous one encoded, on threads. Errors are collected per file.
+
+    Each output gets its input's EXIF (date taken, camera ..., the Orientation tag removed:
+    the pixels are written upright) and ICC profile, except BMP outputs, which cannot hold
+    them (a :class:`MetadataWarning` says so, once). Renamed outputs
+    (:class:`OutputRenamedWarning`) and colour photos (:func:`is_color_photo`;
+    :class:`ColorPhotoWarning`, unless ``skip_color``) are warned about as they come.
 
     Args:
         colorizer: a :class:`kcolor.Colorizer` (anything with ``batch_size`` and
@@ -267,6 +366,9 @@ def colorize_files(
         progress: show a tqdm progress bar on stderr (when it is a terminal and there is
             something to colour).
         recursive: look into sub-folders of input folders.
+        skip_color: leave colour photos alone (no output; listed in ``.skipped``) instead of
+            recolouring them with a warning.
+        keep_metadata: carry EXIF and ICC profiles into the outputs.
 
     Returns:
         A :class:`ColorizeResult` (``.written``, ``.failed``, ``.skipped``, ``.ignored``).
@@ -300,33 +402,101 @@ def colorize_files(
         # disable=None: no bar when stderr is not a terminal (a log gets no bar lines).
         bar = tqdm(total=len(todo), unit="photo", file=sys.stderr, desc="colorize", disable=None)
 
+    def tell(message: str, category) -> None:
+        """A warning, printed above the progress bar rather than through it."""
+        if bar is None or bar.disable:
+            warnings.warn(message, category, stacklevel=3)
+            return
+        with bar.external_write_mode(file=sys.stderr):
+            warnings.warn(message, category, stacklevel=3)
+
+    going = {src for src, _ in todo}
+    for src, dst, other in result.renamed:
+        if src in going:
+            tell(f"{src} and {other} have the same output name: {src} is written as {dst}",
+                 OutputRenamedWarning)  # fmt: skip
+
     def load(chunk):
         loaded, failed = [], []
         for src, dst in chunk:
+            meta: dict = {}
             try:
-                loaded.append((src, dst, kio.load_image(src, keep_grey=True)))
+                photo = kio.load_image(
+                    src, keep_grey=True, metadata=meta if keep_metadata else None
+                )
+                loaded.append((src, dst, photo, meta, is_color_photo(photo)))
             except ImageReadError as err:
                 failed.append((src, _reason(err)))
             except Exception as err:  # noqa: BLE001 - one bad file never stops the batch
                 failed.append((src, f"cannot read it ({type(err).__name__}: {_reason(err)})"))
         return loaded, failed
 
+    dropped_by_format: list[str] = []  # the BMP outputs whose input had metadata
+
+    def save(src, dst, colour, meta) -> None:
+        if meta and not kio.holds_metadata(dst):
+            if not dropped_by_format:
+                tell(f"{dst}: BMP files cannot hold EXIF (date taken, camera) or ICC "
+                     "profiles, so the .bmp outputs are written without them (this is said "
+                     "once)", MetadataWarning)  # fmt: skip
+            dropped_by_format.append(os.fspath(dst))
+            meta = {}
+        try:
+            kio.save_image(dst, _to_pil(colour), overwrite=overwrite, **meta)
+        except ImageWriteError as err:
+            if not meta or "encode" not in err.reason:
+                raise
+            # e.g. an EXIF block too big for a JPEG segment: the photo matters more.
+            kio.save_image(dst, _to_pil(colour), overwrite=overwrite)
+            tell(f"{src}: its EXIF/ICC metadata could not be written into {dst} "
+                 f"({err.reason}); written without it", MetadataWarning)  # fmt: skip
+
+    colour_inputs: set[str] = set()  # the colour photos sent to the model
+
     def write(items):
         # One batch, in order; a BaseException (Ctrl-C) stops it where it is.
-        for src, dst, colour in items:
+        for src, dst, colour, meta in items:
             if isinstance(colour, Exception):
                 result.failed.append((src, f"colorizing failed: {_reason(colour)}"))
             else:
                 try:
-                    kio.save_image(dst, _to_pil(colour), overwrite=overwrite)
+                    save(src, dst, colour, meta)
                     result.written.append(os.fspath(dst))
                     result.pairs.append((src, os.fspath(dst)))
+                    if src in colour_inputs:
+                        result.recolored.append(src)
                 except ImageWriteError as err:
                     result.failed.append((src, f"cannot write {err.path}: {err.reason}"))
                 except Exception as err:  # noqa: BLE001 - reported per file
                     result.failed.append((src, f"cannot write {dst}: {_reason(err)}"))
             if bar is not None:
                 bar.update(1)
+
+    def colour_photos(loaded):
+        """Colour photos: skipped (``skip_color``) or warned about; the others go on."""
+        keep = []
+        for item in loaded:
+            src, is_colour = item[0], item[4]
+            if not is_colour:
+                keep.append(item)
+            elif skip_color:
+                result.skipped.append((src, SKIPPED_COLOR))
+                if bar is not None:
+                    bar.update(1)
+            else:
+                colour_inputs.add(src)
+                k = len(colour_inputs)
+                if k <= _COLOR_WARNINGS:
+                    tell(f"{src} is a colour photo: its colours are replaced by the model's "
+                         "(--skip-color / skip_color=True leaves colour photos alone)",
+                         ColorPhotoWarning)  # fmt: skip
+                elif k == _COLOR_WARNINGS + 1:
+                    tell(
+                        "more colour photos are being recoloured; the summary counts them",
+                        ColorPhotoWarning,
+                    )
+                keep.append(item)
+        return keep
 
     chunks = [todo[i : i + colorizer.batch_size] for i in range(0, len(todo), colorizer.batch_size)]
     # At most three batches in memory: the one being decoded, the one being coloured and
@@ -342,9 +512,10 @@ def colorize_files(
             result.failed.extend(failed)
             if bar is not None and failed:
                 bar.update(len(failed))
+            loaded = colour_photos(loaded)
             if not loaded:
                 continue
-            photos = [photo for _, _, photo in loaded]
+            photos = [photo for _, _, photo, _, _ in loaded]
             try:
                 colours = colorizer._colorize_batch(photos, rgbx=True)
             except Exception:
@@ -356,7 +527,10 @@ def colorize_files(
                     except Exception as err:  # noqa: BLE001 - reported per file
                         colours.append(err)
             del photos
-            items = [(src, dst, col) for (src, dst, _), col in zip(loaded, colours, strict=True)]
+            items = [
+                (src, dst, col, meta)
+                for (src, dst, _, meta, _), col in zip(loaded, colours, strict=True)
+            ]
             del loaded, colours
             if writing is not None:
                 writing.result()  # the previous batch is on disk (or raised)
@@ -369,6 +543,7 @@ def colorize_files(
         # the writer stops it at once), then the partial result goes up.
         writer.shutdown(wait=True)
         finished = {src for src, _ in result.failed} | {src for src, _ in result.pairs}
+        finished |= {src for src, _ in result.skipped}
         result.interrupted = True
         result.not_done = sum(1 for src, _ in todo if src not in finished)
         interrupt.result = result

@@ -12,12 +12,16 @@ model/data error before any work was done; 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import shlex
 import sys
+import threading
 from pathlib import Path
 
 from kcolor import argtypes
+from kcolor.formatting import plural as _plural
 from kcolor.serve import cli as _serve_cli
 
 PROG = "kcolor"
@@ -30,15 +34,21 @@ examples:
   kcolor colorize album/ -o coloured/ --model my_model.keras --size 384
 
 Outputs keep the input's name (and, for folders, its sub-path) under OUTDIR; formats
-without a writer (e.g. GIF) are written as PNG. Inputs are never overwritten, existing
-outputs only with --overwrite. Every file that fails is listed at the end with the
-reason, and the exit status is then 1.
+without a writer (e.g. GIF) are written as PNG; two inputs with the same output name
+give name.png and name-2.png, with a warning. Outputs keep the input's EXIF (date taken,
+camera; turned upright, so without its Orientation tag) and ICC profile, except BMP
+files, which cannot hold them. A colour photo is recoloured with a warning; --skip-color
+leaves colour photos alone. Inputs are never overwritten, existing outputs only with
+--overwrite. Every file that fails is listed at the end with the reason, and the exit
+status is then 1.
 """
 
 _EPILOG_TRAIN = """\
 examples:
   kcolor train --model beta --data photos/ -o runs/beta --epochs 20
   kcolor train --model beta --data photos/ -o runs/beta --epochs 40 --resume
+  kcolor train --model unet --model-arg 'head="classes"' --loss color_classes \\
+      --init unet-lite0-photos --data photos/ -o runs/mine   # fine-tune the default preset
   kcolor train --model beta --data photos/ -o runs/beta --epochs 100 --minutes 30
   kcolor train --model fusion --data photos/ -o runs/fusion --loss saturation --penalty 1.5
   kcolor train --model beta --manifest splits/train.csv --val-manifest splits/val.csv -o runs/b
@@ -47,7 +57,8 @@ examples:
 The run folder is a preset folder (config.json, model.weights.h5 of the best epoch,
 metadata.json with this command) plus train_config.json, history.csv, previews/,
 backup/ (for --resume) and report.html: use it with `kcolor colorize --model RUN_DIR`.
-A run that failed before finishing an epoch leaves nothing to resume: run it again.
+A run that failed before finishing an epoch leaves nothing to resume: run it again. A
+finished run resumes with a larger --epochs (or --init RUN_DIR starts a new run from it).
 """
 
 
@@ -73,8 +84,11 @@ def _add_colorize(sub):
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and/or folders")
     p.add_argument(
-        "-o", "--output", required=True, metavar="OUTDIR",
-        help="output folder (created when the first photo is written)"
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUTDIR",
+        help="output folder (created when the first photo is written)",
     )
     p.add_argument(
         "--model",
@@ -103,12 +117,20 @@ def _add_colorize(sub):
     )
     p.add_argument("--suffix", default="", help="appended to each output name, e.g. _color")
     p.add_argument(
+        "--skip-color",
+        action="store_true",
+        help="leave colour photos alone: no output, listed as skipped (by default they are "
+        "recoloured, with a warning; sepia and other toned photos count as black and white)",
+    )
+    p.add_argument(
         "--unsafe",
         action="store_true",
         help="allow a .keras model that holds Python code (a Lambda layer) to load: only for "
         "files you trust, since loading them can run that code",
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar, no model-loading status line"
+    )
     p.add_argument(
         "-v", "--verbose", action="store_true",
         help="also list the non-image files found in input folders (they are only counted)",
@@ -120,6 +142,58 @@ def _load_colorizer(spec, **kwargs):
     from kcolor.colorizer import Colorizer
 
     return Colorizer.load(spec, **kwargs)
+
+
+#: The spinner's frames (ASCII: every terminal encoding has them).
+_SPINNER = "|/-\\"
+
+
+@contextlib.contextmanager
+def _status(text: str, enabled: bool = True, interval: float = 0.1):
+    """A spinner and ``text`` on one stderr line while the block runs (loading a model takes
+    5-9 s), wiped at the end; only on a terminal: nothing at all goes to a log or a pipe."""
+    stream = sys.stderr
+    try:
+        tty = enabled and stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        tty = False
+    if not tty:
+        yield
+        return
+    try:
+        ("… " + text).encode(getattr(stream, "encoding", None) or "ascii")
+        line = text + "…"
+    except (UnicodeEncodeError, LookupError):
+        line = text + "..."
+    stop = threading.Event()
+
+    def spin():
+        frame = 0
+        while True:
+            stream.write(f"\r{_SPINNER[frame % len(_SPINNER)]} {line}")
+            stream.flush()
+            frame += 1
+            if stop.wait(interval):
+                return
+
+    thread = threading.Thread(target=spin, name="kcolor-status", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        stream.write("\r" + " " * (len(line) + 2) + "\r")
+        stream.flush()
+
+
+def _model_name(spec) -> str:
+    """What ``--model`` names, for people: the preset name or the path as given."""
+    if spec is None:
+        from kcolor.artifacts import DEFAULT_PRESET
+
+        return DEFAULT_PRESET
+    return os.fspath(spec)
 
 
 class _NoModel:
@@ -149,7 +223,11 @@ def _cmd_colorize(args) -> int:
         plan = batch.plan_outputs(args.inputs, args.output, suffix=args.suffix,
                                   recursive=args.recursive)  # fmt: skip
         needed = any(args.overwrite or not dst.exists() for _, dst in plan)
-        colorizer = _load_colorizer(args.model, **kwargs) if needed else _NoModel(args.batch_size)
+        if needed:
+            with _status(f"loading {_model_name(args.model)}", enabled=not args.quiet):
+                colorizer = _load_colorizer(args.model, **kwargs)
+        else:
+            colorizer = _NoModel(args.batch_size)
     except KcolorError as err:
         _err(str(err))
         return 2
@@ -168,6 +246,7 @@ def _cmd_colorize(args) -> int:
             suffix=args.suffix,
             progress=not args.quiet,
             recursive=args.recursive,
+            skip_color=getattr(args, "skip_color", False),
         )
     except KcolorError as err:
         _err(str(err))
@@ -182,7 +261,8 @@ def _cmd_colorize(args) -> int:
         )
         return 130
     print(result.summary(verbose=getattr(args, "verbose", False)))
-    if not result.written and not result.failed:
+    left_alone = any(reason == batch.SKIPPED_COLOR for _, reason in result.skipped)
+    if not result.written and not result.failed and not left_alone:
         _err(
             "no images found in the inputs"
             + ("" if args.recursive else " (use --recursive for sub-folders)")
@@ -226,7 +306,8 @@ def _add_train(sub):
                    help="data-loading processes (default 1)")  # fmt: skip
     g = p.add_argument_group("network")
     g.add_argument("--model", required=True, metavar="BUILDER",
-                   help="alpha, beta, fusion, unet (a kcolor.models builder)")  # fmt: skip
+                   help="alpha, beta, fusion, unet (a kcolor.models builder); to fine-tune a "
+                   "preset, give its builder and --init PRESET")  # fmt: skip
     g.add_argument("--model-arg", action="append", default=[], metavar="KEY=JSON",
                    help="builder argument, e.g. --model-arg head='\"classes\"' (repeatable)")  # fmt: skip
     g.add_argument("--embedder", default=None, metavar="NAME",
@@ -326,6 +407,14 @@ def _check_train_args(args) -> None:
     for m in (args.manifest, args.val_manifest, args.config):
         if m and not Path(m).is_file():
             raise DataError(f"{m}: no such file")
+    from kcolor import artifacts, presets
+
+    if args.model not in presets.BUILDERS and args.model in artifacts.preset_names():
+        flags = " ".join(shlex.quote(f) for f in presets.fine_tune_flags(args.model))
+        raise DataError(f"--model {args.model} is a preset, not a builder. --model takes a "
+                        f"builder: {', '.join(presets.BUILDERS)}. A preset is fine-tuned with "
+                        f"--init {args.model}, on its own network: {PROG} train {flags} "
+                        "--data PHOTOS -o RUN_DIR")  # fmt: skip
     if args.init:
         from kcolor import loading
 
@@ -336,7 +425,7 @@ def _check_train_args(args) -> None:
 
 
 def _cmd_train(args) -> int:
-    from kcolor.errors import KcolorError
+    from kcolor.errors import KcolorError, RunComplete
 
     try:
         _check_train_args(args)
@@ -355,6 +444,10 @@ def _cmd_train(args) -> int:
 
         run = training.train(config, resume=args.resume, verbose=2 if args.quiet else "auto",
                              dist=dist)  # fmt: skip
+    except RunComplete as done:  # nothing to do, nothing written: the run is what was asked
+        if dist is None or dist.is_main:
+            print(f"{PROG}: {done}", file=sys.stderr)
+        return 0
     except KcolorError as err:
         _err(str(err))
         return 2
@@ -398,10 +491,6 @@ def _train_summary(run) -> int:
           f"history.csv, previews/, report: {run.report})")  # fmt: skip
     print(f"colour photos with it: {PROG} colorize PHOTOS... -o OUTDIR --model {run.folder}")
     return 0
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 # ---------------------------------------------------------------- convert
@@ -510,7 +599,9 @@ def _demo_models(models) -> list:
         return list(models)
     from kcolor.artifacts import DEFAULT_PRESET
 
-    return [DEFAULT_PRESET] + ([DEMO_ARTICLE_PRESET] if DEFAULT_PRESET != DEMO_ARTICLE_PRESET else [])
+    return [DEFAULT_PRESET] + (
+        [DEMO_ARTICLE_PRESET] if DEFAULT_PRESET != DEMO_ARTICLE_PRESET else []
+    )
 
 
 def _panels(panels, gap: int = 8, caption: int = 22):
@@ -539,7 +630,10 @@ def _cmd_demo(args) -> int:
         return 1
     models = _demo_models(args.model)
     try:
-        colorizers = [(spec, _load_colorizer(spec)) for spec in models]
+        colorizers = []
+        for spec in models:
+            with _status(f"loading {_model_name(spec)}"):
+                colorizers.append((spec, _load_colorizer(spec)))
     except KcolorError as err:
         _err(str(err))
         return 2
@@ -567,6 +661,7 @@ _EPILOG_EVALUATE = """\
 examples:
   kcolor evaluate photos/bsds500/test --model beta-photos -o eval/
   kcolor evaluate photos/ --model runs/a --model runs/b -o eval/ --limit 100 --semantic
+  kcolor evaluate photos/bsds500/test photos/article/test -o eval/   # both folders' photos
 
 Every photo is brought to SIZExSIZE (resize-to-fill + centre crop), grey photos are
 dropped, and each model colours the photo's grey version (its own L, a = b = 0). That
@@ -585,7 +680,12 @@ def _add_evaluate(sub):
         epilog=_EPILOG_EVALUATE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("data", metavar="DATA_DIR", help="folder of colour photos (or one image)")
+    p.add_argument(
+        "data",
+        nargs="+",
+        metavar="DATA_DIR",
+        help="folders of colour photos (or images): the photos of all of them are evaluated",
+    )
     p.add_argument(
         "--model",
         action="append",
@@ -626,8 +726,9 @@ def _cmd_evaluate(args) -> int:
     from kcolor.errors import DataError, KcolorError
 
     try:  # usage errors before torch and Keras load
-        if not Path(args.data).exists():
-            raise DataError(f"{args.data}: no such file or folder")
+        for data in args.data:
+            if not Path(data).exists():
+                raise DataError(f"{data}: no such file or folder")
         for spec in args.model or [None]:
             loading.check_spec(spec)
     except KcolorError as err:

@@ -22,6 +22,10 @@ losses and anything else                                    4 significant digits
 ``NaN`` becomes ``na_rep`` (empty by default), infinities ``inf``/``-inf``; strings and other
 objects are shown as they are.
 
+Counts in sentences go through :func:`plural` (``"1 epoch"``, ``"2 epochs"``, never
+``"1 epochs"``). This module imports pandas only inside :func:`format_table`, so the
+``kcolor`` command can use it before any heavy module loads.
+
 Example:
     >>> from kcolor.formatting import format_value
     >>> format_value("psnr", 22.6), format_value("val_loss", 0.00032571), format_value("epoch", 3.0)
@@ -32,10 +36,12 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-__all__ = ["format_table", "format_value", "value_format"]
+__all__ = ["format_table", "format_value", "plural", "value_format"]
 
 _COUNTS = frozenset(
     {"epoch", "epochs", "batch", "batches", "samples", "steps", "photos", "images", "size", "count"}
@@ -106,6 +112,22 @@ def format_value(name, value, na_rep: str = "") -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
 
 
+def plural(n, word: str, many: str | None = None) -> str:
+    """``n`` and ``word``, in the plural unless ``n`` is 1: ``"1 photo"``, ``"1,024 photos"``.
+
+    Args:
+        n: the count (an int, or a whole float / numpy integer).
+        word: the singular.
+        many: the plural when it is not ``word + "s"`` (e.g. ``"batches"``).
+
+    Example:
+        >>> plural(1, "epoch"), plural(2, "epoch"), plural(0, "batch", "batches")
+        ('1 epoch', '2 epochs', '0 batches')
+    """
+    n = int(n)
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
 def format_table(frame: pd.DataFrame, na_rep: str = "") -> pd.DataFrame:
     """A copy of ``frame`` with every cell formatted by :func:`format_value` for its column.
 
@@ -116,6 +138,8 @@ def format_table(frame: pd.DataFrame, na_rep: str = "") -> pd.DataFrame:
         >>> format_table(pd.DataFrame({"psnr": [22.6, 19.0], "auc": [0.9, 0.85]})).to_dict("list")
         {'psnr': ['22.60', '19.00'], 'auc': ['0.900', '0.850']}
     """
+    import pandas as pd
+
     out = pd.DataFrame(index=frame.index)
     for col in frame.columns:
         out[col] = [format_value(col, v, na_rep) for v in frame[col]]

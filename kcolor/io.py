@@ -12,6 +12,9 @@ What :func:`load_image` guarantees:
   when they fall outside it);
 * transparency (alpha, or a palette's transparent index) is composited onto **white**;
 * the EXIF orientation tag is applied; animated images give their first frame;
+* with ``metadata={}``, the photo's EXIF (date taken, camera ...; the Orientation tag
+  removed, since the pixels are turned upright, and no embedded thumbnail) and its ICC
+  profile are put into that dict, for :func:`save_image` to write into the output;
 * decompression bombs are refused from the header, before any pixel is decoded: the
   limit is ``max_pixels``, else :data:`DEFAULT_MAX_PIXELS` (env ``KCOLOR_MAX_PIXELS``);
 * truncated and corrupt files raise :class:`kcolor.errors.ImageReadError` (kcolor never
@@ -49,12 +52,14 @@ from kcolor.errors import ImageReadError, ImageWriteError
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
+    "METADATA_FORMATS",
     "ExtensionMismatchWarning",
     "ImageStream",
     "as_rgb",
     "atomic_path",
     "atomic_write_bytes",
     "find_images",
+    "holds_metadata",
     "image_size",
     "iter_images",
     "load_image",
@@ -85,6 +90,22 @@ _FORMAT_EXTENSIONS = {
 _EXT_FORMAT = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG"}
 _EXT_FORMAT.update({".png": "PNG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"})
 _EXT_FORMAT.update({".bmp": "BMP", ".gif": "GIF"})
+
+#: Formats :func:`save_image` writes EXIF and ICC profiles into (PIL writes neither into BMP).
+METADATA_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "TIFF"})
+
+_EXIF_IFD, _GPS_IFD, _INTEROP_POINTER = 0x8769, 0x8825, 0xA005
+
+#: The IFD0 tags carried into outputs: those describing the photo (camera, date, author,
+#: resolution, Windows XP fields, rating) and the Exif and GPS sub-IFDs. Not Orientation (the
+#: pixels are upright), nor any tag about a file's layout (a TIFF's size, strips, sample
+#: format ...: its ``getexif()`` holds those too), nor JPEG's IFD1 thumbnail.
+_EXIF_IFD0_TAGS = frozenset(
+    {
+        0x010E, 0x010F, 0x0110, 0x011A, 0x011B, 0x0128, 0x0131, 0x0132, 0x013B, 0x013C,
+        0x4746, 0x4749, 0x8298, 0x9C9B, 0x9C9C, 0x9C9D, 0x9C9E, 0x9C9F,
+    }
+)  # fmt: skip
 
 
 def _env_max_pixels() -> int:
@@ -251,6 +272,7 @@ def load_image(
     strict_extension: bool = False,
     draft_size: tuple[int, int] | int | None = None,
     keep_grey: bool = False,
+    metadata: dict | None = None,
 ) -> np.ndarray:
     """Read an image file as RGB uint8 ``(H, W, 3)``.
 
@@ -267,6 +289,10 @@ def load_image(
             Other formats ignore it.
         keep_grey: return a grey image (PIL modes ``L`` and ``1``, without transparency)
             as ``(H, W)`` uint8 instead of repeating it into three equal channels.
+        metadata: a dict that receives the photo's ``"exif"`` (bytes: date taken, camera
+            ..., with the Orientation tag removed, since the pixels returned are upright,
+            and without the embedded thumbnail) and ``"icc_profile"`` (bytes), each only
+            when the file has one; pass both on to :func:`save_image`.
 
     Returns:
         A new ``np.uint8`` array ``(H, W, 3)``, with EXIF orientation applied and any
@@ -295,6 +321,8 @@ def load_image(
                 im.seek(0)
             im.load()  # full decode now: truncated data raises here
             ImageOps.exif_transpose(im, in_place=True)
+            if metadata is not None:
+                metadata.update(_metadata_of(im))
             if keep_grey and im.mode in ("L", "1") and "transparency" not in im.info:
                 rgb = np.asarray(im if im.mode == "L" else im.convert("L"), np.uint8).copy()
             else:
@@ -315,6 +343,33 @@ def load_image(
         finally:
             im.close()
     return rgb
+
+
+def _metadata_of(im: Image.Image) -> dict:
+    """``{"exif": bytes, "icc_profile": bytes}`` of an upright (exif-transposed) image,
+    each key only when there is one. The EXIF keeps the IFD0 tags of
+    :data:`_EXIF_IFD0_TAGS` and the Exif and GPS sub-IFDs (date taken, camera, lens,
+    exposure, place ...): no Orientation, no layout tags, no thumbnail (it would show the
+    original photo, unturned)."""
+    out = {}
+    icc = im.info.get("icc_profile")
+    if icc:
+        out["icc_profile"] = bytes(icc)
+    try:
+        exif = im.getexif()
+        kept = Image.Exif()
+        for tag, value in exif.items():
+            if tag in _EXIF_IFD0_TAGS:
+                kept[tag] = value
+        for pointer in (_EXIF_IFD, _GPS_IFD):
+            sub = {k: v for k, v in exif.get_ifd(pointer).items() if k != _INTEROP_POINTER}
+            if sub:
+                kept.get_ifd(pointer).update(sub)
+        if len(kept) or any(kept.get_ifd(p) for p in (_EXIF_IFD, _GPS_IFD)):
+            out["exif"] = kept.tobytes()
+    except Exception:  # noqa: BLE001 - a mangled EXIF block only costs the metadata
+        pass
+    return out
 
 
 def as_rgb(image, *, max_pixels: int | None = None) -> np.ndarray:
@@ -385,7 +440,21 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
-def save_image(path, rgb, *, overwrite: bool = False, quality: int = 95) -> Path:
+def holds_metadata(path) -> bool:
+    """True when :func:`save_image` writes EXIF and ICC profiles into files named like
+    ``path`` (JPEG, PNG, WebP, TIFF; not BMP): see :data:`METADATA_FORMATS`."""
+    return _EXT_FORMAT.get(Path(os.fspath(path)).suffix.lower()) in METADATA_FORMATS
+
+
+def save_image(
+    path,
+    rgb,
+    *,
+    overwrite: bool = False,
+    quality: int = 95,
+    exif: bytes | None = None,
+    icc_profile: bytes | None = None,
+) -> Path:
     """Write an RGB image atomically; the format comes from the extension.
 
     The image is written to a temporary file in the same folder, then moved into place, so a
@@ -396,6 +465,10 @@ def save_image(path, rgb, *, overwrite: bool = False, quality: int = 95) -> Path
         rgb: anything :func:`as_rgb` accepts except a path (array, PIL image).
         overwrite: replace an existing file; otherwise an existing file is an error.
         quality: JPEG/WebP quality.
+        exif, icc_profile: metadata to embed (e.g. what ``load_image(..., metadata=d)``
+            put into ``d``), in the formats of :data:`METADATA_FORMATS`; BMP cannot hold
+            them and is written without (:func:`holds_metadata` tells beforehand). The
+            EXIF is written as given: remove its Orientation tag if the pixels are upright.
 
     Returns:
         The path written, as a ``pathlib.Path``.
@@ -414,8 +487,10 @@ def save_image(path, rgb, *, overwrite: bool = False, quality: int = 95) -> Path
         )  # fmt: skip
     if isinstance(rgb, (str, os.PathLike)):
         raise TypeError("save_image(path, rgb): rgb must be an image array, not a path")
-    if isinstance(rgb, Image.Image) and rgb.mode in ("RGB", "RGBX") and not (
-        rgb.getexif().get(0x0112)
+    if (
+        isinstance(rgb, Image.Image)
+        and rgb.mode in ("RGB", "RGBX")
+        and not (rgb.getexif().get(0x0112))
     ):
         # Encoded as it is, without a copy (JPEG takes RGBX, e.g. a buffer wrapped by
         # Image.frombuffer); other formats get RGB.
@@ -431,6 +506,11 @@ def save_image(path, rgb, *, overwrite: bool = False, quality: int = 95) -> Path
     except OSError as e:
         raise ImageWriteError(path, f"cannot create its folder: {e.strerror or e}") from None
     kwargs = {"quality": int(quality)} if fmt in ("JPEG", "WEBP") else {}
+    if fmt in METADATA_FORMATS:
+        if exif:
+            kwargs["exif"] = exif
+        if icc_profile:
+            kwargs["icc_profile"] = icc_profile
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -36,6 +36,32 @@ def colour_image(h: int = 24, w: int = 32, seed: int = 0) -> np.ndarray:
     return (np.stack([r, g, b], -1) * 255).round().astype(np.uint8)
 
 
+#: EXIF values :func:`camera_jpeg` writes.
+DATE_TAKEN, CAMERA = "1962:07:14 10:30:00", "Rolleiflex 2.8F"
+
+
+def srgb_profile() -> bytes:
+    """An sRGB ICC profile (littlecms's), as bytes."""
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def camera_jpeg(path, h: int = 20, w: int = 30, grey: bool = True) -> Path:
+    """A JPEG as a camera writes it: EXIF DateTimeOriginal, Make/Model, Orientation 6 (turn
+    90 degrees clockwise to display) and an sRGB ICC profile. Stored ``h x w``, displayed
+    ``w x h``; a white 6x6 block in the stored top-left corner shows at the top right."""
+    rgb = colour_image(h, w) if not grey else np.full((h, w, 3), 40, np.uint8)
+    rgb[:6, :6] = 255
+    exif = Image.Exif()
+    exif[0x010F] = "Franke & Heidecke"  # Make
+    exif[0x0110] = CAMERA  # Model
+    exif[0x0112] = 6  # Orientation
+    exif.get_ifd(0x8769)[0x9003] = DATE_TAKEN  # Exif IFD: DateTimeOriginal
+    Image.fromarray(rgb).save(path, exif=exif, icc_profile=srgb_profile(), quality=95)
+    return Path(path)
+
+
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return (
         struct.pack(">I", len(data))

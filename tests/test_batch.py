@@ -169,3 +169,164 @@ def test_writes_overlap_and_keep_input_order(tmp_path, colorizer):
     assert [p.rsplit("/", 1)[-1] for p in res.written] == [f"p{i}.png" for i in range(7)]
     for i in range(7):
         assert Image.open(tmp_path / "o" / f"p{i}.png").size == (9, 11)
+
+
+# ---------------------------------------------------------------- issue 27: outputs and messages
+class Terminal(__import__("io").StringIO):
+    def isatty(self):
+        return True
+
+
+def test_exif_and_icc_profile_are_carried_into_the_outputs(tmp_path, cli, colorizer, capsys):
+    """Issue 27.8: date taken and camera kept, Orientation gone (the pixels are turned
+    upright), the same ICC profile."""
+    from corpus import CAMERA, DATE_TAKEN, camera_jpeg, srgb_profile
+
+    src = tmp_path / "in"
+    src.mkdir()
+    camera_jpeg(src / "scan.jpg")
+    assert cli(src / "scan.jpg", "-o", tmp_path / "out", "-q") == 0
+    with Image.open(tmp_path / "out" / "scan.jpg") as im:
+        exif = im.getexif()
+        assert exif.get(0x0110) == CAMERA and exif.get_ifd(0x8769).get(0x9003) == DATE_TAKEN
+        assert exif.get(0x0112) in (None, 1)
+        assert im.info.get("icc_profile") == srgb_profile()
+        rgb = np.asarray(im.convert("RGB"))
+    # Stored 20x30 with Orientation 6: shown 30x20, the stored top-left block at the top right.
+    assert rgb.shape == (30, 20, 3)
+    assert rgb[:5, -5:].mean() > 200 and rgb[:5, :5].mean() < 100
+    assert "warning" not in capsys.readouterr().err
+    # Colorizer.colorize_files does the same (PNG output: EXIF and ICC too).
+    (src / "scan.jpg").rename(src / "scan.jpe")  # no .jpe writer here: written as PNG
+    res = colorizer.colorize_files([src], tmp_path / "api", progress=False, suffix="_c")
+    assert res.ok and res.written == [str(tmp_path / "api" / "scan_c.png")]
+    with Image.open(res.written[0]) as im:
+        assert im.getexif().get(0x0110) == CAMERA
+        assert im.info.get("icc_profile") == srgb_profile()
+    res = colorizer.colorize_files([src], tmp_path / "bare", progress=False, keep_metadata=False)
+    with Image.open(res.written[0]) as im:
+        assert not len(im.getexif()) and "icc_profile" not in im.info
+
+
+def test_bmp_outputs_say_once_that_they_drop_metadata(tmp_path, cli, capsys, monkeypatch):
+    from corpus import camera_jpeg
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a", "b"):
+        camera_jpeg(src / f"{name}.jpg")
+    out = tmp_path / "out"
+    # The outputs of a run are BMP: make plan_outputs name them so.
+    real = batch._output_name
+    monkeypatch.setattr(
+        batch, "_output_name", lambda rel, suffix: real(rel, suffix).with_suffix(".bmp")
+    )
+    assert cli(src, "-o", out, "-q") == 0
+    err = capsys.readouterr().err
+    assert err.count("BMP files cannot hold EXIF") == 1, err
+    assert sorted(names(out)) == ["a.bmp", "b.bmp"]
+
+
+def test_a_name_clash_that_renames_an_output_is_heard(tmp_path, cli, capsys):
+    """Issue 27.9: two inputs named photo.* would both be photo.png: the user is told."""
+    photos(tmp_path / "a", n=1)
+    photos(tmp_path / "b", n=1)
+    out = tmp_path / "out"
+    assert cli(tmp_path / "a" / "p0.png", tmp_path / "b" / "p0.png", "-o", out, "-q") == 0
+    assert names(out) == ["p0-2.png", "p0.png"]
+    err = capsys.readouterr().err
+    line = next(row for row in err.splitlines() if "p0-2.png" in row)
+    assert line.startswith("kcolor: warning:") and str(tmp_path / "b" / "p0.png") in line
+    assert str(tmp_path / "a" / "p0.png") in line  # and which input has the name
+    res = batch.ColorizeResult()
+    batch.plan_outputs([tmp_path / "a" / "p0.png", tmp_path / "b" / "p0.png"], out, result=res)
+    assert res.renamed == [(str(tmp_path / "b" / "p0.png"), str(out / "p0-2.png"),
+                            str(tmp_path / "a" / "p0.png"))]  # fmt: skip
+
+
+def test_colour_photos_are_warned_about_or_skipped(tmp_path, cli, capsys):
+    """Issue 27.9: a colour photo gets recoloured with a warning, or with --skip-color is
+    left alone and reported as skipped; sepia photos are black-and-white photos."""
+    from corpus import colour_image
+
+    src = photos(tmp_path / "in", n=1)  # p0.png: grey
+    Image.fromarray(colour_image(40, 50)).save(src / "colour.png")
+    grey = np.asarray(Image.open(src / "p0.png"), np.float32)[..., None] / 255
+    sepia = (grey * np.array([255, 190, 120])).astype(np.uint8)  # a toned print
+    Image.fromarray(sepia).save(src / "sepia.jpg", quality=90)
+    assert cli(src, "-o", tmp_path / "o1", "-q") == 0
+    captured = capsys.readouterr()
+    warned = [row for row in captured.err.splitlines() if "colour photo" in row]
+    assert len(warned) == 1 and str(src / "colour.png") in warned[0], captured.err
+    assert "--skip-color" in warned[0] and warned[0].startswith("kcolor: warning:")
+    assert captured.out.startswith("3 written, 0 failed\n")
+    assert "  RECOLOURED 1 colour photo: their own colours were replaced" in captured.out
+    before = (src / "colour.png").read_bytes()
+    assert cli(src, "-o", tmp_path / "o2", "-q", "--skip-color") == 0
+    captured = capsys.readouterr()
+    assert names(tmp_path / "o2") == ["p0.png", "sepia.jpg"]  # the colour photo: no output
+    assert captured.out.startswith("2 written, 0 failed, 1 skipped")
+    assert f"SKIPPED {src / 'colour.png'}: a colour photo" in captured.out
+    assert "colour photo" not in captured.err
+    assert (src / "colour.png").read_bytes() == before
+    # Only colour photos, all skipped: not "no images found", and exit 0.
+    assert cli(src / "colour.png", "-o", tmp_path / "o3", "-q", "--skip-color") == 0
+    assert "no images found" not in capsys.readouterr().err
+    assert not (tmp_path / "o3").exists()
+
+
+def test_is_color_photo():
+    from corpus import colour_image
+
+    rng = np.random.default_rng(0)
+    grey = rng.integers(0, 256, (60, 80), dtype=np.uint8)
+    assert not batch.is_color_photo(grey)
+    assert not batch.is_color_photo(np.repeat(grey[..., None], 3, -1))
+    assert batch.is_color_photo(colour_image(60, 80))
+    g = np.asarray(Image.fromarray(grey).filter(__import__("PIL.ImageFilter").ImageFilter.BLUR))
+    for tone in ((255, 190, 120), (150, 200, 255), (250, 245, 215)):  # sepia, cyanotype, paper
+        toned = (g[..., None] / 255 * np.array(tone)).astype(np.uint8)
+        assert not batch.is_color_photo(toned), tone
+
+
+def test_model_loading_status_only_on_a_terminal(tmp_path, colorizer, monkeypatch, capsys):
+    """Issue 27.9: a spinner line while the model loads, on a terminal only, wiped after."""
+    import sys
+    import time
+
+    import kcolor.cli
+    from kcolor.artifacts import DEFAULT_PRESET
+
+    def slow_load(spec, **kwargs):
+        time.sleep(0.35)
+        return colorizer
+
+    monkeypatch.setattr(kcolor.cli, "_load_colorizer", slow_load)
+    src = photos(tmp_path / "in", n=1)
+    captured_err, term = sys.stderr, Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    assert main(["colorize", str(src), "-o", str(tmp_path / "o")]) == 0
+    text = term.getvalue()
+    status = f"loading {DEFAULT_PRESET}"
+    assert f"\r| {status}" in text and text.count(status) >= 3, text  # it spins
+    assert "\r" + " " * len(status) in text[text.rindex(status) :]  # then the line is wiped
+    # -q: no status line either.
+    term.truncate(0)
+    assert main(["colorize", str(src), "-o", str(tmp_path / "o1"), "-q"]) == 0
+    assert "loading" not in term.getvalue()
+    # Not a terminal (a log file): not a character of it.
+    monkeypatch.setattr(sys, "stderr", captured_err)
+    assert main(["colorize", str(src), "-o", str(tmp_path / "o2")]) == 0
+    assert "loading" not in capsys.readouterr().err
+
+
+def test_is_color_photo_on_the_articles_photos():
+    """The article's test photos are black and white; its training photos are colour, one of
+    them a faint portrait (skin beside a grey hoodie of the same lightness)."""
+    from conftest import shared_path
+
+    from kcolor import io as kio
+
+    test, train = shared_path("article", "test"), shared_path("article", "train")
+    assert not any(batch.is_color_photo(kio.load_image(f)) for f in sorted(test.glob("*.jpg")))
+    assert all(batch.is_color_photo(kio.load_image(f)) for f in sorted(train.glob("*.jpg")))

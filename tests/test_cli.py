@@ -256,6 +256,7 @@ def test_train_fusion_with_an_embedder(tmp_path, monkeypatch, capsys):
     (["evaluate", "{tmp}/missing", "-o", "{tmp}/eval"], 2),
     (["train", "--model", "beta", "--data", "{tmp}/missing", "-o", "{tmp}/run"], 2),
     (["train", "--model", "beta", "--data", "{tmp}", "-o", "{tmp}/run", "--init", "nope"], 2),
+    (["train", "--model", "unet-lite0-photos", "--data", "{tmp}", "-o", "{tmp}/run"], 2),
     (["models"], 0),
 ])  # fmt: skip
 def test_usage_errors_and_listings_need_no_torch(argv, code, tmp_path):

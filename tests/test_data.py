@@ -418,11 +418,45 @@ def test_overlap(tmp_path, photo_dir, manifest):
     assert len(scanned) == 2
     assert pairs["path"].map(lambda p: Path(p).name).tolist() == ["coffee_small.jpg"]
     assert pairs["match"].iloc[0].endswith("b_coffee.jpg")
-    # the manifest's own files are not matches of themselves
-    pairs, _ = kdata.find_overlap(manifest, [photo_dir / "colour"], workers=1, progress=False)
-    assert not (pairs["path"] == pairs["match"]).any()
-    assert set(pairs["path"].map(lambda p: Path(p).name)) == {
-        "a_astronaut.jpg", "x_resized.jpg", "y_reencoded.jpg", "z_cropped.png"}  # fmt: skip
+    assert pairs.attrs["shared"] == []
+    # The manifest's own files (issue 27.11): shared files, not near-duplicates, neither of
+    # themselves nor of their copies in the manifest (those are the manifest's own business).
+    pairs, scanned = kdata.find_overlap(manifest, [photo_dir / "colour"], workers=1,
+                                        progress=False)  # fmt: skip
+    assert len(pairs) == 0
+    assert pairs.attrs["shared"] == list(scanned["path"]) and len(scanned) == 8
+    # A copy outside the manifest beside them is still found, and only it.
+    (held / "other.jpg").unlink()
+    (held / "astronaut_copy.jpg").write_bytes(
+        (photo_dir / "colour" / "a_astronaut.jpg").read_bytes()
+    )
+    pairs, scanned = kdata.find_overlap(manifest, [held, photo_dir / "colour" / "b_coffee.jpg"],
+                                        workers=1, progress=False)  # fmt: skip
+    assert pairs.attrs["shared"] == [str(photo_dir / "colour" / "b_coffee.jpg")]
+    assert set(pairs["path"].map(lambda p: Path(p).name)) == {"astronaut_copy.jpg",
+                                                              "coffee_small.jpg"}  # fmt: skip
+    assert set(pairs["match"].map(lambda p: Path(p).name)) >= {"a_astronaut.jpg", "b_coffee.jpg"}
+
+
+def test_overlap_command_counts_shared_files_apart(tmp_path, photo_dir, capsys):
+    """Issue 27.11: files in both (same path) are "N shared files (same path)", not
+    near-duplicates of themselves or of their copies."""
+    m = tmp_path / "colour.csv"
+    assert (
+        main(["data", "scan", str(photo_dir / "colour"), "-o", str(m), "-q", "--workers", "1"]) == 0
+    )
+    capsys.readouterr()
+    assert main(["data", "overlap", str(m), str(photo_dir / "colour"), "-q", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "8 shared files (same path)" in out
+    assert "0 of the 8 files" in out and "(0 pairs)" in out
+    assert "a_astronaut.jpg" not in out  # no table of the photo's own copies
+
+
+def test_scan_writes_no_progress_bar_into_a_log(photo_dir, capsys):
+    """Issue 27.10: stderr is not a terminal (a log file): no bar lines, even with progress."""
+    kdata.scan([photo_dir / "grey"], workers=1, progress=True)
+    assert "scanning" not in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- the command

@@ -10,6 +10,7 @@ the ``kcolor train`` command recorded in ``metadata.json`` parses to the run's c
 import json
 import math
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -22,12 +23,18 @@ from conftest import shared_path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _run(script, out, *extra, shared="/nonexistent/kcolor-shared"):
+def _run(script, out, *extra, shared="/nonexistent/kcolor-shared", stderr=False):
+    """The script's stdout (and, with ``stderr``, ``(stdout, stderr)``) after ``--smoke``."""
     env = {**os.environ, "MPLBACKEND": "Agg", "KCOLOR_SHARED": str(shared)}
     cmd = [sys.executable, str(REPO / "examples" / script), "--smoke", "--out", str(out), *extra]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout
+    return (proc.stdout, proc.stderr) if stderr else proc.stdout
+
+
+def _numbers(text, name):
+    """The numbers printed after ``name`` (``"psnr 22.60"`` -> ``["22.60"]``)."""
+    return re.findall(rf"\b{name}\s+(-?[0-9][0-9.e+-]*)", text)
 
 
 def _preset(out, builder):
@@ -65,6 +72,18 @@ def _metrics(out):
     return table
 
 
+def test_04_alpha_docstring_gives_its_default_steps():
+    """Issue 27.10: the docstring said 1000 steps while the script's default is 400."""
+    import ast
+
+    source = (REPO / "examples" / "04_alpha.py").read_text()
+    steps = re.search(r'"--steps", type=int, default=(\d+)', source).group(1)
+    size = re.search(r'"--size", type=int, default=(\d+)', source).group(1)
+    doc = ast.get_docstring(ast.parse(source))
+    assert set(re.findall(r"(\d+) steps", doc)) == {steps}, doc
+    assert f"{steps} steps at {size}x{size} by default" in " ".join(doc.split())
+
+
 @pytest.mark.slow
 def test_04_alpha_smoke(tmp_path):
     out = tmp_path / "alpha"
@@ -88,8 +107,11 @@ def test_04_alpha_smoke(tmp_path):
 def test_04_alpha_smoke_on_the_articles_woman(tmp_path):
     woman = shared_path("article", "alpha", "woman.jpg")
     out = tmp_path / "alpha"
-    stdout = _run("04_alpha.py", out, "--photo", str(woman), shared=woman.parents[2])
+    stdout, stderr = _run("04_alpha.py", out, "--photo", str(woman), shared=woman.parents[2],
+                          stderr=True)  # fmt: skip
     assert "PSNR on woman (trained)" in stdout and "PSNR on man (unseen)" in stdout
+    # The article's PNG-in-.jpg photos are known: read without a warning (issue 27.10).
+    assert "Warning" not in stderr and "warning" not in stderr, stderr
     _, meta = _preset(out, "alpha")
     recorded = _recorded_command(meta)
     assert (recorded.model, recorded.data, recorded.batch_size, recorded.epochs) == (
@@ -105,6 +127,12 @@ def test_05_beta_smoke(tmp_path, monkeypatch):
     # two data-loading processes and a time budget: the options the GPU runs use
     stdout = _run("05_beta.py", out, "--loss", "saturation", "--workers", "2", "--minutes", "5")
     assert "beta (held out)" in stdout
+    # One number format (kcolor.formatting, as in example 07) and no "1 epochs" (issue 27.10).
+    assert "trained 1 epoch in" in stdout and " 1 epochs" not in stdout
+    row = next(line for line in stdout.splitlines() if line.startswith("beta (held out)"))
+    assert re.fullmatch(r"\d+\.\d\d", _numbers(row, "psnr")[0]), row
+    assert re.fullmatch(r"-?\d\.\d{3}", _numbers(row, "auc")[0]), row
+    assert _numbers(row, "photos") == ["2"], row
     config, meta = _preset(out, "beta")
     assert config["input_size"] == 32 and config["embedder"] is None
     assert meta["train_images"] == 4 and meta["val_images"] == 2 and meta["epochs_run"] == 1
@@ -165,6 +193,13 @@ def test_07_pretrained_smoke(tmp_path):
     table = _metrics(out)
     assert "grey baseline" in table and len(table) >= 2
     assert "grey baseline" in stdout
+    # The same number format as example 05 (kcolor.formatting): PSNR 2 decimals, AuC 3.
+    grey = next(line for line in stdout.splitlines() if line.startswith("grey baseline"))
+    header = next(line for line in stdout.splitlines() if "psnr" in line and "auc" in line)
+    cells = dict(zip(header.split(), grey.replace("grey baseline", "", 1).split(), strict=True))
+    assert re.fullmatch(r"\d+\.\d\d", cells["psnr"]), grey
+    assert re.fullmatch(r"\d\.\d{3}", cells["auc"]), grey
+    assert cells["photos"] == "4", grey
 
 
 @pytest.mark.parametrize("name", ["docs/article_test_grid.png", "docs/eval_grid.png"])

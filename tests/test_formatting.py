@@ -60,3 +60,24 @@ def test_format_table_keeps_labels_and_formats_by_column():
         "auc": ["0.900", "0.850"],
         "epoch": ["1", "2"],
     }
+
+
+def test_plural_is_the_one_helper():
+    """Issue 27.10: "1 epoch", never "1 epochs"; kcolor's modules share this one helper."""
+    from kcolor import batch, cli
+    from kcolor.formatting import plural
+
+    assert plural(1, "epoch") == "1 epoch" and plural(2, "epoch") == "2 epochs"
+    assert plural(0, "step") == "0 steps" and plural(np.int64(1), "step") == "1 step"
+    assert plural(1234, "photo") == "1,234 photos" and plural(3, "batch", "batches") == "3 batches"
+    assert cli._plural is plural and batch._plural is plural
+
+
+def test_formatting_imports_without_pandas():
+    """The kcolor command imports it at start-up, before any heavy module."""
+    import subprocess
+    import sys
+
+    code = "import sys, kcolor.formatting; print('pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr

@@ -6,7 +6,15 @@ import warnings
 import numpy as np
 import pytest
 from conftest import shared_path
-from corpus import colour_image, fake_png_header, make_corpus
+from corpus import (
+    CAMERA,
+    DATE_TAKEN,
+    camera_jpeg,
+    colour_image,
+    fake_png_header,
+    make_corpus,
+    srgb_profile,
+)
 from PIL import Image
 
 import kcolor
@@ -289,3 +297,38 @@ def test_article_alpha_photos_load_with_warning():
         rgb, mismatch = _load_recording(folder / name)
         assert rgb.shape == (400, 400, 3) and rgb.dtype == np.uint8
         assert mismatch and "PNG" in str(mismatch[0].message)
+
+
+# ---------------------------------------------------------------- metadata (issue 27.8)
+@pytest.mark.parametrize("ext", [".jpg", ".png", ".webp", ".tif"])
+def test_exif_and_icc_profile_carried_into_saved_images(tmp_path, ext):
+    """Date taken, camera and the ICC profile survive load -> save; Orientation does not
+    (the pixels come back upright, so an Orientation 6 would turn them a second time)."""
+    src = camera_jpeg(tmp_path / "camera.jpg")
+    meta = {}
+    rgb = io.load_image(src, metadata=meta)
+    assert rgb.shape == (30, 20, 3) and rgb[:6, -6:].min() > 200  # turned: block top right
+    assert set(meta) == {"exif", "icc_profile"}
+    out = io.save_image(tmp_path / f"out{ext}", rgb, **meta)
+    with Image.open(out) as im:
+        exif = im.getexif()
+        assert exif.get(0x0110) == CAMERA and exif.get(0x0112) in (None, 1)
+        assert exif.get_ifd(0x8769).get(0x9003) == DATE_TAKEN
+        assert im.info.get("icc_profile") == srgb_profile()
+        assert im.size == (20, 30)
+    # Read back, it is upright as it is: not turned again.
+    np.testing.assert_array_equal(io.load_image(out)[:6, -6:] > 200, True)
+
+
+def test_metadata_only_when_asked_and_bmp_cannot_hold_it(tmp_path):
+    src = camera_jpeg(tmp_path / "camera.jpg")
+    meta = {}
+    rgb = io.load_image(src, metadata=meta)
+    assert io.holds_metadata("x.jpg") and io.holds_metadata("x.PNG")
+    assert not io.holds_metadata("x.bmp")
+    out = io.save_image(tmp_path / "out.bmp", rgb, **meta)  # written, without metadata
+    with Image.open(out) as im:
+        assert not len(im.getexif()) and "icc_profile" not in im.info
+    plain = {}
+    io.load_image(tmp_path / "out.bmp", metadata=plain)
+    assert plain == {}

@@ -347,16 +347,23 @@ def _cmd_overlap(args) -> int:
     pairs, scanned = find_overlap(args.manifest, args.dirs, workers=args.workers,
                                   max_pixels=args.max_pixels, progress=not args.quiet,
                                   **_hash_kwargs(args))  # fmt: skip
+    from kcolor.formatting import plural
+
     if args.output:
         _write_csv(pairs, args.output)
     photos = pairs["path"].nunique() if len(pairs) else 0
     if len(pairs):
         _print_table(pairs)
-    print(f"{photos} of the {len(scanned)} files under {', '.join(args.dirs)} are near-duplicates "
-          f"of the manifest's photos ({len(pairs)} pair(s))")  # fmt: skip
+    where = ", ".join(args.dirs)
+    shared = pairs.attrs.get("shared", [])
+    if shared:  # the same files: a leak of their own, not near-duplicates of themselves
+        print(f"{plural(len(shared), 'shared file')} (same path): under {where} and in the "
+              "manifest itself, not counted as near-duplicates")  # fmt: skip
+    print(f"{photos} of the {len(scanned)} files under {where} are near-duplicates "
+          f"of the manifest's photos ({plural(len(pairs), 'pair')})")  # fmt: skip
     errors = int((scanned["error"] != "").sum())
     if errors:
-        print(f"{errors} file(s) under DIR could not be read", file=sys.stderr)
+        print(f"{plural(errors, 'file')} under {where} could not be read", file=sys.stderr)
         return 1
     return 0
 

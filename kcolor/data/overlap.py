@@ -1,4 +1,9 @@
-"""Leakage check: the photos of some folders that near-duplicate a manifest's photos."""
+"""Leakage check: the photos of some folders that near-duplicate a manifest's photos.
+
+A file of the folders that is itself in the manifest (the same path, symbolic links
+resolved) is a *shared file*, counted apart: it is not reported as a near-duplicate, neither
+of itself nor of the manifest's other copies of the photo (``overlap.attrs["shared"]``).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,9 @@ def find_overlap(manifest, dirs, *, max_distance: int = MAX_DISTANCE,
                  max_dhash_distance: int = MAX_DHASH_DISTANCE, **scan_kwargs):  # fmt: skip
     """Photos under ``dirs`` that are near-duplicates of photos in ``manifest``.
 
-    A file that is itself in the manifest (the same file on disk) is not its own match.
+    A file that is itself in the manifest (the same path on disk, after resolving symbolic
+    links) is a shared file: listed in ``overlap.attrs["shared"]``, and never a row of
+    ``overlap`` (it would match itself, and every copy of it in the manifest).
 
     Args:
         manifest: a manifest file or ``DataFrame`` with ``hash`` and ``dhash`` columns.
@@ -30,7 +37,8 @@ def find_overlap(manifest, dirs, *, max_distance: int = MAX_DISTANCE,
     Returns:
         ``(overlap, scanned)``: ``overlap`` a ``DataFrame`` with one row per matching pair,
         columns ``path, match, match_folder, distance, dhash_distance``, sorted by
-        ``path`` then ``distance``; ``scanned`` the manifest of ``dirs``.
+        ``path`` then ``distance``, and ``overlap.attrs["shared"]`` the paths under ``dirs``
+        that are in the manifest, in scan order; ``scanned`` the manifest of ``dirs``.
     """
     import pandas as pd
 
@@ -57,11 +65,10 @@ def find_overlap(manifest, dirs, *, max_distance: int = MAX_DISTANCE,
             "dhash_distance": dd,
         }  # fmt: skip
     )
+    in_manifest = {os.path.realpath(p) for p in ref["path"] if p}
+    shared = [p for p in scanned["path"] if p and os.path.realpath(p) in in_manifest]
     if len(out):
-        same = [
-            os.path.realpath(a) == os.path.realpath(b)
-            for a, b in zip(out["path"], out["match"], strict=False)
-        ]
-        out = out[~np.array(same)]
+        out = out[~out["path"].isin(set(shared))]
     out = out.sort_values(["path", "distance", "match"], kind="stable").reset_index(drop=True)
+    out.attrs["shared"] = shared
     return out, scanned

@@ -256,7 +256,7 @@ def scan(
             for values in columns.values():
                 values.clear()
 
-    bar = tqdm(total=len(files), desc="scanning", unit="file", disable=not progress,
+    bar = tqdm(total=len(files), desc="scanning", unit="file", disable=None if progress else True,
                file=sys.stderr, smoothing=0.05)  # fmt: skip
     pool = None
     try:
