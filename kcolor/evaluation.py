@@ -32,8 +32,16 @@ The summary has one row per model plus ``"grey baseline"``:
 * ``delta_colorfulness``: ``|mean CF(colourised) - mean CF(originals)|`` (lower is better);
 * ``chroma_ratio``: mean Lab chroma of the colourised photos over the originals' (1 = as
   saturated as the originals; the grey baseline is 0);
+* ``vivid_recall``: the share of strongly coloured true pixels (Lab chroma >= 30) that the
+  colourised photo colours vividly (chroma >= 15) with the right hue (within 45 degrees),
+  pooled over all photos (:func:`kcolor.metrics.vivid_recall`; grey scores 0);
 * ``semantic_agreement`` (``semantic=True``): share of photos whose top-1 class agrees
-  (the judge's name is in ``summary.attrs["judge"]``).
+  (the judge's name is in ``summary.attrs["judge"]``);
+* ``frechet_distance`` (``semantic=True`` with a judge that has ``features``, as the default
+  one does): the Fréchet distance between the judge's pooled features of the colourised
+  photos and of the originals (FID's formula on EfficientNet-Lite1 features, not
+  Inception's; biased upwards for small ``n``: compare at the same ``n``, which is in
+  ``summary.attrs["frechet_n"]``).
 
 Example:
     >>> from kcolor.evaluation import evaluate
@@ -59,7 +67,7 @@ from kcolor import color
 from kcolor import io as kio
 from kcolor import metrics as M
 from kcolor.errors import DataError, ImageReadError, KcolorError
-from kcolor.formatting import format_table, format_value
+from kcolor.formatting import format_table, format_value, plural
 from kcolor.io import atomic_write_bytes
 
 __all__ = [
@@ -90,7 +98,9 @@ SUMMARY_COLUMNS = (
     "colorfulness",
     "delta_colorfulness",
     "chroma_ratio",
+    "vivid_recall",
     "semantic_agreement",
+    "frechet_distance",
 )
 #: Per-image metrics of each model, as ``"<model>/<metric>"`` columns of the per-image table.
 PER_IMAGE_METRICS = (
@@ -101,13 +111,16 @@ PER_IMAGE_METRICS = (
     "delta_colorfulness",
     "chroma",
     "chroma_ratio",
+    "vivid_hits",
+    "vivid_pixels",
     "semantic_agree",
 )
 #: The classifier that judges semantic agreement unless told otherwise (see :mod:`kcolor.judges`).
 DEFAULT_JUDGE = "efficientnet_lite1"
 #: How the photos are brought to ``size x size`` (stated in the report).
 GEOMETRY = "resize-to-fill + centre crop"
-_BETTER = {"semantic_agreement": "max", "delta_colorfulness": "min"}
+_BETTER = {"semantic_agreement": "max", "delta_colorfulness": "min", "vivid_recall": "max",
+           "frechet_distance": "min"}  # fmt: skip
 _RANK_DIRECTION = {"auc": "max", "psnr": "max", "ssim": "max", "delta_colorfulness": "min"}
 
 
@@ -142,7 +155,7 @@ def _as_uint8_batch(out, n: int, shape, name: str) -> np.ndarray:
     out = np.asarray(out)
     if out.shape != (n, *shape):
         raise KcolorError(
-            f"model {name!r} returned shape {out.shape} for a batch of {n} photos {shape}"
+            f"model {name!r} returned shape {out.shape} for a batch of {plural(n, 'photo')} {shape}"
         )
     if out.dtype != np.uint8:
         if not np.issubdtype(out.dtype, np.floating):
@@ -324,7 +337,8 @@ def iter_eval_batches(
         from tqdm.auto import tqdm
 
         total = len(paths) if limit is None else min(limit, len(paths))
-        bar = tqdm(total=total, unit="img", file=sys.stderr, desc="evaluate")
+        # disable=None: no bar when stderr is not a terminal (a log gets no bar lines).
+        bar = tqdm(total=total, unit="img", file=sys.stderr, desc="evaluate", disable=None)
     files, truths, n_yielded = [], [], 0
     try:
         for path in paths:
@@ -427,6 +441,8 @@ def score_batch(pred, truth, judge=None, *, truth_stats=None) -> dict[str, np.nd
         "chroma": chroma,
         "chroma_ratio": ratio,
     }
+    hits, strong = M.vivid_counts(pred, truth)
+    out["vivid_hits"], out["vivid_pixels"] = np.atleast_1d(hits), np.atleast_1d(strong)
     if judge is not None:
         top_t = stats.get("top1_truth")
         if top_t is None:
@@ -578,9 +594,15 @@ def evaluate(
         first_batch = next(batches, None)  # the photos are checked before any model loads
         systems = _systems(model_spec, batch_size)
         judge_fn, judge_name = _resolve_judge(embedder if embedder is not None else judge, semantic)
+        embed = getattr(judge_fn, "features", None)
+        feats: dict[str, list] = {}
         for batch in itertools.chain([first_batch] if first_batch else [], batches):
             stats = truth_statistics(batch.truth, judge_fn)
             batch_rows, images = _batch_rows(batch, systems, judge_fn, stats)
+            if embed is not None:
+                for key, name in [("truth", "truth"), *((s.name, s.name) for s in systems),
+                                  ("grey", GREY)]:  # fmt: skip
+                    feats.setdefault(name, []).append(embed(images[key]))
             scores = [row[f"{systems[0].name}/{rank_by}"] for row in batch_rows]
             examples.offer(scores, [Path(f) for f in batch.files], images, len(rows))
             rows.extend(batch_rows)
@@ -598,7 +620,8 @@ def evaluate(
         )
 
     per_image = pd.DataFrame(rows)
-    summary = _summary(per_image, names, semantic)
+    frechet = _frechet(feats) if semantic and feats else None
+    summary = _summary(per_image, names, semantic, frechet)
     summary.attrs.update(
         n_images=len(per_image),
         n_grey_dropped=tally.n_grey,
@@ -609,10 +632,21 @@ def evaluate(
         geometry=GEOMETRY,
         rank_by=rank_by,
         judge=judge_name,
+        frechet_features=f"{judge_name} pooled features" if frechet else None,
+        frechet_n=len(per_image) if frechet else None,
     )
     if out_dir is not None:
         _write_outputs(Path(out_dir), per_image, summary, examples, names, inputs)
     return summary
+
+
+def _frechet(feats: dict) -> dict:
+    """The Fréchet distance of each system's features (and the grey photos') to the truth's."""
+    truth = np.concatenate(feats["truth"])
+    if len(truth) < 2:
+        return {}
+    return {name: M.frechet_distance(np.concatenate(parts), truth)
+            for name, parts in feats.items() if name != "truth"}  # fmt: skip
 
 
 def _resolve_judge(judge, semantic: bool):
@@ -628,7 +662,8 @@ def _resolve_judge(judge, semantic: bool):
     return judge, getattr(judge, "name", None) or getattr(judge, "__name__", type(judge).__name__)
 
 
-def _summary(per_image: pd.DataFrame, names: list[str], semantic: bool) -> pd.DataFrame:
+def _summary(per_image: pd.DataFrame, names: list[str], semantic: bool,
+             frechet=None) -> pd.DataFrame:  # fmt: skip
     cf_truth = per_image["colorfulness_truth"].mean()
     chroma_truth = per_image["chroma_truth"].mean()
     table = {}
@@ -645,9 +680,14 @@ def _summary(per_image: pd.DataFrame, names: list[str], semantic: bool) -> pd.Da
             "delta_colorfulness": abs(cf - cf_truth),
             # All photos have the same size: the mean of per-image mean chromas is the pooled one.
             "chroma_ratio": col["chroma"].mean() / chroma_truth if chroma_truth > 0.01 else np.nan,
-        }
+            # pooled over pixels: the strongly coloured pixels of all photos count alike
+            "vivid_recall": (col["vivid_hits"].sum() / col["vivid_pixels"].sum()
+                             if col["vivid_pixels"].sum() else np.nan),
+        }  # fmt: skip
         if semantic:
             row["semantic_agreement"] = col["semantic_agree"].mean()
+        if frechet:
+            row["frechet_distance"] = frechet.get(name, np.nan)
         table[name] = row
     frame = pd.DataFrame.from_dict(table, orient="index")
     frame.index.name = "model"
@@ -708,8 +748,9 @@ def write_report(path, summary: pd.DataFrame, examples, names, inputs) -> Path:
     judged = f" Semantic agreement judged by {a['judge']}." if a.get("judge") else ""
     sections = [
         f"<h2>Summary</h2>{metrics_html(summary, better=_BETTER)}"
-        f'<p class="sub">{a["n_images"]} photos, each brought to {a["size"]}x{a["size"]} '
-        f"({a['geometry']}); {a['n_grey_dropped']} grey photos dropped, "
+        f'<p class="sub">{plural(a["n_images"], "photo")}, each brought to '
+        f"{a['size']}x{a['size']} ({a['geometry']}); "
+        f"{plural(a['n_grey_dropped'], 'grey photo')} dropped, "
         f"{a['n_unreadable']} unreadable. Originals' mean colourfulness: "
         f"{format_value('colorfulness', a['colorfulness_truth'])}. The grey baseline is each "
         "photo's own L with a = b = 0, which is also what the models see. Best value per "
@@ -754,17 +795,22 @@ def format_summary(summary: pd.DataFrame) -> str:
             "colorfulness": "colourfulness",
             "delta_colorfulness": "ΔCF",
             "chroma_ratio": "chroma ratio",
+            "vivid_recall": "vivid recall",
             "semantic_agreement": "semantic",
+            "frechet_distance": "Fréchet",
         }
     )
     text = shown.to_string()
     a = summary.attrs
     if a:
         text += (
-            f"\n{a['n_images']} photos at {a['size']}x{a['size']} ({a['geometry']}); "
+            f"\n{plural(a['n_images'], 'photo')} at {a['size']}x{a['size']} ({a['geometry']}); "
             f"{a['n_grey_dropped']} grey dropped, {a['n_unreadable']} unreadable; "
             f"originals' colourfulness {format_value('colorfulness', a['colorfulness_truth'])}"
         )
         if a.get("judge"):
             text += f"; semantic agreement judged by {a['judge']}"
+        if a.get("frechet_n"):
+            text += (f"; Fréchet distance on {a['frechet_features']}, n = {a['frechet_n']} "
+                     "(lower is better; compare at the same n only)")  # fmt: skip
     return text

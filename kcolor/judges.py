@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from kcolor.models.embedders import (
     ClassifierPreprocessing,
@@ -68,6 +69,29 @@ class EfficientNetLite1Judge(Embedder):
             "efficientnet-lite1", weights_path, name="efficientnet_lite1"
         )(x)
         self.model = keras.Model(inputs, outputs, name="efficientnet_lite1_judge")
+
+    def features(self, images, batch_size: int | None = None) -> np.ndarray:
+        """The network's pooled penultimate features ``(N, 1280)`` float32, for the Fréchet
+        distance (:func:`kcolor.metrics.frechet_distance`); images as for ``__call__``.
+
+        Example:
+            >>> import skimage.data
+            >>> EfficientNetLite1Judge().features(skimage.data.chelsea()[None]).shape
+            (1, 1280)
+        """
+        import torch
+
+        pre, clf = self.model.layers[1], self.model.layers[2]
+        module = clf.net.module
+        module.eval()
+        batch_size = int(batch_size or self.batch_size)
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(images), batch_size):
+                x = pre(self.to_rgb(images[start : start + batch_size]))
+                x = module.extract_features(x.permute(0, 3, 1, 2).contiguous())
+                out.append(x.mean(dim=(2, 3)).float().cpu().numpy())
+        return np.concatenate(out).astype(np.float32)
 
 
 #: name -> judge class.

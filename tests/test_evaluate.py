@@ -29,8 +29,10 @@ from kcolor.evaluation import (
 import keras  # noqa: E402  isort: skip  (after kcolor: the torch backend)
 
 SIZE = 32
-SUMMARY = ["psnr", "ssim", "auc", "colorfulness", "delta_colorfulness", "chroma_ratio"]
-PER_IMAGE = ["psnr", "ssim", "auc", "colorfulness", "delta_colorfulness", "chroma", "chroma_ratio"]
+SUMMARY = ["psnr", "ssim", "auc", "colorfulness", "delta_colorfulness", "chroma_ratio",
+           "vivid_recall"]  # fmt: skip
+PER_IMAGE = ["psnr", "ssim", "auc", "colorfulness", "delta_colorfulness", "chroma", "chroma_ratio",
+             "vivid_hits", "vivid_pixels"]  # fmt: skip
 
 
 # ---------------------------------------------------------------- fixtures
@@ -109,7 +111,8 @@ def test_score_batch_is_a_pure_function_of_the_photos(photos):
     truth = np.stack(list(_truths(photos).values()))
     perfect = score_batch(truth, truth)
     assert set(perfect) == {"psnr", "ssim", "auc", "colorfulness", "delta_colorfulness",
-                            "chroma", "chroma_ratio"}  # fmt: skip
+                            "chroma", "chroma_ratio", "vivid_hits", "vivid_pixels"}  # fmt: skip
+    np.testing.assert_array_equal(perfect["vivid_hits"], perfect["vivid_pixels"])
     assert all(v.shape == (4,) for v in perfect.values())
     assert np.isinf(perfect["psnr"]).all() and (perfect["auc"] == 1.0).all()
     np.testing.assert_allclose(perfect["chroma_ratio"], 1.0)
@@ -288,7 +291,26 @@ def test_semantic_with_the_default_judge_names_it(photos, tmp_path):
     assert summary.attrs["judge"] == "efficientnet_lite1"
     assert summary.loc["oracle", "semantic_agreement"] == 1.0
     assert "semantic agreement judged by efficientnet_lite1" in format_summary(summary)
+    # the Fréchet distance on the judge's features: 0 for the originals themselves
+    assert summary.loc["oracle", "frechet_distance"] == pytest.approx(0.0, abs=1e-3)
+    assert summary.loc[GREY, "frechet_distance"] > 1.0
+    assert summary.attrs["frechet_n"] == 2
+    assert "Fréchet distance on efficientnet_lite1 pooled features, n = 2" in format_summary(
+        summary
+    )
     assert "judged by efficientnet_lite1" in (tmp_path / "report.html").read_text()
+
+
+def test_vivid_recall_pooled_and_hue_aware(photos, tmp_path):
+    """Vivid recall: 1 for the truth, 0 for grey, and pooled over the pixels of all photos."""
+    summary = evaluate(photos, {"oracle": _oracle(photos)}, size=SIZE, progress=False,
+                       out_dir=tmp_path)  # fmt: skip
+    assert summary.loc["oracle", "vivid_recall"] == pytest.approx(1.0)
+    assert summary.loc[GREY, "vivid_recall"] == 0.0
+    per = pd.read_csv(tmp_path / "per_image.csv")
+    assert summary.loc["oracle", "vivid_recall"] == pytest.approx(
+        per["oracle/vivid_hits"].sum() / per["oracle/vivid_pixels"].sum()
+    )
 
 
 def test_cli_judge_option(capsys):
@@ -386,3 +408,28 @@ def test_cli_on_bsds500(tiny_keras, tmp_path, capsys):
     summary = pd.read_csv(tmp_path / "summary.csv", index_col="model")
     assert summary.loc[GREY, "auc"] > 0.5 and 15 < summary.loc[GREY, "psnr"] < 40
     assert len(pd.read_csv(tmp_path / "per_image.csv")) == 3
+
+
+def test_cli_evaluates_the_photos_of_several_folders(photos, tiny_keras, tmp_path, capsys):
+    """Issue 27.10: `kcolor evaluate A B` (nargs="+"): the photos of both folders."""
+    more = tmp_path / "more"
+    more.mkdir()
+    flipped = np.asarray(Image.fromarray(data.astronaut()).reduce(4))[:, ::-1]
+    Image.fromarray(np.ascontiguousarray(flipped)).save(more / "flipped.png")
+    out = tmp_path / "eval"
+    code = main(["evaluate", str(photos), str(more), "--model", str(tiny_keras), "-o", str(out),
+                 "--size", str(SIZE)])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    files = [Path(p).name for p in pd.read_csv(out / "per_image.csv")["file"]]
+    assert files == [*COLOUR, "flipped.png"]
+    assert "5 photos at" in captured.out
+    # stderr is not a terminal here (a log file): no progress bar lines in it.
+    assert "evaluate:" not in captured.err and "img/s" not in captured.err
+    assert main(["evaluate", str(photos), str(tmp_path / "nope"), "-o", str(out), "-q"]) == 2
+    assert "nope: no such file or folder" in capsys.readouterr().err
+
+
+def test_one_photo_is_one_photo(photos, tmp_path):
+    summary = evaluate(photos / "coffee.jpg", _oracle(photos), size=SIZE, progress=False)
+    assert "1 photo at" in format_summary(summary) and "1 photos" not in format_summary(summary)

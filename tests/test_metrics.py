@@ -274,3 +274,35 @@ def test_semantic_agreement_with_efficientnet_lite1():
     # the same photo agrees with itself; a cup of coffee is not an astronaut
     got = metrics.semantic_agreement([astronaut, coffee], [astronaut, astronaut], get_judge())
     assert got == 0.5
+
+
+# ---------------------------------------------------------------- vivid recall, Fréchet
+def test_vivid_recall_counts_hue_and_strength():
+    from kcolor import color as kc
+
+    def lab_image(L, a, b):
+        lab = np.zeros((1, 8, 8, 3), np.float32)
+        lab[..., 0], lab[..., 1], lab[..., 2] = L, a, b
+        return kc.to_uint8(kc.lab_to_rgb(lab))
+
+    red = lab_image(50, 60, 40)  # chroma 72, hue 34 degrees
+    assert metrics.vivid_recall(red, red) == 1.0
+    assert metrics.vivid_recall(lab_image(50, 0, 0), red) == 0.0  # grey
+    assert metrics.vivid_recall(lab_image(50, 6, 4), red) == 0.0  # right hue, too pale
+    assert metrics.vivid_recall(lab_image(50, 10, 40), red) == 1.0  # hue 76: 42 degrees off
+    assert metrics.vivid_recall(lab_image(50, -10, 40), red) == 0.0  # hue 104: 70 degrees off
+    assert metrics.vivid_recall(lab_image(50, -40, 40), red) == 0.0  # green for red
+    pale_truth = lab_image(50, 10, 10)  # no strongly coloured pixel: nan
+    assert np.isnan(metrics.vivid_recall(pale_truth, pale_truth))
+
+
+def test_frechet_distance_is_a_distance():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(300, 5)), rng.normal(size=(300, 5)) * 2.0 + 1.0
+    assert metrics.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    d = metrics.frechet_distance(a, b)
+    assert d == pytest.approx(metrics.frechet_distance(b, a), rel=1e-6)
+    # Gaussians N(0, I) and N(1, 4I) in 5-D: 5 * 1 + 5 * (1 + 4 - 2 * 2) = 10
+    assert d == pytest.approx(10.0, rel=0.2)
+    with pytest.raises(ValueError, match="feature arrays"):
+        metrics.frechet_distance(a, b[:, :3])
