@@ -63,6 +63,55 @@ def _commit() -> str:
         return "unknown"
 
 
+# ---------------------------------------------------------------- data
+#: The training folders under the photos root, and where the validation photos come from.
+FOLDERS = ("imagenet-sample", "bsds500/train", "bsds500/test", "pacs-photo", "caltech101",
+           "flowers", "faces", "tiny-imagenet-train", "tiny-imagenet-val", "tiny-imagenet-test")
+VAL_FOLDERS = ("imagenet-sample", "bsds500/train", "pacs-photo", "caltech101")
+HELD_OUT = ("bsds500/test",)
+
+
+def cmd_data(args) -> int:
+    """Scan, clean (bsds500/test held out) and split into train.csv and val.csv.
+
+    The validation split: 7 % of each folder's near-duplicate groups (``kcolor data split``,
+    seed 0), kept where the folder is one of :data:`VAL_FOLDERS` and the photo's shorter
+    side is at least ``--val-min-side``; the other folders' share goes back to training.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from kcolor import data as kdata
+    from kcolor.data.exclusion import leak_check
+
+    root, out = Path(args.photos), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = kdata.scan([root / f for f in FOLDERS], workers=args.workers, progress=False)
+    kdata.write_manifest(manifest, out / "all.csv")
+    kept, dropped = kdata.clean(manifest, exclude=[str(root / h) for h in HELD_OUT]
+                                + list(HELD_OUT), min_side=64)  # fmt: skip
+    found = dropped.attrs["exclusion"]
+    for line in found.describe():
+        _log(line)
+    found.held_out.to_csv(out / "held-out.csv", index=False)
+    parts = kdata.split(kept, val=0.07, test=0.0, seed=0)
+    side = np.minimum(parts["width"], parts["height"])
+    is_val = (parts["split"] == "val") & parts["folder"].isin(VAL_FOLDERS) & (
+        side >= args.val_min_side)  # fmt: skip
+    val = parts[is_val].drop(columns="split").reset_index(drop=True)
+    train = parts[~is_val].drop(columns="split").reset_index(drop=True)
+    leaks = pd.concat([leak_check(train, val), leak_check(train, found.held_out)])
+    train = train[~train["path"].isin(leaks["path"])].reset_index(drop=True)
+    if len(leak_check(val, found.held_out)):
+        raise SystemExit("validation photos near-duplicate held-out ones: refusing")
+    kdata.write_manifest(train, out / "train.csv")
+    kdata.write_manifest(val, out / "val.csv")
+    _log(f"train {len(train)}, val {len(val)} (shorter side >= {args.val_min_side}: "
+         f"{val['folder'].value_counts().to_dict()}), held out {len(found.held_out)}, "
+         f"{len(leaks)} leaking training rows dropped")  # fmt: skip
+    return 0
+
+
 # ---------------------------------------------------------------- prepare
 def cmd_prepare(args) -> int:
     import numpy as np
@@ -121,11 +170,11 @@ class _EMA:
                 s.copy_(tmp)
 
 
-def _mix(text, caches):
+def _mix(text, caches, batch_scale: int = 1):
     sources = []
     for part in text.split(","):
         name, size, weight, batch = part.split(":")
-        sources.append((caches[name], int(size), float(weight), int(batch)))
+        sources.append((caches[name], int(size), float(weight), int(batch) * int(batch_scale)))
     return sources
 
 
@@ -172,6 +221,8 @@ def cmd_train(args) -> int:
 
     _log(f"kcolor from {kcolor.__file__}, commit {_commit()}, torch {torch.__version__}, "
          f"{torch.get_num_threads()} threads")  # fmt: skip
+    if args.mixed_precision == "bf16":
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
     ckpt = Path(args.campaign)
     meta = _read_meta(ckpt)
     campaign = meta.get("campaign", {})
@@ -192,7 +243,7 @@ def cmd_train(args) -> int:
     stretch = int(campaign.get("stretches", 0)) + 1
     # Keras' enqueuer lists (and would shuffle) every index of an epoch: a bounded epoch,
     # fit(shuffle=False) (the batches are random already; batch i is a function of step i).
-    data = CachedCrops(_mix(args.mix, caches), steps=200_000, seed=args.seed, start=step0,
+    data = CachedCrops(_mix(args.mix, caches, args.batch_scale), steps=200_000, seed=args.seed, start=step0,
                        workers=2, use_multiprocessing=False, max_queue_size=6)  # fmt: skip
     head = color_classes.class_head(model)
     if not campaign:  # the first stretch: rebalancing fitted on the campaign's own photos
@@ -248,7 +299,10 @@ def cmd_train(args) -> int:
             "train_wall_hours": round(hours0 + wall / 3600.0, 4),
             "train_cpu_hours": round(cpu0 + cpu / 3600.0, 4),
             "machine": args.machine,
+            "device": str(kcolor.device()),
+            "mixed_precision": args.mixed_precision,
             "lr": args.lr,
+            "batch_scale": args.batch_scale,
             "train_loss": float(np.mean(state["losses"])) if state["losses"] else None,
             "reason": reason,
         }
@@ -272,10 +326,10 @@ def cmd_train(args) -> int:
             )  # fmt: skip
         finally:
             ema.swap()
-        if args.eval_photos and reason != "signal":
+        if not args.no_eval and reason != "signal":
             t = time.perf_counter()
             try:
-                entry["val"] = score_preset(tmp, args.val, limit=args.eval_photos)
+                entry["val"] = score_preset(tmp, args.val, limit=args.eval_photos or None)
                 entry["val_seconds"] = round(time.perf_counter() - t, 1)
             except Exception as e:  # scoring must never cost the checkpoint
                 entry["val_error"] = f"{type(e).__name__}: {e}"
@@ -337,14 +391,30 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _baselines_file(campaign) -> Path:
+    """Where the scores of other presets on the same validation photos are kept."""
+    return Path(campaign).parent / "baselines.json"
+
+
 def cmd_score(args) -> int:
+    """Score the checkpoint again (into the ledger's last entry), or ``--baseline`` presets
+    (into ``baselines.json`` beside the checkpoint folder)."""
+    if args.baseline:
+        path = _baselines_file(args.campaign)
+        try:
+            table = json.loads(path.read_text())
+        except (OSError, ValueError):
+            table = {}
+        for name in args.baseline:
+            table[name] = {"commit": _commit(), **score_preset(name, args.val,
+                                                                 limit=args.eval_photos)}  # fmt: skip
+            path.write_text(json.dumps(table, indent=2))
+            print(name, json.dumps(table[name]["model"]))
+        return 0
     ckpt = Path(args.campaign)
     meta = _read_meta(ckpt)
     result = score_preset(ckpt, args.val, limit=args.eval_photos)
     meta.setdefault("ledger", [{}])[-1]["val"] = result
-    if args.baseline:
-        meta.setdefault("baselines", {})[args.baseline] = score_preset(
-            args.baseline, args.val, limit=args.eval_photos)  # fmt: skip
     (ckpt / "metadata.json").write_text(json.dumps(meta, indent=2))
     print(json.dumps(result, indent=1))
     return 0
@@ -362,14 +432,65 @@ def cmd_ledger(args) -> int:
                      "cpu_h": e.get("train_cpu_hours"), "loss": e.get("train_loss"),
                      **{k: v.get(k) for k in ("psnr", "delta_colorfulness", "chroma_ratio",
                                               "semantic_agreement", "vivid_recall",
-                                              "frechet_lite1")}})  # fmt: skip
+                                              "frechet_distance")}})  # fmt: skip
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    return 0
+
+
+_PLOTTED = (("psnr", "PSNR (dB)"), ("vivid_recall", "vivid recall"),
+            ("chroma_ratio", "chroma ratio"), ("delta_colorfulness", "ΔCF (lower is better)"),
+            ("semantic_agreement", "semantic agreement (Lite1)"),
+            ("frechet_distance", "Fréchet distance, Lite1 features"))  # fmt: skip
+
+
+def cmd_plot(args) -> int:
+    """Quality against compute: each metric of the ledger against photos seen and hours."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    meta = _read_meta(Path(args.campaign))
+    entries = [e for e in meta.get("ledger", []) if "val" in e]
+    if not entries:
+        _log("no scored checkpoint in the ledger yet")
+        return 1
+    try:
+        baselines = json.loads(_baselines_file(args.campaign).read_text())
+    except (OSError, ValueError):
+        baselines = {}
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7), constrained_layout=True)
+    x = [e["photos_seen"] / 1000 for e in entries]
+    n = entries[-1]["val"].get("photos")
+    for ax, (key, label) in zip(axes.flat, _PLOTTED, strict=True):
+        y = [e["val"]["model"].get(key, float("nan")) for e in entries]
+        ax.plot(x, y, "o-", color="C0", label="campaign checkpoints")
+        grey = entries[-1]["val"].get("grey", {}).get(key)
+        if grey is not None:
+            ax.axhline(grey, color="0.5", ls=":", label="grey photo")
+        for i, (name, b) in enumerate(baselines.items()):
+            if key in b.get("model", {}):
+                ax.axhline(b["model"][key], color=f"C{i + 1}", ls="--", label=name)
+        ax.set_title(label)
+        ax.set_xlabel("photos seen (thousands)")
+        ax.grid(alpha=0.3)
+    axes.flat[0].legend(fontsize=8)
+    hours = entries[-1]["train_wall_hours"]
+    fig.suptitle(f"kcolor training campaign: validation ({n} photos, 256 px) against compute; "
+                 f"{entries[-1]['photos_seen']:,} photos, {hours:.1f} h on a 2-core CPU so far")  # fmt: skip
+    fig.savefig(args.output, dpi=110)
+    _log(f"wrote {args.output}")
     return 0
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
+    d = sub.add_parser("data", help="scan, clean and split the photos into train/val manifests")
+    d.add_argument("--photos", required=True, help="the photos root (../shared/data/photos)")
+    d.add_argument("--out", required=True, help="folder for all.csv, train.csv, val.csv")
+    d.add_argument("--val-min-side", type=int, default=192)
+    d.add_argument("--workers", type=int, default=2)
     a = sub.add_parser("prepare", help="decode the training photos into memmap caches")
     a.add_argument("--train", required=True, metavar="CSV")
     a.add_argument("--cache-dir", required=True)
@@ -382,6 +503,11 @@ def main(argv=None) -> int:
     t.add_argument("--hours", type=float, default=2.5)
     t.add_argument("--checkpoint-minutes", type=float, default=30.0)
     t.add_argument("--eval-photos", type=int, default=0, help="0: all of --val")
+    t.add_argument("--no-eval", action="store_true", help="checkpoints without scores")
+    t.add_argument("--mixed-precision", choices=("none", "bf16"), default="none",
+                   help="bf16: Keras' mixed_bfloat16 policy (for a GPU)")
+    t.add_argument("--batch-scale", type=int, default=1,
+                   help="multiply every batch size of --mix (e.g. 4 on a GPU: batch 64)")
     t.add_argument("--mix", default=DEFAULT_MIX)
     t.add_argument("--lr", type=float, default=2e-4)
     t.add_argument("--warmup-steps", type=int, default=100)
@@ -393,14 +519,16 @@ def main(argv=None) -> int:
     s.add_argument("--campaign", required=True)
     s.add_argument("--val", required=True)
     s.add_argument("--eval-photos", type=int, default=0)
-    s.add_argument("--baseline", help="also score this preset (e.g. the old default)")
+    s.add_argument("--baseline", nargs="+", help="score these presets instead (e.g. the old "
+                   "default) into baselines.json beside the checkpoint folder")  # fmt: skip
     lg = sub.add_parser("ledger", help="print the ledger")
     lg.add_argument("--campaign", required=True)
+    pl = sub.add_parser("plot", help="plot quality against compute from the ledger")
+    pl.add_argument("--campaign", required=True)
+    pl.add_argument("-o", "--output", default="docs/campaign_quality.png")
     args = p.parse_args(argv)
-    if args.cmd == "train" and not args.eval_photos:
-        args.eval_photos = None
-    return {"prepare": cmd_prepare, "train": cmd_train, "score": cmd_score,
-            "ledger": cmd_ledger}[args.cmd](args)  # fmt: skip
+    return {"data": cmd_data, "prepare": cmd_prepare, "train": cmd_train, "score": cmd_score,
+            "ledger": cmd_ledger, "plot": cmd_plot}[args.cmd](args)  # fmt: skip
 
 
 if __name__ == "__main__":
