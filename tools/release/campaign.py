@@ -433,7 +433,17 @@ def cmd_ledger(args) -> int:
                      **{k: v.get(k) for k in ("psnr", "delta_colorfulness", "chroma_ratio",
                                               "semantic_agreement", "vivid_recall",
                                               "frechet_distance")}})  # fmt: skip
-    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    table = pd.DataFrame(rows)
+    if args.markdown:
+        from kcolor.formatting import format_table
+
+        shown = format_table(table).fillna("")
+        print("| " + " | ".join(map(str, shown.columns)) + " |")
+        print("|" + "|".join("---" for _ in shown.columns) + "|")
+        for row in shown.itertuples(index=False):
+            print("| " + " | ".join(str(v) for v in row) + " |")
+    else:
+        print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     return 0
 
 
@@ -523,6 +533,7 @@ def main(argv=None) -> int:
                    "default) into baselines.json beside the checkpoint folder")  # fmt: skip
     lg = sub.add_parser("ledger", help="print the ledger")
     lg.add_argument("--campaign", required=True)
+    lg.add_argument("--markdown", action="store_true", help="a Markdown table (for docs/)")
     pl = sub.add_parser("plot", help="plot quality against compute from the ledger")
     pl.add_argument("--campaign", required=True)
     pl.add_argument("-o", "--output", default="docs/campaign_quality.png")
