@@ -253,8 +253,9 @@ class CachedCrops(keras.utils.PyDataset):
         low = min(1.0, max(self.crop_scale[0], (size / (side * self.max_upscale)) ** 2))
         area = side * side * rng.uniform(low, max(low, self.crop_scale[1]))
         aspect = np.exp(rng.uniform(np.log(3 / 4), np.log(4 / 3)))
-        w = int(round(min(side, np.sqrt(area * aspect))))
-        h = int(round(min(side, np.sqrt(area / aspect))))
+        least = min(side, size / self.max_upscale)  # no side of the crop enlarged more
+        w = int(round(np.clip(np.sqrt(area * aspect), least, side)))
+        h = int(round(np.clip(np.sqrt(area / aspect), least, side)))
         x0 = int(rng.integers(0, side - w + 1))
         y0 = int(rng.integers(0, side - h + 1))
         im = Image.fromarray(img)
