@@ -51,3 +51,15 @@ def fraction(text: str) -> float:
     if not 0.0 <= value < 1.0:
         raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {value}")
     return value
+
+
+def vividness(text: str) -> float:
+    """A ``type=`` for ``--vividness``: a number from 0 to 1 (:func:`kcolor.vividness.check`)."""
+    from kcolor import vividness as _vividness  # no numpy, no Keras
+
+    try:
+        return _vividness.check(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number from 0 to 1 ({_vividness.HELP}), got {text!r}"
+        ) from None

@@ -131,6 +131,7 @@ def read_config(folder: str | os.PathLike) -> dict:
     config.setdefault("embedder", None)
     config.setdefault("temperature", None)
     config.setdefault("prior_correction", 0.0)
+    config.setdefault("vividness", None)  # kcolor.vividness reads and checks it
     return config
 
 

@@ -32,6 +32,7 @@ examples:
   kcolor colorize album/ scans/ -o coloured/ --recursive
   kcolor colorize album/ -o coloured/ --model runs/faces      # a `kcolor train` run
   kcolor colorize album/ -o coloured/ --model my_model.keras --size 384
+  kcolor colorize old.jpg -o vivid/ --vividness 0.8           # stronger colours
 
 Outputs keep the input's name (and, for folders, its sub-path) under OUTDIR; formats
 without a writer (e.g. GIF) are written as PNG; two inputs with the same output name
@@ -63,6 +64,12 @@ finished run resumes with a larger --epochs (or --init RUN_DIR starts a new run 
 
 
 _positive_int, _size, _fraction = argtypes.positive_int, argtypes.size, argtypes.fraction
+
+#: The help of ``--vividness`` (colorize and demo).
+_VIVIDNESS_HELP = (
+    "how colourful, from 0 to 1: 0 muted, 0.5 the preset's balance, 1 vivid (default: the "
+    "preset's own, 0.5 unless it records another)"
+)
 
 
 def _err(message: str) -> None:
@@ -114,6 +121,9 @@ def _add_colorize(sub):
         default=None,
         metavar="N",
         help="run the model at NxN (a multiple of 8; default: the size the model was trained at)",
+    )
+    p.add_argument(
+        "--vividness", type=argtypes.vividness, default=None, metavar="V", help=_VIVIDNESS_HELP
     )
     p.add_argument("--suffix", default="", help="appended to each output name, e.g. _color")
     p.add_argument(
@@ -212,6 +222,8 @@ def _cmd_colorize(args) -> int:
     kwargs = {"batch_size": args.batch_size}
     if args.size:
         kwargs["input_size"] = args.size
+    if getattr(args, "vividness", None) is not None:
+        kwargs["vividness"] = args.vividness
     if getattr(args, "unsafe", False):
         kwargs["safe_mode"] = False
     from kcolor import batch, loading
@@ -586,6 +598,9 @@ def _add_demo(sub):
         help="as for `kcolor colorize`; repeat it for one panel each (default: the default "
         "preset, next to the article's beta-photos)",
     )
+    p.add_argument(
+        "--vividness", type=argtypes.vividness, default=None, metavar="V", help=_VIVIDNESS_HELP
+    )
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     return p
 
@@ -629,11 +644,13 @@ def _cmd_demo(args) -> int:
         _err(f"{out} exists already (pass --overwrite to replace it)")
         return 1
     models = _demo_models(args.model)
+    vividness = getattr(args, "vividness", None)
+    kwargs = {} if vividness is None else {"vividness": vividness}
     try:
         colorizers = []
         for spec in models:
             with _status(f"loading {_model_name(spec)}"):
-                colorizers.append((spec, _load_colorizer(spec)))
+                colorizers.append((spec, _load_colorizer(spec, **kwargs)))
     except KcolorError as err:
         _err(str(err))
         return 2
@@ -645,6 +662,7 @@ def _cmd_demo(args) -> int:
     panels = [("black and white", grey)]
     for spec, colorizer in colorizers:
         label = str(spec) + (" (default)" if spec == DEFAULT_PRESET else "")
+        label += "" if vividness is None else f", vividness {vividness:g}"
         panels.append((label, colorizer.colorize(grey)))
     try:
         kio.save_image(out, _panels(panels), overwrite=args.overwrite)

@@ -14,6 +14,10 @@ untouched:
    sRGB gamut are desaturated rather than clipped, so the output's L equals the input's L
    to within uint8 rounding.
 
+How colourful the result is follows one knob, ``vividness`` in [0, 1] (0 muted, 0.5 the
+preset's balance, 1 vivid; :mod:`kcolor.vividness`): for a colour-class model it picks the
+decoding, for a regression model it scales ab.
+
 The model runs on :func:`kcolor.device` (the GPU when there is one) under
 ``torch.inference_mode``; the full-resolution work is numpy on the CPU's cores. Colouring
 files and folders (read-ahead, writing, reports) lives in :mod:`kcolor.batch`.
@@ -21,11 +25,14 @@ files and folders (read-ahead, writing, reports) lives in :mod:`kcolor.batch`.
 
 from __future__ import annotations
 
+import math
 import os
+import threading
 
 import numpy as np
 
 from kcolor import color
+from kcolor import vividness as _vividness
 from kcolor.backend import device as _device
 from kcolor.batch import ColorizeResult, colorize_files, plan_outputs
 from kcolor.errors import WeightsError
@@ -61,13 +68,28 @@ class Colorizer:
         multiple: model-side height and width are rounded to a multiple of this
             (the model's total stride: 8 for the article's networks, 32 for the U-Net).
         temperature: for a colour-class model (more than 2 output channels), the
-            annealed-mean temperature its classes are decoded with
+            annealed-mean temperature its classes are decoded with at ``vividness`` 0.5
             (:func:`kcolor.models.color_classes.to_ab_model`); ``None`` means
             :data:`DEFAULT_TEMPERATURE`. Regression models ignore it.
         prior_correction: for a colour-class model, how much of its class rebalancing
-            the decoding undoes, in [0, 1] (see
-            :class:`kcolor.models.color_classes.AnnealedMeanDecode`); presets record the
-            value chosen on validation photos.
+            the decoding undoes at ``vividness`` 0.5, in [-1, 1] (see
+            :class:`kcolor.models.color_classes.AnnealedMeanDecode`); ``None`` means 0.
+            Presets record the value chosen on validation photos.
+        vividness: how colourful, in [0, 1]: 0 muted, 0.5 the balance ``temperature`` and
+            ``prior_correction`` give, 1 vivid (:mod:`kcolor.vividness`); ``None`` means 0.5
+            (``from_preset``: the preset's recorded default, 0.5 unless it says otherwise).
+            A colour-class model is decoded at the ``(T, alpha)`` the anchors give for it;
+            a regression model's ab is scaled by :func:`kcolor.vividness.regression_gain`.
+            :meth:`colorize` can override it per call. Precedence: ``temperature`` and
+            ``prior_correction`` never lose to it, they set its mid-point, so
+            ``Colorizer(model, temperature=0.2)`` decodes at exactly T = 0.2 as before, and
+            ``vividness=1`` then moves alpha from there.
+        vividness_anchors: for a colour-class model, ``[[V, T, alpha], ...]`` (V from 0 to
+            1) to interpolate the decoding between, e.g. a preset's recorded ones; ``None``
+            derives them from ``temperature`` and ``prior_correction``
+            (:func:`kcolor.vividness.derived_anchors`). Given together with
+            ``temperature`` or ``prior_correction``, these must equal the anchors' decoding
+            at ``vividness``.
         compile: run the network through ``torch.compile``
             (:class:`kcolor.backend.CompiledForward`): the first batch at each model-side
             size compiles (seconds for beta on a CPU, minutes for the U-Net; at most 8
@@ -93,7 +115,9 @@ class Colorizer:
         max_side: int = 512,
         multiple: int = 8,
         temperature: float | None = None,
-        prior_correction: float = 0.0,
+        prior_correction: float | None = None,
+        vividness: float | None = None,
+        vividness_anchors=None,
         compile: bool = False,
     ):
         if batch_size < 1:
@@ -105,14 +129,27 @@ class Colorizer:
         self.multiple = int(multiple)
         self.keep_aspect = bool(keep_aspect)
         self.temperature = None if temperature is None else float(temperature)
-        self.prior_correction = float(prior_correction)
+        self.prior_correction = 0.0 if prior_correction is None else float(prior_correction)
+        self.vividness = _vividness.DEFAULT if vividness is None else _vividness.check(vividness)
         n_inputs = len(model.inputs)
         if n_inputs not in (1, 2):
             raise ValueError(f"Colorizer expects a model with 1 or 2 inputs, got {n_inputs}")
         out_shape = tuple(model.outputs[0].shape)
+        #: The colour-class model itself (logits out), or ``None`` for a regression model.
+        self.class_model = None
+        #: The ``[[V, T, alpha], ...]`` a colour-class model's vividness follows, else ``None``.
+        self.vividness_anchors = None
+        self._decoders: dict[tuple[float, float], object] = {}  # other vividness, by (T, alpha)
+        self._decoders_lock = threading.Lock()
         if out_shape and out_shape[-1] is not None and out_shape[-1] > 2:
-            model = _class_model_to_ab(model, self.temperature or DEFAULT_TEMPERATURE,
-                                       self.prior_correction)  # fmt: skip
+            self.class_model = model
+            self.vividness_anchors = self._anchors(temperature, prior_correction,
+                                                   vividness_anchors)  # fmt: skip
+            d = self.decoding()
+            model = _class_model_to_ab(model, d["temperature"], d["prior_correction"])
+        elif vividness_anchors is not None:
+            raise ValueError(f"Model {model.name!r} outputs ab directly: vividness_anchors are "
+                             "for colour-class models (vividness scales its ab instead)")  # fmt: skip
         self.model = model
         self._forward = None
         if compile:
@@ -150,6 +187,50 @@ class Colorizer:
             else:
                 self.input_size = (int(input_size[0]), int(input_size[1]))
 
+    def _anchors(self, temperature, prior_correction, anchors):
+        if anchors is None:
+            return _vividness.derived_anchors(self.temperature or DEFAULT_TEMPERATURE,
+                                              self.prior_correction)  # fmt: skip
+        anchors = _vividness.check_anchors(anchors)
+        if temperature is not None or prior_correction is not None:
+            t, a = _vividness.class_decoding(self.vividness, anchors)
+            if (temperature is not None and not math.isclose(t, self.temperature)) or not (
+                math.isclose(a, self.prior_correction, abs_tol=1e-9)
+            ):
+                raise ValueError(
+                    f"the vividness anchors decode vividness {self.vividness:g} at T={t:g}, "
+                    f"alpha={a:g}, but temperature={temperature}, prior_correction="
+                    f"{prior_correction} were given: pass the anchors or those, not both"
+                )
+        return anchors
+
+    def decoding(self, vividness: float | None = None) -> dict:
+        """What ``vividness`` (``None``: this colorizer's own) does to the colours:
+        ``{"vividness", "temperature", "prior_correction"}`` for a colour-class model,
+        ``{"vividness", "gain"}`` (the factor on ab) for a regression model."""
+        v = self.vividness if vividness is None else _vividness.check(vividness)
+        if self.class_model is None:
+            return {"vividness": v, "gain": _vividness.regression_gain(v)}
+        t, a = _vividness.class_decoding(v, self.vividness_anchors)
+        return {"vividness": v, "temperature": t, "prior_correction": a}
+
+    def _decoder(self, vividness):
+        """``(model, compiled forward or None)`` that decodes a class model at ``vividness``."""
+        if vividness is None or self.class_model is None:
+            return self.model, self._forward
+        d, own = self.decoding(vividness), self.decoding()
+        key = (d["temperature"], d["prior_correction"])
+        if key == (own["temperature"], own["prior_correction"]):
+            return self.model, self._forward
+        with self._decoders_lock:  # the same layers and weights, another decoding: eager
+            model = self._decoders.pop(key, None)
+            if model is None:
+                model = _class_model_to_ab(self.class_model, *key)
+            self._decoders[key] = model  # most recent last; keep 4
+            while len(self._decoders) > 4:
+                self._decoders.pop(next(iter(self._decoders)))
+        return model, None
+
     @property
     def compile_stats(self):
         """The :class:`kcolor.backend.CompileStats` of a ``compile=True`` colorizer, else ``None``."""
@@ -162,16 +243,26 @@ class Colorizer:
         """A Colorizer for a preset name, a preset folder (what ``kcolor train`` writes) or a
         ``.keras`` file; ``None`` means :data:`kcolor.DEFAULT_PRESET`.
 
-        Keyword arguments (``batch_size``, ``input_size``, ``temperature``, ...) override the
-        preset's. ``safe_mode=False`` lets a trusted ``.keras`` file with a ``Lambda`` load.
+        Keyword arguments (``batch_size``, ``input_size``, ``vividness``, ...) override the
+        preset's. A ``temperature`` or ``prior_correction`` given here replaces the preset's
+        decoding and, with it, its recorded vividness default and anchors (derived anew from
+        the values given). ``safe_mode=False`` lets a trusted ``.keras`` file with a
+        ``Lambda`` load.
 
         Raises:
             kcolor.errors.WeightsError: naming the preset, folder or file and what is wrong.
+            ValueError: a ``vividness`` outside [0, 1].
         """
         from kcolor import loading
 
+        if kwargs.get("vividness") is not None:  # a usage error, before anything loads
+            kwargs["vividness"] = _vividness.check(kwargs["vividness"])
         loaded = loading.load(name, safe_mode=safe_mode)
-        for key, value in loaded.colorizer_kwargs().items():
+        preset = loaded.colorizer_kwargs()
+        if {"temperature", "prior_correction"} & kwargs.keys():
+            preset.pop("vividness_anchors", None)  # centred on the preset's own decoding
+            preset.pop("vividness", None)
+        for key, value in preset.items():
             kwargs.setdefault(key, value)
         try:
             return cls(loaded.model, **kwargs)
@@ -202,26 +293,32 @@ class Colorizer:
         return snap(height), snap(width)
 
     # ------------------------------------------------------------ colourising
-    def colorize(self, images):
+    def colorize(self, images, *, vividness: float | None = None):
         """Colour one photo or a list of photos.
 
         Args:
             images: a path, a ``PIL.Image``, a numpy array (``(H, W)``, ``(H, W, 1|3|4)``; uint8,
                 or floats in ``[0, 1]``), or a list/tuple of these. A 4-D array is a batch.
+            vividness: this call's colour strength in [0, 1] (0 muted, 0.5 the preset's
+                balance, 1 vivid); ``None``: the colorizer's own. A colour-class model
+                decoded at another vividness than its own runs eagerly, even with
+                ``compile=True``.
 
         Returns:
             uint8 RGB ``(H, W, 3)`` with each input's height and width: one array for one
             input, a list for a list, a 4-D array for a 4-D array.
         """
+        if vividness is not None:
+            vividness = _vividness.check(vividness)
         if isinstance(images, np.ndarray) and images.ndim == 4:
-            return np.stack(self.colorize(list(images)))
+            return np.stack(self.colorize(list(images), vividness=vividness))
         if isinstance(images, (list, tuple)):
             out = []
             for i in range(0, len(images), self.batch_size):
                 chunk = [_as_photo(im) for im in images[i : i + self.batch_size]]
-                out.extend(self._colorize_batch(chunk))
+                out.extend(self._colorize_batch(chunk, vividness=vividness))
             return out
-        return self._colorize_batch([_as_photo(images)])[0]
+        return self._colorize_batch([_as_photo(images)], vividness=vividness)[0]
 
     def colorize_files(self, paths, out_dir, **kwargs) -> ColorizeResult:
         """Colour image files and folders into ``out_dir``: :func:`kcolor.batch.colorize_files`
@@ -229,14 +326,18 @@ class Colorizer:
         ``recursive``)."""
         return colorize_files(self, paths, out_dir, **kwargs)
 
-    def _colorize_batch(self, photos: list[np.ndarray], rgbx: bool = False) -> list[np.ndarray]:
-        """Colour uint8 photos, each grey ``(H, W)`` or RGB ``(H, W, 3)`` (the caller batches).
+    def _colorize_batch(self, photos: list[np.ndarray], rgbx: bool = False,
+                        vividness: float | None = None) -> list[np.ndarray]:  # fmt: skip
+        """Colour uint8 photos, each grey ``(H, W)`` or RGB ``(H, W, 3)`` (the caller batches),
+        at ``vividness`` (``None``: the colorizer's own).
 
         Returns uint8 RGB ``(H, W, 3)`` arrays, or RGBX ``(H, W, 4)`` with ``rgbx=True``.
         """
         import torch
         from PIL import Image
 
+        model, forward = self._decoder(vividness)
+        gain = 1.0 if self.class_model is not None else self.decoding(vividness)["gain"]
         photos = [_grey_if_grey(p) for p in photos]
         groups: dict[tuple[int, int], list[int]] = {}
         for i, p in enumerate(photos):
@@ -255,25 +356,30 @@ class Colorizer:
                         small = np.repeat(small[..., None], 3, axis=-1)
                     xs.append(color.encode_l(color.rgb_to_l(small)))  # (h, w, 1) float32
                 x = torch.from_numpy(np.stack(xs)).to(dev)
-                y = self._predict(x)  # (n, h', w', 2) encoded ab
+                # (n, h', w', 2) encoded ab; another decoding's model only when asked for
+                y = self._predict(x) if model is self.model else self._predict(x, model, forward)
                 ab = color.decode_ab(y.float().cpu().numpy())
+                if gain != 1.0:  # out-of-gamut colours are desaturated by join_lightness
+                    ab = ab * np.float32(gain)
                 for j, i in enumerate(idx):
                     out[i] = color.join_lightness(photos[i], ab[j], rgbx=rgbx)
         return out  # type: ignore[return-value]
 
-    def _predict(self, x):
+    def _predict(self, x, model=None, forward=None):
         import torch
 
+        if model is None:
+            model, forward = self.model, self._forward
         if self.fusion:
             emb = self.embedder(x)
             emb = torch.as_tensor(np.asarray(emb, dtype=np.float32), device=x.device)
             inputs = [x, emb]
         else:
             inputs = x
-        if self._forward is not None:
-            y = self._forward(inputs, training=False)
+        if forward is not None:
+            y = forward(inputs, training=False)
         else:
-            y = self.model(inputs, training=False)
+            y = model(inputs, training=False)
         if not isinstance(y, torch.Tensor):
             y = torch.as_tensor(np.asarray(y), device=x.device)
         return y.float()

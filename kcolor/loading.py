@@ -3,7 +3,7 @@
 :func:`load` is the one loader behind ``Colorizer.from_preset``, ``kcolor colorize
 --model``, ``kcolor evaluate --model`` and ``kcolor serve --model``. It returns the model
 with what the :class:`~kcolor.Colorizer` needs to run it (input size, size multiple,
-embedder, decoding temperature).
+embedder, decoding temperature, vividness).
 
 Example:
     >>> import kcolor
@@ -37,6 +37,9 @@ class Loaded:
         embedder: the embedder name a two-input (fusion) model needs, or ``None``.
         temperature: the default annealed-mean temperature of a colour-class model.
         prior_correction: how much of a colour-class model's rebalancing its decoding undoes.
+        vividness: the preset's recorded default vividness (``None``: none recorded, 0.5).
+        vividness_anchors: the preset's recorded ``[[V, T, alpha], ...]``, or ``None``
+            (derived from ``temperature`` and ``prior_correction``; :mod:`kcolor.vividness`).
         folder: the preset folder, when there is one.
     """
 
@@ -47,6 +50,8 @@ class Loaded:
     embedder: str | None = None
     temperature: float | None = None
     prior_correction: float = 0.0
+    vividness: float | None = None
+    vividness_anchors: list | None = None
     folder: Path | None = None
 
     def colorizer_kwargs(self) -> dict:
@@ -57,6 +62,10 @@ class Loaded:
             kwargs["temperature"] = self.temperature
         if self.prior_correction:
             kwargs["prior_correction"] = self.prior_correction
+        if self.vividness is not None:
+            kwargs["vividness"] = self.vividness
+        if self.vividness_anchors is not None:
+            kwargs["vividness_anchors"] = self.vividness_anchors
         return kwargs
 
 
@@ -124,6 +133,7 @@ def load(spec=None, *, safe_mode: bool = True) -> Loaded:
         shipped = folder.parent == artifacts.WEIGHTS_DIR
         hint = " Reinstall kcolor or choose another preset." if shipped else ""
         raise WeightsError(err.path, f"{err.reason}{hint}") from err
+    default, anchors = _vividness_record(folder, config)
     return Loaded(
         model=model,
         name=text,
@@ -132,8 +142,35 @@ def load(spec=None, *, safe_mode: bool = True) -> Loaded:
         embedder=config["embedder"],
         temperature=config["temperature"],
         prior_correction=float(config["prior_correction"]),
+        vividness=default,
+        vividness_anchors=anchors,
         folder=folder,
     )
+
+
+def _vividness_record(folder: Path, config: dict):
+    """``(default or None, anchors or None)`` of a preset's ``"vividness"`` record, checked:
+    its anchors must decode the default vividness at the preset's temperature and prior
+    correction (what kcolor versions without vividness use)."""
+    from kcolor import vividness
+
+    record = config.get("vividness")
+    if record is None:
+        return None, None
+    try:
+        default, anchors = vividness.read_record(record)
+        if anchors is not None:
+            t, a = vividness.class_decoding(default, anchors)
+            t0, a0 = config["temperature"], float(config["prior_correction"])
+            if t0 is None or abs(t - float(t0)) > 1e-6 or abs(a - a0) > 1e-6:
+                raise ValueError(
+                    f"its vividness anchors decode the default vividness {default:g} at "
+                    f'T={t:g}, alpha={a:g}, but "temperature" is {t0} and '
+                    f'"prior_correction" {a0:g}: make them agree'
+                )
+    except ValueError as err:
+        raise WeightsError(folder / artifacts.CONFIG, str(err)) from None
+    return default, anchors
 
 
 def _load_keras_file(path: Path, *, safe_mode: bool) -> Loaded:

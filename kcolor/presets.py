@@ -3,7 +3,8 @@
 A preset is a folder (:mod:`kcolor.artifacts` reads and checks it)::
 
     config.json        {"builder": "beta", "args": {...}, "input_size": 128, "multiple": 8,
-                        "embedder": null, "temperature": null}
+                        "embedder": null, "temperature": null,
+                        "vividness": {"default": 0.5, "anchors": null}}  (optional)
     model.weights.h5   the weights
     metadata.json      the ``kcolor train`` command, training config, data, seed, epochs,
                        wall time, device, metrics and the weights' SHA-256
@@ -85,6 +86,7 @@ def get_preset(name: str) -> dict:
         "embedder": config["embedder"],
         "temperature": config["temperature"],
         "prior_correction": config["prior_correction"],
+        "vividness": config.get("vividness"),
         "description": meta.get("description", ""),
         "metadata": meta,
     }
@@ -246,6 +248,7 @@ def save_to_preset(
     embedder: str | None = None,
     temperature: float | None = None,
     prior_correction: float = 0.0,
+    vividness: float | dict | None = None,
     metadata: dict | None = None,
     float16: bool = False,
     overwrite: bool = False,
@@ -264,6 +267,14 @@ def save_to_preset(
         temperature: for colour-class models, the default annealed-mean temperature.
         prior_correction: for colour-class models, how much of the class rebalancing the
             decoding undoes (:class:`kcolor.models.color_classes.AnnealedMeanDecode`).
+        vividness: the preset's colour-strength record (:mod:`kcolor.vividness`): its
+            default vividness (a number in [0, 1]; what ``Colorizer.from_preset`` uses when
+            none is asked for), or ``{"default": V, "anchors": [[V, T, alpha], ...]}`` to
+            give a colour-class model its own anchors. With anchors and no ``temperature``,
+            ``temperature`` and ``prior_correction`` are written as the anchors' decoding at
+            the default (kcolor versions without vividness use those); given, they must
+            agree with it. ``None``: no record (default 0.5, anchors derived from
+            ``temperature`` and ``prior_correction``).
         metadata: how it was made (command, config, data, metrics, ...); the weights'
             SHA-256, kcolor version and date are added.
         float16: store the weights as float16 (half the size; for shipping).
@@ -278,6 +289,11 @@ def save_to_preset(
     if not overwrite and (folder / artifacts.WEIGHTS).exists():
         raise WeightsError(folder, "holds a preset already; pass overwrite=True to replace it")
     get_builder(builder)  # fail early on a typo
+    record = None
+    if vividness is not None:
+        record, temperature, prior_correction = _vividness_record(
+            vividness, temperature, prior_correction
+        )
     from kcolor.io import atomic_path
 
     with atomic_path(folder / artifacts.WEIGHTS, suffix=".weights.h5") as tmp:
@@ -293,6 +309,8 @@ def save_to_preset(
         "temperature": temperature,
         "prior_correction": float(prior_correction),
     }
+    if record is not None:
+        config["vividness"] = record
     artifacts.write_json(folder / artifacts.CONFIG, config)
     meta = dict(metadata or {})
     meta["weights_sha256"] = digest
@@ -301,6 +319,26 @@ def save_to_preset(
     meta["saved"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     artifacts.write_json(folder / artifacts.METADATA, meta)
     return folder
+
+
+def _vividness_record(value, temperature, prior_correction):
+    """``(record, temperature, prior_correction)`` for :func:`save_to_preset`'s ``vividness``."""
+    import math
+
+    from kcolor import vividness
+
+    default, anchors = vividness.read_record(value)
+    if anchors is not None:
+        t, a = vividness.class_decoding(default, anchors)
+        if temperature is None:
+            temperature, prior_correction = t, a
+        elif not (math.isclose(t, temperature) and math.isclose(a, prior_correction, abs_tol=1e-9)):
+            raise ValueError(
+                f"the vividness anchors decode the default vividness {default:g} at T={t:g}, "
+                f"alpha={a:g}, not at temperature={temperature}, prior_correction="
+                f"{prior_correction}: leave temperature out to take both from the anchors"
+            )
+    return vividness.make_record(default, anchors), temperature, prior_correction
 
 
 def export_preset(src, dst, *, float16: bool = True, overwrite: bool = False, **metadata) -> Path:
@@ -315,7 +353,8 @@ def export_preset(src, dst, *, float16: bool = True, overwrite: bool = False, **
         model, dst, builder=config["builder"], args=config["args"],
         input_size=config["input_size"], multiple=config["multiple"],
         embedder=config["embedder"], temperature=config["temperature"],
-        prior_correction=config["prior_correction"], metadata=meta, float16=float16, overwrite=overwrite,
+        prior_correction=config["prior_correction"], vividness=config.get("vividness"),
+        metadata=meta, float16=float16, overwrite=overwrite,
     )  # fmt: skip
     if (src / "history.csv").is_file():
         shutil.copyfile(src / "history.csv", out / "history.csv")

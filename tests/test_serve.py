@@ -175,6 +175,7 @@ def test_config_says_the_limit(server):
     assert status == 200
     assert json.loads(body) == {
         "default_model": presets.DEFAULT_PRESET,
+        "default_vividness": 0.5,
         "max_bytes": 200_000,
         "max_mb": 0.2,
         "max_pixels": 200_000,
@@ -245,6 +246,33 @@ def test_model_field_picks_a_listed_model(server):
     other = [m["name"] for m in list_models(presets.DEFAULT_PRESET)][-1]
     status, headers, _ = colorize(server, "a.png", encode(grey_photo()), model=other)
     assert status == 200 and headers["x-kcolor-model"] == other
+
+
+def _chroma(body):
+    rgb = np.asarray(Image.open(io.BytesIO(body)).convert("RGB"))
+    return float(np.hypot(*np.moveaxis(color.rgb_to_lab(rgb / 255.0)[..., 1:], -1, 0)).mean())
+
+
+def test_vividness_field_sets_the_colour_strength(server):
+    data = encode(grey_photo(seed=4))
+    answers = {v: colorize(server, "v.png", data, vividness=v) for v in ("0", "0.5", "1")}
+    assert all(status == 200 for status, _, _ in answers.values())
+    assert {answers[v][1]["x-kcolor-vividness"] for v in answers} == {"0", "0.5", "1"}
+    chroma = [_chroma(answers[v][2]) for v in ("0", "0.5", "1")]
+    assert chroma[0] < chroma[1] < chroma[2], chroma
+    # without the field: the model's own default, the same photo as 0.5 (and no header)
+    status, headers, body = colorize(server, "v.png", data)
+    assert status == 200 and "x-kcolor-vividness" not in headers
+    assert body == answers["0.5"][2]
+
+
+@pytest.mark.parametrize("value", ["abc", "1.5", "-0.1", "nan", "inf", ""])
+def test_vividness_out_of_range_or_not_a_number_is_400(server, value):
+    status, headers, body = colorize(server, "v.png", encode(grey_photo()), vividness=value)
+    assert status == 400
+    message = error_of(status, headers, body)
+    assert message.startswith("v.png: vividness must be a number from 0 to 1"), message
+    assert "0 muted, 0.5 the preset's balance, 1 vivid" in message and repr(value) in message
 
 
 # ---------------------------------------------------------------- errors
@@ -708,6 +736,7 @@ def test_serve_passes_its_limits_to_the_app(monkeypatch, capsys):
     status, _, body = _config_of(apps[0])
     assert status == 200 and json.loads(body) == {
         "default_model": presets.DEFAULT_PRESET,
+        "default_vividness": 0.5,
         "max_bytes": 7_000_000,
         "max_mb": 7.0,
         "max_pixels": 12_000_000,

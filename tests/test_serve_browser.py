@@ -200,6 +200,43 @@ def test_bad_file_shows_a_message_naming_it_and_the_others_go_on(page, tmp_path)
         assert inner.size == (48, 32)
 
 
+def _chroma(path):
+    rgb = np.asarray(Image.open(path).convert("RGB"))
+    return float(np.hypot(*np.moveaxis(color.rgb_to_lab(rgb / 255.0)[..., 1:], -1, 0)).mean())
+
+
+def test_colour_strength_slider_colours_the_photos_again(page, tmp_path):
+    assert page.input_value("#vividness") == "50"  # the default model's default, 0.5
+    assert page.inner_text("#vividness-value") == "50 %"
+    src = tmp_path / "harbour.png"
+    Image.fromarray(grey_photo(40, 60, seed=7)).save(src)
+    page.set_input_files("#files", str(src))
+    card = ".card[data-name='harbour.png']"
+    page.wait_for_selector(f"{card}[data-state='done'][data-vividness='50']", timeout=60_000)
+    (tmp_path / "50").mkdir()
+    at_50 = download(page, f"{card} .download", tmp_path / "50")
+    before_src = page.get_attribute(f"{card} img.after", "src")
+    answers = []  # the vividness each colorize answer says it used
+    page.on("response", lambda r: answers.append(r.headers.get("x-kcolor-vividness")) if "colorize" in r.url else None)  # fmt: skip
+
+    # Drag the slider (many input events): one request, once it rests, at the last value.
+    page.eval_on_selector(
+        "#vividness",
+        "s => { for (const v of [60, 70, 80, 90, 100]) { s.value = v; "
+        "s.dispatchEvent(new Event('input', {bubbles: true})); } }",
+    )
+    assert page.inner_text("#vividness-value") == "100 %"
+    page.wait_for_selector(f"{card}[data-state='done'][data-vividness='100']", timeout=60_000)
+    assert page.get_attribute(f"{card} img.after", "src") != before_src  # a new picture
+    assert answers == ["1"]
+    assert "100 %" in page.inner_text(f"{card} .meta")
+    (tmp_path / "100").mkdir()
+    at_100 = download(page, f"{card} .download", tmp_path / "100")
+    assert _chroma(at_100) > _chroma(at_50) + 1, (_chroma(at_50), _chroma(at_100))
+    grey = np.asarray(Image.open(src).convert("RGB"))
+    assert np.abs(lightness(np.asarray(Image.open(at_100).convert("RGB"))) - lightness(grey)).max() <= 1.5  # fmt: skip
+
+
 def buttons(page, selector):
     """The texts of the buttons in the card ``selector``."""
     return page.eval_on_selector_all(f"{selector} .actions button", "bs => bs.map(b => b.textContent)")  # fmt: skip

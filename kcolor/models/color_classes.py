@@ -377,10 +377,12 @@ class AnnealedMeanDecode(keras.layers.Layer):
         temperature: T > 0; 1 gives the mean, T -> 0 the mode, 0.38 (default) in between.
         upsample: integer upsampling factor of the decoded ab (the head's output stride).
         class_weights: the head's rebalancing weights ``(Q,)`` (for ``prior_correction``).
-        prior_correction: alpha in [0, 1]: the class probabilities are divided by
+        prior_correction: alpha in [-1, 1]: the class probabilities are divided by
             ``class_weights ** alpha`` before annealing. Training with rebalancing weights
             ``w`` makes the network's posterior about ``w_q p(q | x)``, biased to rare,
-            saturated colours; alpha 1 undoes that bias, 0 (default) keeps it.
+            saturated colours; alpha 1 undoes that bias, 0 (default) keeps it, a negative
+            alpha strengthens it (more saturated still; :mod:`kcolor.vividness` uses it
+            above a preset's own balance when the preset's alpha is under 0.5).
 
     Example:
         >>> decode = AnnealedMeanDecode(temperature=0.38)
@@ -395,8 +397,8 @@ class AnnealedMeanDecode(keras.layers.Layer):
         super().__init__(**kwargs)
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
-        if not 0 <= prior_correction <= 1:
-            raise ValueError(f"prior_correction must be in [0, 1], got {prior_correction}")
+        if not -1 <= prior_correction <= 1:
+            raise ValueError(f"prior_correction must be in [-1, 1], got {prior_correction}")
         self.bins = _as_bins(bins)
         self.temperature = float(temperature)
         self.upsample = int(upsample)

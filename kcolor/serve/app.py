@@ -6,12 +6,17 @@ Routes:
 * ``GET /api/models`` - a JSON list ``[{"name", "description", "default"}]`` of the models
   a request may name: the installed presets, and the server's own ``--model`` (marked
   ``"default": true``);
-* ``GET /api/config`` - ``{"default_model", "max_bytes", "max_mb", "max_pixels", "max_queue"}``;
+* ``GET /api/config`` - ``{"default_model", "default_vividness", "max_bytes", "max_mb",
+  "max_pixels", "max_queue"}`` (``default_vividness``: the default model's, 0.5 unless its
+  preset records another);
 * ``POST /api/colorize`` - a ``multipart/form-data`` body with the photo in the field
-  ``image`` (and optionally a model name in ``model``); answers the colour photo, at the
+  ``image`` (and optionally a model name in ``model`` and a colour strength in
+  ``vividness``, a number from 0 to 1: 0 muted, 0.5 the preset's balance, 1 vivid;
+  without it, the model's default); answers the colour photo, at the
   upload's full size, as ``image/jpeg`` when the upload was a JPEG and ``image/png``
   otherwise. Bad input answers 4xx with ``{"error": "..."}`` naming the file and what is
-  wrong: 400 not an image, truncated, empty or a malformed form; 413 over the size limit
+  wrong: 400 not an image, truncated, empty, a malformed form, an unknown model or a
+  vividness that is not a number from 0 to 1; 413 over the size limit
   (``max_mb``) or over the pixel limit (``max_pixels``, read from the file's header before
   any pixel is decoded); 415 not a form; 503 (with ``Retry-After``) when ``max_queue``
   requests wait already.
@@ -49,6 +54,7 @@ from starlette.routing import Route
 
 from kcolor import io as kio
 from kcolor import presets
+from kcolor import vividness as _vividness
 from kcolor.errors import ImageReadError, KcolorError
 
 __all__ = ["DEFAULT_MAX_MB", "DEFAULT_MAX_PIXELS", "DEFAULT_MAX_QUEUE", "ModelCache", "create_app"]
@@ -96,7 +102,8 @@ class ModelCache:
 
     Args:
         factory: ``factory(name)`` returns an object with ``colorize(rgb) -> rgb``
-            (a :class:`kcolor.Colorizer`).
+            (a :class:`kcolor.Colorizer`; requests that set a vividness call
+            ``colorize(rgb, vividness=v)``).
 
     Example:
         >>> cache = ModelCache(lambda name: object())
@@ -359,6 +366,7 @@ def create_app(
             f"max_pixels and max_queue must be 0 or more, got {max_pixels}, {max_queue}"
         )
     default = os.fspath(model) if model is not None else presets.DEFAULT_PRESET
+    default_vividness = _vividness.preset_default(default)
     max_bytes = int(max_mb * 1e6)
     cache = ModelCache(colorizer_factory or _load_colorizer)
     # One photo at a time from decoding to encoding (the queue): the memory of one photo.
@@ -377,6 +385,7 @@ def create_app(
         return JSONResponse(
             {
                 "default_model": default,
+                "default_vividness": default_vividness,
                 "max_bytes": max_bytes,
                 "max_mb": max_mb,
                 "max_pixels": max_pixels,
@@ -455,6 +464,14 @@ def create_app(
                 raise _BadRequest(
                     400, f"unknown model {name!r}: choose one of {', '.join(allowed)}"
                 )
+            vividness = form.get("vividness")
+            if vividness is not None:
+                try:
+                    if not isinstance(vividness, str):
+                        raise ValueError("the field 'vividness' must be a number, not a file")
+                    vividness = _vividness.check(vividness.strip())
+                except ValueError as err:
+                    raise _BadRequest(400, f"{filename}: {err}") from None
             size, head = await _save_upload(upload, path, max_bytes)
         finally:
             await form.close()
@@ -475,7 +492,10 @@ def create_app(
             except KcolorError as err:
                 raise _BadRequest(500, f"model {name!r} cannot be loaded: {err}") from None
             rgb = _decode(path, filename, max_pixels)
-            coloured = colorizer.colorize(rgb)
+            if vividness is None:
+                coloured = colorizer.colorize(rgb)
+            else:
+                coloured = colorizer.colorize(rgb, vividness=vividness)
             del rgb
             return _encode(coloured, jpeg)
 
@@ -493,6 +513,7 @@ def create_app(
             headers={
                 "Content-Disposition": _content_disposition(_output_name(filename, jpeg)),
                 "X-Kcolor-Model": quote(name),
+                **({} if vividness is None else {"X-Kcolor-Vividness": f"{vividness:g}"}),
                 "Cache-Control": "no-store",
             },
         )
@@ -516,6 +537,7 @@ def create_app(
     )
     app.state.models = cache
     app.state.default_model = default
+    app.state.default_vividness = default_vividness
     app.state.max_bytes = max_bytes
     app.state.queue = queue
     return app

@@ -20,9 +20,11 @@ examples:
   kcolor serve                              # http://127.0.0.1:8000/
   kcolor serve --model runs/mine --port 8080
   curl -F image=@old.jpg http://127.0.0.1:8000/api/colorize -o old_colour.jpg
+  curl -F image=@old.jpg -F vividness=0.8 http://127.0.0.1:8000/api/colorize -o vivid.jpg
 
 API: GET /api/models (JSON list, the default marked), POST /api/colorize (multipart
-field `image`, optional `model`; answers the colour photo, JPEG for a JPEG upload, PNG
+field `image`, optional `model` and `vividness`, a colour strength from 0 to 1: 0 muted,
+0.5 the preset's balance, 1 vivid; answers the colour photo, JPEG for a JPEG upload, PNG
 otherwise; errors are JSON {"error": "..."} with a 4xx status, 413 over --max-mb or
 --max-pixels; 503 with Retry-After when --max-queue requests wait already).
 
@@ -81,8 +83,9 @@ def add_parser(subparsers):
         "serve",
         help="a local web page to colour photos, with a small HTTP API",
         description="Serve a web page on which to drop photos and get them back in colour\n"
-        "(before/after slider, downloads one by one or as a zip), and the HTTP API behind\n"
-        "it. It listens on this computer only (127.0.0.1) unless --host says otherwise.",
+        "(before/after slider, a colour-strength slider, downloads one by one or as a zip),\n"
+        "and the HTTP API behind it. It listens on this computer only (127.0.0.1) unless\n"
+        "--host says otherwise.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
