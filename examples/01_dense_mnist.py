@@ -22,7 +22,7 @@ Writes to ``--out`` (default ``runs/01_dense``; with ``--seeds``, one
     config.json  history.csv  metrics.json  samples.png  model.weights.h5
     history.png  metrics.png  report.html
 
-The measured numbers, per seed, are in the README (The colour-MNIST course).
+The measured numbers, per seed, are in docs/mnist-course.md.
 
 Usage:
     python examples/01_dense_mnist.py                 # 3 epochs, seed 0

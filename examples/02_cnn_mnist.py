@@ -18,7 +18,7 @@ Each is measured on the 10,000 test digits (never trained on): digit colour
 accuracy, pixel colour accuracy and the chroma ratio (mean chroma of the
 predictions over that of the truth: below 1 = washed out).
 
-The measured numbers are in the README (The colour-MNIST course).
+The measured numbers are in docs/mnist-course.md.
 
 Writes to ``--out`` (default ``runs/02_cnn``; with ``--seeds``, these per seed
 under ``seed-N/``, the comparison for the last seed, and ``seeds.csv``)::

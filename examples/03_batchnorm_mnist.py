@@ -15,7 +15,7 @@ Writes to ``--out`` (default ``runs/03_batchnorm``; with ``--seeds``, one
     config.json  history.csv  metrics.json  samples.png  model.weights.h5
     history.png  metrics.png  report.html
 
-The measured numbers are in the README (The colour-MNIST course).
+The measured numbers are in docs/mnist-course.md.
 
 Usage:
     python examples/03_batchnorm_mnist.py                 # 2 epochs, ~40 min on 2 CPU cores

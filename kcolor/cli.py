@@ -510,7 +510,7 @@ def _add_convert(sub):
     p = sub.add_parser(
         "convert",
         help="convert an old run folder into a preset folder",
-        description="Convert a run folder of kcolor 0.1 (`kcolor train`: model.keras + "
+        description="Convert a run folder of the older format (`kcolor train`: model.keras + "
         "config.json; examples 05/06: model.weights.h5 + config.json) into a preset folder.",
     )
     p.add_argument("source", metavar="OLD_RUN")
@@ -693,8 +693,10 @@ def _add_evaluate(sub):
         "evaluate",
         help="measure colourisers on colour photos against the grey baseline",
         description="Colour the grey versions of colour photos and measure the result against "
-        "the originals: PSNR, SSIM, AuC, colourfulness, its gap to the originals, chroma ratio "
-        "(and, with --semantic, whether an ImageNet classifier sees the same thing).",
+        "the originals: PSNR, SSIM, AuC, colourfulness, its gap to the originals, chroma ratio, "
+        "vivid recall (the share of strongly coloured true pixels coloured vividly with the "
+        "right hue) and, with --semantic, whether an ImageNet classifier (EfficientNet-Lite1) "
+        "sees the same thing and the Fréchet distance of its features to the originals'.",
         epilog=_EPILOG_EVALUATE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -39,6 +39,7 @@ import numpy as np
 
 from kcolor import artifacts, io, losses, metrics
 from kcolor.errors import DataError, RunComplete, WeightsError
+from kcolor.formatting import plural as _plural
 
 import keras  # noqa: E402  isort: skip  (after kcolor: the torch backend)
 
@@ -854,7 +855,7 @@ def _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_pat
     if main:
         print(f"training {config.model} on {len(train_paths)} photos ({grey} grey dropped, "
               f"{len(val_paths)} held out), {'/'.join(str(v) for v in [config.size, *config.sizes])} px, {_plural(config.epochs, 'epoch')} "
-              f"of {steps} steps, loss {config.loss}, on {_device()}", file=sys.stderr)  # fmt: skip
+              f"of {_plural(steps, 'step')}, loss {config.loss}, on {_device()}", file=sys.stderr)  # fmt: skip
 
     def fit(epochs, lr_schedule):
         model.compile(keras.optimizers.Adam(lr_schedule), loss=loss)
@@ -908,8 +909,6 @@ def _backup_epoch(backup: Path):
         return None
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _finish(config, folder, model, best, monitor, nan_guard, budget, wall, val_ds, embedder,

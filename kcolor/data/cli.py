@@ -90,7 +90,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         type=float,
         default=None,
         metavar="CHROMA",
-        help="chroma (99th percentile) below which a photo is grey (default 6)",
+        help="chroma (99th percentile) below which a photo is grey (default 8)",
     )
     s.add_argument("--all-files", action="store_true",
                    help="list every file, not only those with an image extension")  # fmt: skip
