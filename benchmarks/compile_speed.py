@@ -112,7 +112,9 @@ def bench(kind: str, size: int, batch: int, steps: int, reps: int, warmup: int, 
         return run
 
     def torch_loop(module, opt):
-        return torch_train_loop(module, opt, x_nchw, y_nchw, batch=batch, steps=steps, device=device)
+        return torch_train_loop(
+            module, opt, x_nchw, y_nchw, batch=batch, steps=steps, device=device
+        )
 
     def infer(fn):
         def run():
@@ -178,9 +180,20 @@ def _table(part: str, ips: dict, config: str, clock: str, batch: int):
     rows = []
     for name, value in med.items():
         paired = statistics.median(a / b for a, b in zip(ips[name], ips[base], strict=True))
-        rows.append([config, part, name, f"{value:.2f}", f"{value / batch:.3f}",
-                     f"{value / med[base]:.2f}x", f"{paired:.2f}x",
-                     ("yes" if value / med[base] >= TARGET else "NO") if name.endswith("compiled") else ""])  # fmt: skip
+        rows.append(
+            [
+                config,
+                part,
+                name,
+                f"{value:.2f}",
+                f"{value / batch:.3f}",
+                f"{value / med[base]:.2f}x",
+                f"{paired:.2f}x",
+                ("yes" if value / med[base] >= TARGET else "NO")
+                if name.endswith("compiled")
+                else "",
+            ]
+        )
     return rows, base
 
 
@@ -195,20 +208,28 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=1, help="untimed repetitions (default 1)")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
-    parser.add_argument("--warm-cache", action="store_true",
-                        help="use torch's usual inductor cache (default: a fresh one: cold compiles)")  # fmt: skip
+    parser.add_argument(
+        "--warm-cache",
+        action="store_true",
+        help="use torch's usual inductor cache (default: a fresh one: cold compiles)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 32x2, 2 reps x 1 step")
     args = parser.parse_args(argv)
     if args.quick:
         args.configs, args.reps, args.steps = "32x2", 2, 1
 
     cache = os.environ.get("TORCHINDUCTOR_CACHE_DIR", "default")
-    start_run(args, "steps/rep", prefix=f"model={args.model} ",
-              suffix=f" load={os.getloadavg()[0]:.2f} inductor cache={cache}")  # fmt: skip
+    start_run(
+        args,
+        "steps/rep",
+        prefix=f"model={args.model} ",
+        suffix=f" load={os.getloadavg()[0]:.2f} inductor cache={cache}",
+    )
     rows, compiles = [], []
     for size, batch in parse_configs(args.configs):
-        train, infer, seconds = bench(args.model, size, batch, args.steps, args.reps,
-                                      args.warmup, args.clock)  # fmt: skip
+        train, infer, seconds = bench(
+            args.model, size, batch, args.steps, args.reps, args.warmup, args.clock
+        )
         config = f"{size}px b{batch}"
         for part, ips in (("train", train), ("infer", infer)):
             part_rows, base = _table(part, ips, config, args.clock, batch)
@@ -217,10 +238,18 @@ def main(argv=None):
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
     print()
     print_table(
-        ["config", "part", "contender", f"img/{args.clock}-s", f"steps/{args.clock}-s",
-         f"vs {base} (medians)", "median paired", f">= {TARGET}x"],
+        [
+            "config",
+            "part",
+            "contender",
+            f"img/{args.clock}-s",
+            f"steps/{args.clock}-s",
+            f"vs {base} (medians)",
+            "median paired",
+            f">= {TARGET}x",
+        ],
         rows,
-    )  # fmt: skip
+    )
     print()
     print_table(["config", "compiled contender", "compile s (first call - second)"], compiles)
 

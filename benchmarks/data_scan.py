@@ -26,9 +26,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 PHOTOS = REPO.parent / "shared" / "data" / "photos"
 FOLDERS = (
-    "bsds500/train", "bsds500/test", "faces", "flowers", "imagenet-sample",
-    "tiny-imagenet-train", "tiny-imagenet-val", "tiny-imagenet-test",
-)  # fmt: skip
+    "bsds500/train",
+    "bsds500/test",
+    "faces",
+    "flowers",
+    "imagenet-sample",
+    "tiny-imagenet-train",
+    "tiny-imagenet-val",
+    "tiny-imagenet-test",
+)
 
 
 def main() -> None:

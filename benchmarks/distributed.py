@@ -112,15 +112,35 @@ def run(args) -> None:
         for n in nprocs:
             out = Path(tmp) / f"{n}.json"
             cmd = [
-                sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(n),
-                "--master-addr", "127.0.0.1", "--master-port", str(_free_port()),
-                str(HERE), "--worker", "--out", str(out), "--model", args.model,
-                "--size", str(args.size), "--batch", str(args.batch),
-                "--steps", str(args.steps), "--reps", str(args.reps),
-                "--threads", str(args.threads),
-            ]  # fmt: skip
-            env = dict(os.environ, KERAS_BACKEND="torch", OMP_NUM_THREADS=str(
-                max(1, args.threads // n)))  # fmt: skip
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                "--nproc-per-node",
+                str(n),
+                "--master-addr",
+                "127.0.0.1",
+                "--master-port",
+                str(_free_port()),
+                str(HERE),
+                "--worker",
+                "--out",
+                str(out),
+                "--model",
+                args.model,
+                "--size",
+                str(args.size),
+                "--batch",
+                str(args.batch),
+                "--steps",
+                str(args.steps),
+                "--reps",
+                str(args.reps),
+                "--threads",
+                str(args.threads),
+            ]
+            env = dict(
+                os.environ, KERAS_BACKEND="torch", OMP_NUM_THREADS=str(max(1, args.threads // n))
+            )
             start = time.perf_counter()
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
             if proc.returncode != 0 or not out.is_file():
@@ -130,8 +150,10 @@ def run(args) -> None:
             rows.append(result)
     base = statistics.median(rows[0]["img_s"])
     print()
-    print("| processes | backend | batch per process | threads per process | img/s (median) "
-          "| speed-up | CPU s per epoch (all processes) | run wall s |")  # fmt: skip
+    print(
+        "| processes | backend | batch per process | threads per process | img/s (median) "
+        "| speed-up | CPU s per epoch (all processes) | run wall s |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         med = statistics.median(r["img_s"])
@@ -153,9 +175,11 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=8, help="steps per epoch (default 8)")
     parser.add_argument("--reps", type=int, default=3, help="timed epochs (default 3)")
     parser.add_argument(
-        "--threads", type=int, default=os.cpu_count() or 1,
+        "--threads",
+        type=int,
+        default=os.cpu_count() or 1,
         help="CPU threads shared out over the processes (default: all cores)",
-    )  # fmt: skip
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: alpha 32 px, 2 steps")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)

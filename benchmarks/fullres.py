@@ -147,9 +147,15 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     root = Path(args.keep or tempfile.mkdtemp(prefix="kcolor-fullres-"))
     root.mkdir(parents=True, exist_ok=True)
-    paths = make_photos(root) if not (root / "big").exists() else {
-        "small": root / "small" / "p64.jpg", "big": root / "big" / "p12mp.jpg",
-        "folder": root / "folder"}  # fmt: skip
+    paths = (
+        make_photos(root)
+        if not (root / "big").exists()
+        else {
+            "small": root / "small" / "p64.jpg",
+            "big": root / "big" / "p12mp.jpg",
+            "folder": root / "folder",
+        }
+    )
     folder_files = sorted(paths["folder"].glob("*.jpg"))
     load_before = os.getloadavg()
     # The processes first: a child's peak RSS counts the parent's pages at fork time, and
@@ -198,8 +204,11 @@ def main(argv=None) -> int:
     )
     print("| input | wall time | peak RSS |")
     print("|---|---|---|")
-    for name, label in (("small", "64x64 JPEG"), ("big", "4000x3000 JPEG"),
-                        ("folder", "24 x 768x512 JPEG")):  # fmt: skip
+    for name, label in (
+        ("small", "64x64 JPEG"),
+        ("big", "4000x3000 JPEG"),
+        ("folder", "24 x 768x512 JPEG"),
+    ):
         print(
             f"| {label} | {med([s for s, _ in cli[name]]):.2f} s "
             f"| {max(m for _, m in cli[name]):.0f} MB |"

@@ -21,12 +21,38 @@ COMMANDS = {
     "python -c pass (floor)": [sys.executable, "-c", "pass"],
     "kcolor --help": [sys.executable, "-m", "kcolor", "--help"],
     "kcolor models": [sys.executable, "-m", "kcolor", "models"],
-    "kcolor colorize missing.jpg -o OUT": [sys.executable, "-m", "kcolor", "colorize",
-                                           "missing.jpg", "-o", "{tmp}/out"],  # fmt: skip
-    "kcolor evaluate DIR --model unknown": [sys.executable, "-m", "kcolor", "evaluate", "{tmp}",
-                                            "--model", "unknown", "-o", "{tmp}/e"],  # fmt: skip
-    "kcolor train --data missing/": [sys.executable, "-m", "kcolor", "train", "--model", "beta",
-                                     "--data", "{tmp}/missing", "-o", "{tmp}/r"],  # fmt: skip
+    "kcolor colorize missing.jpg -o OUT": [
+        sys.executable,
+        "-m",
+        "kcolor",
+        "colorize",
+        "missing.jpg",
+        "-o",
+        "{tmp}/out",
+    ],
+    "kcolor evaluate DIR --model unknown": [
+        sys.executable,
+        "-m",
+        "kcolor",
+        "evaluate",
+        "{tmp}",
+        "--model",
+        "unknown",
+        "-o",
+        "{tmp}/e",
+    ],
+    "kcolor train --data missing/": [
+        sys.executable,
+        "-m",
+        "kcolor",
+        "train",
+        "--model",
+        "beta",
+        "--data",
+        "{tmp}/missing",
+        "-o",
+        "{tmp}/r",
+    ],
     "import torch, keras (reference)": [sys.executable, "-c", "import kcolor, torch, keras"],
 }
 

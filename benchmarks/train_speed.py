@@ -64,8 +64,16 @@ def bench_config(
         sync(device)
 
     def torch_loop(module, opt, memory_format):
-        return torch_train_loop(module, opt, x_nchw, y_nchw, batch=batch, steps=steps,
-                                device=device, memory_format=memory_format)  # fmt: skip
+        return torch_train_loop(
+            module,
+            opt,
+            x_nchw,
+            y_nchw,
+            batch=batch,
+            steps=steps,
+            device=device,
+            memory_format=memory_format,
+        )
 
     ref = TorchBeta().to(device)
     copy_keras_to_torch(model, ref)

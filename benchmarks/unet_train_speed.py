@@ -67,8 +67,9 @@ def bench_config(size, batch, steps, reps, warmup, extra, clock):
     device = kcolor.device()
     cache = _cache(max(32, batch * 2), side=max(256, size))
     data = CachedCrops([(cache, size, 1.0, batch)], steps=steps, seed=0)
-    config = training.TrainConfig(output="-", model="unet", model_args={"head": "classes"},
-                                  loss="color_classes", data=["-"])  # fmt: skip
+    config = training.TrainConfig(
+        output="-", model="unet", model_args={"head": "classes"}, loss="color_classes", data=["-"]
+    )
     model = training.build(config)
     head = color_classes.class_head(model)
     weights = color_classes.fit_class_weights(data, head.bins, max_batches=2)
@@ -121,8 +122,13 @@ def bench_config(size, batch, steps, reps, warmup, extra, clock):
 
 
 def main(argv=None):
-    parser = speed_parser(__doc__, default_steps=2, step="step", steps="training steps",
-                          extra_help="also time bf16 autocast and stock Keras")  # fmt: skip
+    parser = speed_parser(
+        __doc__,
+        default_steps=2,
+        step="step",
+        steps="training steps",
+        extra_help="also time bf16 autocast and stock Keras",
+    )
     parser.set_defaults(configs="128x16,224x16")
     args = parser.parse_args(argv)
     if args.quick:
@@ -132,18 +138,38 @@ def main(argv=None):
     extra_names = ["torch-bf16", "keras-plain"] if args.extra else []
     for item in args.configs.split(","):
         size, batch = (int(v) for v in item.lower().split("x"))
-        ips, pipeline = bench_config(size, batch, args.steps, args.reps, args.warmup,
-                                     args.extra, args.clock)  # fmt: skip
+        ips, pipeline = bench_config(
+            size, batch, args.steps, args.reps, args.warmup, args.extra, args.clock
+        )
         med = {name: statistics.median(v) for name, v in ips.items()}
         paired = statistics.median(k / t for k, t in zip(ips["kcolor"], ips["torch"], strict=True))
-        rows.append([f"{size}x{batch}", f"{med['kcolor']:.2f}", f"{med['torch']:.2f}",
-                     f"{med['kcolor'] / med['torch']:.2f}x", f"{paired:.2f}x",
-                     *(f"{med[n]:.2f}" for n in extra_names),
-                     f"{pipeline:.0f}", f"{pipeline / med['kcolor']:.0f}x",
-                     "yes" if pipeline / med["kcolor"] >= TARGET_PIPELINE else "NO"])  # fmt: skip
-    print_table(["size x batch", "kcolor fit photos/s", "torch loop photos/s", "ratio",
-                 "paired", *(f"{n} photos/s" for n in extra_names), "pipeline photos/s",
-                 "pipeline / fit", f">= {TARGET_PIPELINE:.0f}x"], rows)  # fmt: skip
+        rows.append(
+            [
+                f"{size}x{batch}",
+                f"{med['kcolor']:.2f}",
+                f"{med['torch']:.2f}",
+                f"{med['kcolor'] / med['torch']:.2f}x",
+                f"{paired:.2f}x",
+                *(f"{med[n]:.2f}" for n in extra_names),
+                f"{pipeline:.0f}",
+                f"{pipeline / med['kcolor']:.0f}x",
+                "yes" if pipeline / med["kcolor"] >= TARGET_PIPELINE else "NO",
+            ]
+        )
+    print_table(
+        [
+            "size x batch",
+            "kcolor fit photos/s",
+            "torch loop photos/s",
+            "ratio",
+            "paired",
+            *(f"{n} photos/s" for n in extra_names),
+            "pipeline photos/s",
+            "pipeline / fit",
+            f">= {TARGET_PIPELINE:.0f}x",
+        ],
+        rows,
+    )
 
 
 if __name__ == "__main__":

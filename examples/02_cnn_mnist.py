@@ -68,8 +68,11 @@ def make_loss(name):
 
 def parse_args(argv=None):
     parser = _mnist.parser(__doc__, out="runs/02_cnn", epochs=2, batch_size=64)
-    parser.add_argument("--losses", default="mse,saturation,perceptual",
-                        help="comma-separated: mse, saturation, perceptual")  # fmt: skip
+    parser.add_argument(
+        "--losses",
+        default="mse,saturation,perceptual",
+        help="comma-separated: mse, saturation, perceptual",
+    )
     return _mnist.apply_smoke(parser.parse_args(argv))
 
 
@@ -94,10 +97,15 @@ def train_one(name, args, data, out):
     print(f"--- {name}: {model.name}, {model.count_params():,} parameters")
     config = {"loss": name, "loss_config": loss if isinstance(loss, str) else loss.get_config()}
     scores, pred = _mnist.train_and_score(
-        model, args, data, out, config=config, scores={"loss": name},
+        model,
+        args,
+        data,
+        out,
+        config=config,
+        scores={"loss": name},
         report=f"02 CNN on colour MNIST, {name} loss",
         extra_scores=lambda p: {"chroma_ratio": chroma_ratio(test, p)},
-    )  # fmt: skip
+    )
     scores.pop("report")
     print(
         f"{name}: test digit colour accuracy {scores['digit_color_accuracy']:.2%}, pixel colour "
@@ -115,8 +123,10 @@ def main(argv=None):
     out = Path(args.out)
     data = _mnist.load(args)
     test = data[2]
-    print(f"colour MNIST: {len(data[0][0])} train, {len(data[1][0])} validation, "
-          f"{len(test.x)} test digits")  # fmt: skip
+    print(
+        f"colour MNIST: {len(data[0][0])} train, {len(data[1][0])} validation, "
+        f"{len(test.x)} test digits"
+    )
 
     all_rows = []
     for seed in _mnist.seeds(args):

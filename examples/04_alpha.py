@@ -101,9 +101,17 @@ def kcolor_train_command(args, photo, side) -> str | None:
     """The ``kcolor train`` equivalent of this run (``None`` for scikit-image's photo)."""
     if photo is None:
         return None
-    config = training.TrainConfig(output=args.out, data=[str(photo)], model="alpha", size=side,
-                                  batch_size=1, epochs=args.steps, lr=args.lr, val_split=0,
-                                  augment=False)  # fmt: skip
+    config = training.TrainConfig(
+        output=args.out,
+        data=[str(photo)],
+        model="alpha",
+        size=side,
+        batch_size=1,
+        epochs=args.steps,
+        lr=args.lr,
+        val_split=0,
+        augment=False,
+    )
     return config.to_command()
 
 
@@ -113,14 +121,25 @@ def main(argv=None):
     parser.add_argument("--photo", help="the one training photo (default: the article's woman.jpg)")
     parser.add_argument("--other", help="an unseen photo (default: man.jpg beside --photo)")
     parser.add_argument("--out", default="runs/04_alpha", help="run folder (a preset folder)")
-    parser.add_argument("--steps", type=int, default=400,
-                        help="training steps (the article: 1000 epochs of one photo)")  # fmt: skip
-    parser.add_argument("--size", type=int, default=128,
-                        help="the network's side (0: the photo's own 400x400; 128 is ~10x "
-                        "cheaper on a CPU); the colour is laid onto the full-size photo")  # fmt: skip
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=400,
+        help="training steps (the article: 1000 epochs of one photo)",
+    )
+    parser.add_argument(
+        "--size",
+        type=int,
+        default=128,
+        help="the network's side (0: the photo's own 400x400; 128 is ~10x "
+        "cheaper on a CPU); the colour is laid onto the full-size photo",
+    )
     parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (cosine decay)")
-    parser.add_argument("--save-preset", action="store_true",
-                        help="export the run as the float16 preset folder kcolor/weights/alpha-woman/")  # fmt: skip
+    parser.add_argument(
+        "--save-preset",
+        action="store_true",
+        help="export the run as the float16 preset folder kcolor/weights/alpha-woman/",
+    )
     parser.add_argument("--smoke", action="store_true", help="seconds: 40 steps at 64x64 (for CI)")
     args = parser.parse_args(argv)
 
@@ -177,8 +196,12 @@ def main(argv=None):
     }
     (out / "metrics.json").write_text(json.dumps(table, indent=2))
     presets.save_to_preset(
-        model, out, builder="alpha", args={"input_shape": [None, None, 1]},
-        input_size=args.size or None, overwrite=True,
+        model,
+        out,
+        builder="alpha",
+        args={"input_shape": [None, None, 1]},
+        input_size=args.size or None,
+        overwrite=True,
         metadata={
             "run": True,
             "description": f"04_alpha (Alpha version): alpha overfitted on one photo, {names[0]}",
@@ -200,7 +223,7 @@ def main(argv=None):
             "final_loss": {"mse": final},
             "metrics": table,
         },
-    )  # fmt: skip
+    )
     fig = reports.compare_grid(
         {
             "grey": [grey_of(full), grey_of(full_other)],
@@ -214,14 +237,23 @@ def main(argv=None):
     reports.build_report(out, title="Example 04: the alpha network")
 
     print(f"trained {plural(epochs * per_epoch, 'step')} in {wall:.1f} s, final MSE {final:.6f}")
-    print(f"PSNR on {names[0]} (trained): {table[f'alpha on {names[0]} (trained)']['psnr']:.2f} dB "
-          f"(grey: {table[f'grey {names[0]}']['psnr']:.2f} dB)")  # fmt: skip
-    print(f"PSNR on {names[1]} (unseen):  {table[f'alpha on {names[1]} (unseen)']['psnr']:.2f} dB "
-          f"(grey: {table[f'grey {names[1]}']['psnr']:.2f} dB)")  # fmt: skip
+    print(
+        f"PSNR on {names[0]} (trained): {table[f'alpha on {names[0]} (trained)']['psnr']:.2f} dB "
+        f"(grey: {table[f'grey {names[0]}']['psnr']:.2f} dB)"
+    )
+    print(
+        f"PSNR on {names[1]} (unseen):  {table[f'alpha on {names[1]} (unseen)']['psnr']:.2f} dB "
+        f"(grey: {table[f'grey {names[1]}']['psnr']:.2f} dB)"
+    )
     print(f"run folder (a preset folder): {out}")
     if args.save_preset:
-        folder = presets.export_preset(out, presets.WEIGHTS_DIR / "alpha-woman", float16=True,
-                                       overwrite=True, name="alpha-woman")  # fmt: skip
+        folder = presets.export_preset(
+            out,
+            presets.WEIGHTS_DIR / "alpha-woman",
+            float16=True,
+            overwrite=True,
+            name="alpha-woman",
+        )
         digest = json.loads((folder / "metadata.json").read_text())["weights_sha256"]
         print(f"preset: {folder}  sha256 {digest}")
     return table

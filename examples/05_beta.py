@@ -88,21 +88,33 @@ def smoke_folder(folder: Path) -> Path:
 
 def add_common_arguments(parser, default_out):
     """The arguments examples 05 and 06 share."""
-    parser.add_argument("--data", nargs="+", default=None,
-                        help="image folder(s) or files (default: ../shared/data/photos/faces, as "
-                        "Wallner suggests; with --smoke: scikit-image's sample photos)")  # fmt: skip
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        default=None,
+        help="image folder(s) or files (default: ../shared/data/photos/faces, as "
+        "Wallner suggests; with --smoke: scikit-image's sample photos)",
+    )
     parser.add_argument(
         "--size", type=int, default=64, help="training side in pixels (multiple of 8)"
     )
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (cosine decay)")
-    parser.add_argument("--loss", choices=("mse", "saturation", "perceptual"), default="mse",
-                        help="mse: the article's; saturation: MSE + lost-chroma penalty; "
-                        "perceptual: EfficientNet-Lite0 features + MSE")  # fmt: skip
+    parser.add_argument(
+        "--loss",
+        choices=("mse", "saturation", "perceptual"),
+        default="mse",
+        help="mse: the article's; saturation: MSE + lost-chroma penalty; "
+        "perceptual: EfficientNet-Lite0 features + MSE",
+    )
     parser.add_argument("--penalty", type=float, default=1.0, help="SaturationMSE penalty")
-    parser.add_argument("--val-split", type=float, default=0.05,
-                        help="share of the photos held out (un-augmented) to measure on")  # fmt: skip
+    parser.add_argument(
+        "--val-split",
+        type=float,
+        default=0.05,
+        help="share of the photos held out (un-augmented) to measure on",
+    )
     parser.add_argument(
         "--val-max", type=int, default=256, help="at most this many held-out photos"
     )
@@ -112,19 +124,34 @@ def add_common_arguments(parser, default_out):
     parser.add_argument(
         "--repeat", type=int, default=1, help="each photo this many times per epoch"
     )
-    parser.add_argument("--minutes", type=float, default=0,
-                        help="train for this many minutes: the whole epochs that fit (at most "
-                        "--epochs) and a cosine decay fitted to them (callbacks.TimeBudget)")  # fmt: skip
-    parser.add_argument("--workers", type=int, default=1,
-                        help="data-loading processes (more than 1: multiprocessing)")  # fmt: skip
-    parser.add_argument("--init", help="start from these weights (a preset name or folder, "
-                        "or a .weights.h5 file)")  # fmt: skip
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=0,
+        help="train for this many minutes: the whole epochs that fit (at most "
+        "--epochs) and a cosine decay fitted to them (callbacks.TimeBudget)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="data-loading processes (more than 1: multiprocessing)",
+    )
+    parser.add_argument(
+        "--init", help="start from these weights (a preset name or folder, or a .weights.h5 file)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=default_out, help="run folder (a preset folder)")
-    parser.add_argument("--save-preset", metavar="NAME",
-                        help="export the run as the float16 preset folder kcolor/weights/NAME/")  # fmt: skip
-    parser.add_argument("--smoke", action="store_true",
-                        help="seconds: 32 px, a few photos, 1 epoch (scikit-image photos without ../shared)")  # fmt: skip
+    parser.add_argument(
+        "--save-preset",
+        metavar="NAME",
+        help="export the run as the float16 preset folder kcolor/weights/NAME/",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="seconds: 32 px, a few photos, 1 epoch (scikit-image photos without ../shared)",
+    )
 
 
 def make_config(args, model: str, **fields) -> training.TrainConfig:
@@ -142,12 +169,25 @@ def make_config(args, model: str, **fields) -> training.TrainConfig:
     if missing:
         raise SystemExit(f"no such image folder: {', '.join(missing)} (pass --data, or --smoke)")
     config = training.TrainConfig(
-        output=str(out), data=args.data, model=model, init=args.init, size=args.size,
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
-        penalty=args.penalty, val_split=args.val_split, val_max=args.val_max,
-        max_images=args.max_images, repeat=args.repeat, minutes=args.minutes or None,
-        workers=args.workers, seed=args.seed, **fields,
-    )  # fmt: skip
+        output=str(out),
+        data=args.data,
+        model=model,
+        init=args.init,
+        size=args.size,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        loss=args.loss,
+        penalty=args.penalty,
+        val_split=args.val_split,
+        val_max=args.val_max,
+        max_images=args.max_images,
+        repeat=args.repeat,
+        minutes=args.minutes or None,
+        workers=args.workers,
+        seed=args.seed,
+        **fields,
+    )
     try:
         return config.validate()
     except KcolorError as err:
@@ -162,8 +202,9 @@ def fit_callbacks(config, schedule, fit_val):
         x, y = fit_val[0]
         x = [a[:6] for a in x] if isinstance(x, tuple) else x[:6]
         every = max(1, config.epochs // 4) if not config.minutes else 5
-        callbacks.append(ColorizationPreview(x, np.asarray(y)[:6, ..., -2:], out / "previews",
-                                             every=every))  # fmt: skip
+        callbacks.append(
+            ColorizationPreview(x, np.asarray(y)[:6, ..., -2:], out / "previews", every=every)
+        )
     if config.minutes:
         callbacks.append(TimeBudget(config.minutes * 60, schedule, stop_mid_epoch=False))
     return callbacks
@@ -193,12 +234,17 @@ def finish(config, model, val, val_paths, *, label, embedder=None, history, wall
     final = {k: float(v[-1]) for k, v in history.history.items() if v}
     epochs_run = len(history.history.get("loss", []))
     presets.save_to_preset(
-        model, out, builder=config.model, args=training.builder_args(config, embedder),
-        input_size=config.size, embedder=config.embedder, overwrite=True,
+        model,
+        out,
+        builder=config.model,
+        args=training.builder_args(config, embedder),
+        input_size=config.size,
+        embedder=config.embedder,
+        overwrite=True,
         metadata={
             "run": True,
             "description": f"{meta['example']} ({meta['article_section']}): {label} on "
-                           f"{plural(meta['train_images'], 'photo')}",
+            f"{plural(meta['train_images'], 'photo')}",
             "command": config.to_command(),
             "made_by": f"python examples/{meta['example']}.py " + shlex.join(argv),
             "train_config": config.to_dict(),
@@ -211,7 +257,7 @@ def finish(config, model, val, val_paths, *, label, embedder=None, history, wall
             "final_loss": {k: v for k, v in final.items() if k in ("loss", "val_loss")},
             "metrics": {"held_out": scores} if scores else {},
         },
-    )  # fmt: skip
+    )
     if val is not None:
         rgb = np.concatenate([val.rgb_batch(i) for i in range(len(val))])[:6]
         # the folder just saved (for fusion, with the embedder already built)
@@ -225,8 +271,10 @@ def finish(config, model, val, val_paths, *, label, embedder=None, history, wall
         fig.savefig(out / "compare.png", dpi=80)
     reports.build_report(out, title=f"{meta['example']}: {label}")
     # Every number through kcolor.formatting (the decimals of its metric), as in example 07.
-    print(f"trained {plural(epochs_run, 'epoch')} in {wall / 60:.1f} min; final: "
-          + ", ".join(f"{k} {format_value(k, v)}" for k, v in final.items()))  # fmt: skip
+    print(
+        f"trained {plural(epochs_run, 'epoch')} in {wall / 60:.1f} min; final: "
+        + ", ".join(f"{k} {format_value(k, v)}" for k, v in final.items())
+    )
     for row, values in table.items():
         print(f"{row:32s} " + "  ".join(f"{k} {format_value(k, v)}" for k, v in values.items()))
     print(f"run folder (a preset folder): {out}")
@@ -236,8 +284,9 @@ def finish(config, model, val, val_paths, *, label, embedder=None, history, wall
 
 def export(run_folder, name):
     """``--save-preset NAME``: the run as the float16 preset folder ``kcolor/weights/NAME/``."""
-    folder = presets.export_preset(run_folder, presets.WEIGHTS_DIR / name, float16=True,
-                                   overwrite=True, name=name)  # fmt: skip
+    folder = presets.export_preset(
+        run_folder, presets.WEIGHTS_DIR / name, float16=True, overwrite=True, name=name
+    )
     digest = json.loads((folder / "metadata.json").read_text())["weights_sha256"]
     print(f"preset: {folder}  sha256 {digest}")
     return folder
@@ -275,20 +324,43 @@ def main(argv=None):
     model.compile(keras.optimizers.Adam(schedule), loss=loss)
 
     # ## Training
-    print(f"beta: {plural(len(train_paths), 'training photo')} ({grey} grey dropped), "
-          f"{len(val_paths)} held out, {config.size} px, {plural(config.epochs, 'epoch')} of "
-          f"{plural(len(fit_train), 'step')}, "
-          f"loss {config.loss}", flush=True)  # fmt: skip
+    print(
+        f"beta: {plural(len(train_paths), 'training photo')} ({grey} grey dropped), "
+        f"{len(val_paths)} held out, {config.size} px, {plural(config.epochs, 'epoch')} of "
+        f"{plural(len(fit_train), 'step')}, "
+        f"loss {config.loss}",
+        flush=True,
+    )
     start = time.perf_counter()
-    history = model.fit(fit_train, validation_data=fit_val, epochs=config.epochs,
-                        callbacks=fit_callbacks(config, schedule, fit_val), verbose=2)  # fmt: skip
+    history = model.fit(
+        fit_train,
+        validation_data=fit_val,
+        epochs=config.epochs,
+        callbacks=fit_callbacks(config, schedule, fit_val),
+        verbose=2,
+    )
     wall = time.perf_counter() - start
 
     # ## Results
-    meta = {"example": "05_beta", "article_section": "Beta version", "data": config.data, "train_images": len(train_paths),
-            "val_images": len(val_paths), "grey_dropped": grey}  # fmt: skip
-    table = finish(config, model, val, val_paths, label="beta", history=history, wall=wall,
-                   argv=argv, meta=meta)  # fmt: skip
+    meta = {
+        "example": "05_beta",
+        "article_section": "Beta version",
+        "data": config.data,
+        "train_images": len(train_paths),
+        "val_images": len(val_paths),
+        "grey_dropped": grey,
+    }
+    table = finish(
+        config,
+        model,
+        val,
+        val_paths,
+        label="beta",
+        history=history,
+        wall=wall,
+        argv=argv,
+        meta=meta,
+    )
     if args.save_preset:
         export(config.output, args.save_preset)
     return table

@@ -82,8 +82,9 @@ def cached_embedding_table(train, embedder, out: Path) -> np.ndarray:
     table = training.embedding_table(train, embedder)
     out.mkdir(parents=True, exist_ok=True)
     np.save(npy, table)
-    meta.write_text(json.dumps({"key": key, "embedder": embedder.name, "size": train.size,
-                                "photos": photos}))  # fmt: skip
+    meta.write_text(
+        json.dumps({"key": key, "embedder": embedder.name, "size": train.size, "photos": photos})
+    )
     return table
 
 
@@ -91,22 +92,35 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     beta_example.add_common_arguments(parser, "runs/06_full")
-    parser.add_argument("--embedder", choices=("efficientnet_lite0", "inception_resnet_v2"),
-                        default="efficientnet_lite0",
-                        help="frozen ImageNet classifier (the article: inception_resnet_v2)")  # fmt: skip
-    parser.add_argument("--embedder-weights", metavar="PATH",
-                        help="local ImageNet weights file for the embedder (offline use)")  # fmt: skip
-    parser.add_argument("--no-cache", action="store_true",
-                        help="embed every augmented batch instead of caching per photo")  # fmt: skip
-    parser.add_argument("--embed-only", action="store_true",
-                        help="fill the embedding cache in --out and stop (e.g. while another run trains)")  # fmt: skip
+    parser.add_argument(
+        "--embedder",
+        choices=("efficientnet_lite0", "inception_resnet_v2"),
+        default="efficientnet_lite0",
+        help="frozen ImageNet classifier (the article: inception_resnet_v2)",
+    )
+    parser.add_argument(
+        "--embedder-weights",
+        metavar="PATH",
+        help="local ImageNet weights file for the embedder (offline use)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="embed every augmented batch instead of caching per photo",
+    )
+    parser.add_argument(
+        "--embed-only",
+        action="store_true",
+        help="fill the embedding cache in --out and stop (e.g. while another run trains)",
+    )
     args = parser.parse_args(argv)
     try:
         embedder = make_embedder(args.embedder, args.embedder_weights)
     except KcolorError as err:
         raise SystemExit(f"06_full: cannot build the {args.embedder} embedder: {err}") from None
-    config = beta_example.make_config(args, model="fusion", embedder=args.embedder,
-                                      embed_cache=not args.no_cache)  # fmt: skip
+    config = beta_example.make_config(
+        args, model="fusion", embedder=args.embedder, embed_cache=not args.no_cache
+    )
     out = Path(config.output)
 
     # ## The photos, as in example 05
@@ -137,26 +151,46 @@ def main(argv=None):
     model.compile(keras.optimizers.Adam(schedule), loss=loss)
 
     # ## Training
-    print(f"fusion+{config.embedder}: {plural(len(train_paths), 'training photo')} ({grey} grey "
-          f"dropped), {len(val_paths)} held out, {config.size} px, "
-          f"{plural(config.epochs, 'epoch')} of {plural(len(fit_train), 'step')}, loss "
-          f"{config.loss}; embeddings took {embed_seconds:.0f} s",
-          flush=True)  # fmt: skip
+    print(
+        f"fusion+{config.embedder}: {plural(len(train_paths), 'training photo')} ({grey} grey "
+        f"dropped), {len(val_paths)} held out, {config.size} px, "
+        f"{plural(config.epochs, 'epoch')} of {plural(len(fit_train), 'step')}, loss "
+        f"{config.loss}; embeddings took {embed_seconds:.0f} s",
+        flush=True,
+    )
     start = time.perf_counter()
-    history = model.fit(fit_train, validation_data=fit_val, epochs=config.epochs,
-                        callbacks=beta_example.fit_callbacks(config, schedule, fit_val),
-                        verbose=2)  # fmt: skip
+    history = model.fit(
+        fit_train,
+        validation_data=fit_val,
+        epochs=config.epochs,
+        callbacks=beta_example.fit_callbacks(config, schedule, fit_val),
+        verbose=2,
+    )
     wall = time.perf_counter() - start
 
     # ## Results
-    meta = {"example": "06_full", "article_section": "Full version", "data": config.data,
-            "train_images": len(train_paths), "val_images": len(val_paths), "grey_dropped": grey,
-            "embedding_cache": "per photo, un-augmented" if table is not None else None,
-            "embedding_seconds": round(embed_seconds, 1)}  # fmt: skip
+    meta = {
+        "example": "06_full",
+        "article_section": "Full version",
+        "data": config.data,
+        "train_images": len(train_paths),
+        "val_images": len(val_paths),
+        "grey_dropped": grey,
+        "embedding_cache": "per photo, un-augmented" if table is not None else None,
+        "embedding_seconds": round(embed_seconds, 1),
+    }
     table = beta_example.finish(
-        config, model, val, val_paths, label=f"fusion ({config.embedder})", embedder=embedder,
-        history=history, wall=wall, argv=argv, meta=meta,
-    )  # fmt: skip
+        config,
+        model,
+        val,
+        val_paths,
+        label=f"fusion ({config.embedder})",
+        embedder=embedder,
+        history=history,
+        wall=wall,
+        argv=argv,
+        meta=meta,
+    )
     if args.save_preset:
         beta_example.export(config.output, args.save_preset)
     return table

@@ -137,8 +137,13 @@ def grid(photos, names, cols, out: Path, docs: bool):
     for name, colorizer in cols.items():
         columns[name] = colorizer.colorize(list(photos))
     columns["truth"] = photos
-    return save_grid(columns, names, "kcolor presets on the article's test photos",
-                     out / "test_grid.png", DOCS_GRID if docs else None)  # fmt: skip
+    return save_grid(
+        columns,
+        names,
+        "kcolor presets on the article's test photos",
+        out / "test_grid.png",
+        DOCS_GRID if docs else None,
+    )
 
 
 def evaluate(folder, cols, size, out: Path, smoke=False, docs=False):
@@ -152,8 +157,12 @@ def evaluate(folder, cols, size, out: Path, smoke=False, docs=False):
         grey = 0
     else:
         truths, names, grey = load_folder(folder, size, drop_grey=True)
-    rows = sorted({round(i * (len(truths) - 1) / max(1, EVAL_GRID_ROWS - 1))
-                   for i in range(min(EVAL_GRID_ROWS, len(truths)))})  # fmt: skip
+    rows = sorted(
+        {
+            round(i * (len(truths) - 1) / max(1, EVAL_GRID_ROWS - 1))
+            for i in range(min(EVAL_GRID_ROWS, len(truths)))
+        }
+    )
     greys = [grey_of(t) for t in truths]
     table = {"grey baseline": evaluate_set(greys, truths)}
     columns = {"grey": [greys[i] for i in rows]}
@@ -185,10 +194,17 @@ def evaluate(folder, cols, size, out: Path, smoke=False, docs=False):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--presets", nargs="+", default=None,
-                        help="presets to show (default: every registered one with weights)")  # fmt: skip
-    parser.add_argument("--photos", default=str(SHARED / "article" / "test"),
-                        help="folder of test photos (default: the article's)")  # fmt: skip
+    parser.add_argument(
+        "--presets",
+        nargs="+",
+        default=None,
+        help="presets to show (default: every registered one with weights)",
+    )
+    parser.add_argument(
+        "--photos",
+        default=str(SHARED / "article" / "test"),
+        help="folder of test photos (default: the article's)",
+    )
     parser.add_argument("--out", default="runs/07_pretrained", help="output folder")
     parser.add_argument(
         "--docs",

@@ -33,12 +33,22 @@ def parser(doc: str, *, out: str, epochs: int, batch_size: int, lr: float | None
     p.add_argument("--batch-size", type=int, default=batch_size)
     if lr is not None:
         p.add_argument("--lr", type=float, default=lr, help="peak learning rate (cosine decay)")
-    p.add_argument("--limit", type=int, default=None,
-                   help="train on the first LIMIT training digits only (test: all 10,000)")  # fmt: skip
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="train on the first LIMIT training digits only (test: all 10,000)",
+    )
     p.add_argument("--out", default=out, help="run folder")
     p.add_argument("--seed", type=int, default=0, help="seeds the initial weights and shuffling")
-    p.add_argument("--seeds", type=int, nargs="+", default=None, metavar="SEED",
-                   help="train once per seed (run folders OUT/seed-N), then print mean ± spread")  # fmt: skip
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="SEED",
+        help="train once per seed (run folders OUT/seed-N), then print mean ± spread",
+    )
     p.add_argument("--smoke", action="store_true", help="a few batches only, for CI")
     return p
 
@@ -91,8 +101,9 @@ def sample_grid(test, preds: dict, n=10, title=None):
     )
 
 
-def train_and_score(model, args, data, out: Path, *, config: dict, scores: dict, report: str,
-                    extra_scores=None):  # fmt: skip
+def train_and_score(
+    model, args, data, out: Path, *, config: dict, scores: dict, report: str, extra_scores=None
+):
     """Fit ``model`` (compiled) on ``data``, score it on the test digits, write the run folder.
 
     Writes ``config.json`` (``args`` + ``config``), ``history.csv``, ``model.weights.h5``,
@@ -105,13 +116,14 @@ def train_and_score(model, args, data, out: Path, *, config: dict, scores: dict,
     (out / "config.json").write_text(json.dumps(config, indent=2, default=str))
     start = time.perf_counter()
     model.fit(
-        x, y,
+        x,
+        y,
         validation_data=(xv, yv),
         epochs=args.epochs,
         batch_size=args.batch_size,
         callbacks=[PandasLogger(out / "history.csv")],
         verbose=2,
-    )  # fmt: skip
+    )
     seconds = time.perf_counter() - start
     model.save_weights(out / "model.weights.h5")
     pred = model.predict(test.x, batch_size=512, verbose=0)
@@ -191,8 +203,9 @@ def _fit_single(model, args, data, out: Path, *, name: str, report: str):
     (x, _), _, test = data
     compile_cosine(model, args, len(x))
     config = {"loss": "mse", "schedule": "cosine"}
-    scores, pred = train_and_score(model, args, data, out, config=config,
-                                   scores={"model": model.name}, report=report)  # fmt: skip
+    scores, pred = train_and_score(
+        model, args, data, out, config=config, scores={"model": model.name}, report=report
+    )
     sample_grid(test, {"prediction": pred}, title=f"{name}, test digits").savefig(
         out / "samples.png", dpi=100
     )

@@ -64,8 +64,9 @@ def _read_json(path: Path) -> dict:
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise WeightsError(path, "missing: a preset folder needs config.json, "
-                           "model.weights.h5 and metadata.json") from None  # fmt: skip
+        raise WeightsError(
+            path, "missing: a preset folder needs config.json, model.weights.h5 and metadata.json"
+        ) from None
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise WeightsError(path, f"unreadable or not JSON ({err})") from err
     if not isinstance(value, dict):
@@ -115,9 +116,9 @@ def read_config(folder: str | os.PathLike) -> dict:
     folder = Path(folder)
     config = _read_json(folder / CONFIG)
     if not isinstance(config.get("builder"), str):
-        raise WeightsError(folder / CONFIG, "names no builder (a \"builder\" key, e.g. \"beta\")")
+        raise WeightsError(folder / CONFIG, 'names no builder (a "builder" key, e.g. "beta")')
     if not isinstance(config.get("args", {}), dict):
-        raise WeightsError(folder / CONFIG, "\"args\" must be a JSON object")
+        raise WeightsError(folder / CONFIG, '"args" must be a JSON object')
     version = config.get("format_version", FORMAT_VERSION)
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise WeightsError(
@@ -201,8 +202,11 @@ def register(
         raise ValueError("Give a preset either `folder` or `url`.")
     if url is not None and not sha256:
         raise ValueError(f"Preset {name!r}: a `url` needs its `sha256` to check the download.")
-    _REGISTERED[name] = {"folder": None if folder is None else os.fspath(folder),
-                         "url": url, "sha256": sha256}  # fmt: skip
+    _REGISTERED[name] = {
+        "folder": None if folder is None else os.fspath(folder),
+        "url": url,
+        "sha256": sha256,
+    }
 
 
 def unregister(name: str) -> None:
@@ -335,8 +339,9 @@ def _download(name: str, url: str, digest: str, folder: Path) -> None:
                 if target in (CONFIG, WEIGHTS, METADATA) or target.endswith((".csv", ".png")):
                     (staging / target).write_bytes(z.read(member))
         if not is_preset_folder(staging):
-            raise WeightsError(archive, "the archive holds no preset folder (config.json + "
-                               "model.weights.h5)")  # fmt: skip
+            raise WeightsError(
+                archive, "the archive holds no preset folder (config.json + model.weights.h5)"
+            )
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(staging, folder)

@@ -20,7 +20,7 @@ from kcolor.errors import BackendError
 _FIX = (
     "kcolor needs Keras on the torch backend. Either import kcolor before keras, "
     "or set the environment variable KERAS_BACKEND=torch before starting Python "
-    "(e.g. `KERAS_BACKEND=torch python script.py`), or set \"backend\": \"torch\" in ~/.keras/keras.json."
+    '(e.g. `KERAS_BACKEND=torch python script.py`), or set "backend": "torch" in ~/.keras/keras.json.'
 )
 
 

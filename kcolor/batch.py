@@ -167,8 +167,10 @@ class ColorizeResult:
             lines.append(f"  SKIPPED {path}: {reason}")
         if self.recolored:
             photos = _plural(len(self.recolored), "colour photo")
-            lines.append(f"  RECOLOURED {photos}: their own colours were replaced "
-                         "(--skip-color / skip_color=True leaves colour photos alone)")  # fmt: skip
+            lines.append(
+                f"  RECOLOURED {photos}: their own colours were replaced "
+                "(--skip-color / skip_color=True leaves colour photos alone)"
+            )
         if verbose:
             for path in self.ignored:
                 lines.append(f"  IGNORED {path}: not an image file (by its extension)")
@@ -221,9 +223,12 @@ def _image_named_folders(folder: Path) -> list[tuple[str, str]]:
                         is_dir = False
                     if is_dir:
                         out.append(
-                            (entry.path, "a folder named like an image, not an image file "
-                             "(its contents are coloured only with --recursive)")
-                        )  # fmt: skip
+                            (
+                                entry.path,
+                                "a folder named like an image, not an image file "
+                                "(its contents are coloured only with --recursive)",
+                            )
+                        )
     except OSError:
         pass
     return sorted(out)
@@ -273,9 +278,12 @@ def plan_outputs(
                     continue
                 if tail and f.stem.endswith(tail) and _inside(f, out_root):
                     result.skipped.append(
-                        (os.fspath(f), f"already ends with the suffix {tail!r}: an earlier "
-                         "output, not coloured again")
-                    )  # fmt: skip
+                        (
+                            os.fspath(f),
+                            f"already ends with the suffix {tail!r}: an earlier "
+                            "output, not coloured again",
+                        )
+                    )
                     n_earlier += 1
                     continue
                 try:
@@ -310,9 +318,12 @@ def plan_outputs(
             result.failed.append((src, f"output {dst} would fall outside {out_root}"))
         elif _real(dst) in sources:
             result.failed.append(
-                (src, f"output {dst} would overwrite an input; choose another output folder "
-                 "or a suffix")
-            )  # fmt: skip
+                (
+                    src,
+                    f"output {dst} would overwrite an input; choose another output folder "
+                    "or a suffix",
+                )
+            )
         else:
             plan.append((src, dst))
             if candidate != out_rel:
@@ -413,8 +424,10 @@ def colorize_files(
     going = {src for src, _ in todo}
     for src, dst, other in result.renamed:
         if src in going:
-            tell(f"{src} and {other} have the same output name: {src} is written as {dst}",
-                 OutputRenamedWarning)  # fmt: skip
+            tell(
+                f"{src} and {other} have the same output name: {src} is written as {dst}",
+                OutputRenamedWarning,
+            )
 
     def load(chunk):
         loaded, failed = [], []
@@ -436,9 +449,12 @@ def colorize_files(
     def save(src, dst, colour, meta) -> None:
         if meta and not kio.holds_metadata(dst):
             if not dropped_by_format:
-                tell(f"{dst}: BMP files cannot hold EXIF (date taken, camera) or ICC "
-                     "profiles, so the .bmp outputs are written without them (this is said "
-                     "once)", MetadataWarning)  # fmt: skip
+                tell(
+                    f"{dst}: BMP files cannot hold EXIF (date taken, camera) or ICC "
+                    "profiles, so the .bmp outputs are written without them (this is said "
+                    "once)",
+                    MetadataWarning,
+                )
             dropped_by_format.append(os.fspath(dst))
             meta = {}
         try:
@@ -448,8 +464,11 @@ def colorize_files(
                 raise
             # e.g. an EXIF block too big for a JPEG segment: the photo matters more.
             kio.save_image(dst, _to_pil(colour), overwrite=overwrite)
-            tell(f"{src}: its EXIF/ICC metadata could not be written into {dst} "
-                 f"({err.reason}); written without it", MetadataWarning)  # fmt: skip
+            tell(
+                f"{src}: its EXIF/ICC metadata could not be written into {dst} "
+                f"({err.reason}); written without it",
+                MetadataWarning,
+            )
 
     colour_inputs: set[str] = set()  # the colour photos sent to the model
 
@@ -487,9 +506,11 @@ def colorize_files(
                 colour_inputs.add(src)
                 k = len(colour_inputs)
                 if k <= _COLOR_WARNINGS:
-                    tell(f"{src} is a colour photo: its colours are replaced by the model's "
-                         "(--skip-color / skip_color=True leaves colour photos alone)",
-                         ColorPhotoWarning)  # fmt: skip
+                    tell(
+                        f"{src} is a colour photo: its colours are replaced by the model's "
+                        "(--skip-color / skip_color=True leaves colour photos alone)",
+                        ColorPhotoWarning,
+                    )
                 elif k == _COLOR_WARNINGS + 1:
                     tell(
                         "more colour photos are being recoloured; the summary counts them",

@@ -316,9 +316,15 @@ class ColorizationPreview(keras.callbacks.Callback):
     """
 
     def __init__(
-        self, sample_inputs, sample_targets, out_dir, every=1, max_images=8, cell_size=1.6,
+        self,
+        sample_inputs,
+        sample_targets,
+        out_dir,
+        every=1,
+        max_images=8,
+        cell_size=1.6,
         preview_model=None,
-    ):  # fmt: skip
+    ):
         super().__init__()
         self.preview_model = preview_model
         if int(every) < 1:

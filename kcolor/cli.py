@@ -142,9 +142,11 @@ def _add_colorize(sub):
         "-q", "--quiet", action="store_true", help="no progress bar, no model-loading status line"
     )
     p.add_argument(
-        "-v", "--verbose", action="store_true",
+        "-v",
+        "--verbose",
+        action="store_true",
         help="also list the non-image files found in input folders (they are only counted)",
-    )  # fmt: skip
+    )
     return p
 
 
@@ -232,8 +234,9 @@ def _cmd_colorize(args) -> int:
         # Usage errors before torch and Keras load: an unknown preset, a missing model file;
         # and no model at all when nothing needs colouring (missing inputs, all done).
         loading.check_spec(args.model)
-        plan = batch.plan_outputs(args.inputs, args.output, suffix=args.suffix,
-                                  recursive=args.recursive)  # fmt: skip
+        plan = batch.plan_outputs(
+            args.inputs, args.output, suffix=args.suffix, recursive=args.recursive
+        )
         needed = any(args.overwrite or not dst.exists() for _, dst in plan)
         if needed:
             with _status(f"loading {_model_name(args.model)}", enabled=not args.quiet):
@@ -300,64 +303,148 @@ def _add_train(sub):
     g = p.add_argument_group("data")
     g.add_argument("--data", nargs="+", default=[], metavar="DIR", help="photo folders or files")
     g.add_argument("--manifest", metavar="CSV", help="train on a `kcolor data` manifest instead")
-    g.add_argument("--val-manifest", metavar="CSV",
-                   help="held-out photos from this manifest (instead of --val-split)")  # fmt: skip
+    g.add_argument(
+        "--val-manifest",
+        metavar="CSV",
+        help="held-out photos from this manifest (instead of --val-split)",
+    )
     g.add_argument("-r", "--recursive", action="store_true", help="also use sub-folders of --data")
-    g.add_argument("--val-split", type=_fraction, default=0.05, metavar="F",
-                   help="share of the photos held out for validation (default 0.05)")  # fmt: skip
-    g.add_argument("--val-max", type=int, default=256, metavar="N",
-                   help="at most N held-out photos (0: all; default 256)")  # fmt: skip
-    g.add_argument("--max-images", type=int, default=0, metavar="N", help="train on at most N photos")
-    g.add_argument("--repeat", type=_positive_int, default=1, metavar="N",
-                   help="each photo N times per epoch")  # fmt: skip
-    g.add_argument("--no-augment", dest="augment", action="store_false",
-                   help="no augmentation (e.g. alpha: one photo learnt as it is)")  # fmt: skip
-    g.add_argument("--keep-grey", dest="drop_grey", action="store_false",
-                   help="keep photos without colour (dropped by default)")  # fmt: skip
-    g.add_argument("--workers", type=_positive_int, default=1, metavar="N",
-                   help="data-loading processes (default 1)")  # fmt: skip
+    g.add_argument(
+        "--val-split",
+        type=_fraction,
+        default=0.05,
+        metavar="F",
+        help="share of the photos held out for validation (default 0.05)",
+    )
+    g.add_argument(
+        "--val-max",
+        type=int,
+        default=256,
+        metavar="N",
+        help="at most N held-out photos (0: all; default 256)",
+    )
+    g.add_argument(
+        "--max-images", type=int, default=0, metavar="N", help="train on at most N photos"
+    )
+    g.add_argument(
+        "--repeat", type=_positive_int, default=1, metavar="N", help="each photo N times per epoch"
+    )
+    g.add_argument(
+        "--no-augment",
+        dest="augment",
+        action="store_false",
+        help="no augmentation (e.g. alpha: one photo learnt as it is)",
+    )
+    g.add_argument(
+        "--keep-grey",
+        dest="drop_grey",
+        action="store_false",
+        help="keep photos without colour (dropped by default)",
+    )
+    g.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="data-loading processes (default 1)",
+    )
     g = p.add_argument_group("network")
-    g.add_argument("--model", required=True, metavar="BUILDER",
-                   help="alpha, beta, fusion, unet (a kcolor.models builder); to fine-tune a "
-                   "preset, give its builder and --init PRESET")  # fmt: skip
-    g.add_argument("--model-arg", action="append", default=[], metavar="KEY=JSON",
-                   help="builder argument, e.g. --model-arg head='\"classes\"' (repeatable)")  # fmt: skip
-    g.add_argument("--embedder", default=None, metavar="NAME",
-                   help="fusion only: the frozen classifier (default efficientnet_lite0)")  # fmt: skip
-    g.add_argument("--embed-cache", action="store_true",
-                   help="fusion only: embed each photo once, un-augmented (faster)")  # fmt: skip
+    g.add_argument(
+        "--model",
+        required=True,
+        metavar="BUILDER",
+        help="alpha, beta, fusion, unet (a kcolor.models builder); to fine-tune a "
+        "preset, give its builder and --init PRESET",
+    )
+    g.add_argument(
+        "--model-arg",
+        action="append",
+        default=[],
+        metavar="KEY=JSON",
+        help="builder argument, e.g. --model-arg head='\"classes\"' (repeatable)",
+    )
+    g.add_argument(
+        "--embedder",
+        default=None,
+        metavar="NAME",
+        help="fusion only: the frozen classifier (default efficientnet_lite0)",
+    )
+    g.add_argument(
+        "--embed-cache",
+        action="store_true",
+        help="fusion only: embed each photo once, un-augmented (faster)",
+    )
     g.add_argument("--init", metavar="PRESET|DIR|FILE", help="start from these weights")
     g = p.add_argument_group("training")
     g.add_argument("-o", "--output", required=True, metavar="RUN_DIR", help="run folder (created)")
-    g.add_argument("--size", type=_size, default=128, metavar="N",
-                   help="training crop side, a multiple of 8 (default 128); also the "
-                   "held-out photos' and the preset's inference size")  # fmt: skip
-    g.add_argument("--sizes", type=_size, nargs="+", default=[], metavar="N",
-                   help="more training crop sides: each batch is cropped at one of --size "
-                   "and these (mixed-size training)")  # fmt: skip
+    g.add_argument(
+        "--size",
+        type=_size,
+        default=128,
+        metavar="N",
+        help="training crop side, a multiple of 8 (default 128); also the "
+        "held-out photos' and the preset's inference size",
+    )
+    g.add_argument(
+        "--sizes",
+        type=_size,
+        nargs="+",
+        default=[],
+        metavar="N",
+        help="more training crop sides: each batch is cropped at one of --size "
+        "and these (mixed-size training)",
+    )
     g.add_argument("--epochs", type=_positive_int, default=10, metavar="N", help="default 10")
     g.add_argument("--batch-size", type=_positive_int, default=16, metavar="N", help="default 16")
     g.add_argument("--lr", type=float, default=1e-3, help="Adam's peak learning rate (1e-3)")
-    g.add_argument("--schedule", choices=("cosine", "constant"), default="cosine",
-                   help="cosine: decay to 5%% over the run (default)")  # fmt: skip
-    g.add_argument("--loss", default="mse",
-                   choices=("mse", "saturation", "perceptual", "huber", "color_classes"),
-                   help="mse: the article's; saturation: MSE + lost-chroma penalty; "
-                   "color_classes: rebalanced colour classes (unet head=classes)")  # fmt: skip
+    g.add_argument(
+        "--schedule",
+        choices=("cosine", "constant"),
+        default="cosine",
+        help="cosine: decay to 5%% over the run (default)",
+    )
+    g.add_argument(
+        "--loss",
+        default="mse",
+        choices=("mse", "saturation", "perceptual", "huber", "color_classes"),
+        help="mse: the article's; saturation: MSE + lost-chroma penalty; "
+        "color_classes: rebalanced colour classes (unet head=classes)",
+    )
     g.add_argument("--penalty", type=float, default=1.0, help="SaturationMSE's penalty (1.0)")
-    g.add_argument("--loss-arg", action="append", default=[], metavar="KEY=JSON",
-                   help="loss argument (repeatable)")  # fmt: skip
-    g.add_argument("--minutes", type=float, default=None, metavar="M",
-                   help="stop after the whole epochs that fit in M minutes (the decay "
-                   "fitted to them; --resume continues later)")  # fmt: skip
-    g.add_argument("--freeze-epochs", type=int, default=0, metavar="N",
-                   help="first N epochs with the backbone frozen (unet)")  # fmt: skip
+    g.add_argument(
+        "--loss-arg",
+        action="append",
+        default=[],
+        metavar="KEY=JSON",
+        help="loss argument (repeatable)",
+    )
+    g.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        metavar="M",
+        help="stop after the whole epochs that fit in M minutes (the decay "
+        "fitted to them; --resume continues later)",
+    )
+    g.add_argument(
+        "--freeze-epochs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first N epochs with the backbone frozen (unet)",
+    )
     g.add_argument("--seed", type=int, default=0, help="seed for split, order, augmentation")
-    g.add_argument("--compile", action="store_true",
-                   help="torch.compile the network's forward and backward passes (each batch "
-                   "shape compiles at its first step; fit, loss and optimizer stay Keras)")  # fmt: skip
-    p.add_argument("--config", metavar="JSON", help="read the options from a train_config.json "
-                   "(command-line options given as well win)")  # fmt: skip
+    g.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the network's forward and backward passes (each batch "
+        "shape compiles at its first step; fit, loss and optimizer stay Keras)",
+    )
+    p.add_argument(
+        "--config",
+        metavar="JSON",
+        help="read the options from a train_config.json (command-line options given as well win)",
+    )
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR")
     p.add_argument("-q", "--quiet", action="store_true", help="one line per epoch")
     return p
@@ -378,19 +465,37 @@ def _key_values(items, flag) -> dict:
 
 def _train_values(args) -> dict:
     return {
-        "output": args.output, "data": args.data, "manifest": args.manifest,
-        "val_manifest": args.val_manifest, "recursive": args.recursive, "model": args.model,
-        "model_args": _key_values(args.model_arg, "--model-arg"), "embedder": args.embedder,
-        "embed_cache": args.embed_cache, "init": args.init, "size": args.size,
+        "output": args.output,
+        "data": args.data,
+        "manifest": args.manifest,
+        "val_manifest": args.val_manifest,
+        "recursive": args.recursive,
+        "model": args.model,
+        "model_args": _key_values(args.model_arg, "--model-arg"),
+        "embedder": args.embedder,
+        "embed_cache": args.embed_cache,
+        "init": args.init,
+        "size": args.size,
         "sizes": args.sizes,
-        "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-        "schedule": args.schedule, "loss": args.loss, "penalty": args.penalty,
-        "loss_args": _key_values(args.loss_arg, "--loss-arg"), "val_split": args.val_split,
-        "val_max": args.val_max, "max_images": args.max_images, "repeat": args.repeat,
-        "augment": args.augment, "drop_grey": args.drop_grey, "minutes": args.minutes,
-        "freeze_epochs": args.freeze_epochs, "workers": args.workers, "seed": args.seed,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "schedule": args.schedule,
+        "loss": args.loss,
+        "penalty": args.penalty,
+        "loss_args": _key_values(args.loss_arg, "--loss-arg"),
+        "val_split": args.val_split,
+        "val_max": args.val_max,
+        "max_images": args.max_images,
+        "repeat": args.repeat,
+        "augment": args.augment,
+        "drop_grey": args.drop_grey,
+        "minutes": args.minutes,
+        "freeze_epochs": args.freeze_epochs,
+        "workers": args.workers,
+        "seed": args.seed,
         "compile": args.compile,
-    }  # fmt: skip
+    }
 
 
 def train_config_from_args(args):
@@ -423,10 +528,12 @@ def _check_train_args(args) -> None:
 
     if args.model not in presets.BUILDERS and args.model in artifacts.preset_names():
         flags = " ".join(shlex.quote(f) for f in presets.fine_tune_flags(args.model))
-        raise DataError(f"--model {args.model} is a preset, not a builder. --model takes a "
-                        f"builder: {', '.join(presets.BUILDERS)}. A preset is fine-tuned with "
-                        f"--init {args.model}, on its own network: {PROG} train {flags} "
-                        "--data PHOTOS -o RUN_DIR")  # fmt: skip
+        raise DataError(
+            f"--model {args.model} is a preset, not a builder. --model takes a "
+            f"builder: {', '.join(presets.BUILDERS)}. A preset is fine-tuned with "
+            f"--init {args.model}, on its own network: {PROG} train {flags} "
+            "--data PHOTOS -o RUN_DIR"
+        )
     if args.init:
         from kcolor import loading
 
@@ -454,8 +561,9 @@ def _cmd_train(args) -> int:
             dist = distributed.init_from_env()
         from kcolor import training
 
-        run = training.train(config, resume=args.resume, verbose=2 if args.quiet else "auto",
-                             dist=dist)  # fmt: skip
+        run = training.train(
+            config, resume=args.resume, verbose=2 if args.quiet else "auto", dist=dist
+        )
     except RunComplete as done:  # nothing to do, nothing written: the run is what was asked
         if dist is None or dist.is_main:
             print(f"{PROG}: {done}", file=sys.stderr)
@@ -464,8 +572,10 @@ def _cmd_train(args) -> int:
         _err(str(err))
         return 2
     except KeyboardInterrupt:
-        _err(f"interrupted. Every finished epoch is kept in {args.output}; continue with the "
-             "same command plus --resume.")  # fmt: skip
+        _err(
+            f"interrupted. Every finished epoch is kept in {args.output}; continue with the "
+            "same command plus --resume."
+        )
         return 130
     finally:
         if dist is not None:
@@ -481,26 +591,39 @@ def _train_summary(run) -> int:
     best = "none" if run.best is None else format_value(run.monitor, run.best)
     if run.nan is not None:
         epoch, batch, value = run.nan
-        kept = (f"{run.folder} still holds the best finite epoch ({run.monitor} {best})"
-                if (run.folder / "model.weights.h5").is_file()
-                else "no model was saved (no epoch finished with a finite loss)")  # fmt: skip
-        _err(f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}, so training "
-             f"stopped; {kept}. Lower the learning rate (--lr, now {run.config.lr:g}); "
-             "--resume then continues from the last good epoch.")  # fmt: skip
+        kept = (
+            f"{run.folder} still holds the best finite epoch ({run.monitor} {best})"
+            if (run.folder / "model.weights.h5").is_file()
+            else "no model was saved (no epoch finished with a finite loss)"
+        )
+        _err(
+            f"the loss became {value} at epoch {epoch + 1}, batch {batch + 1}, so training "
+            f"stopped; {kept}. Lower the learning rate (--lr, now {run.config.lr:g}); "
+            "--resume then continues from the last good epoch."
+        )
         return 1
     if run.stopped_by_time:
-        print(f"stopped by --minutes {run.config.minutes:g} after "
-              f"{_plural(run.epochs_run, 'epoch')}; `{PROG} train ... -o {run.folder} --resume` "
-              "continues", file=sys.stderr)  # fmt: skip
+        print(
+            f"stopped by --minutes {run.config.minutes:g} after "
+            f"{_plural(run.epochs_run, 'epoch')}; `{PROG} train ... -o {run.folder} --resume` "
+            "continues",
+            file=sys.stderr,
+        )
     print(f"best {run.monitor}: {best}")
     held = (run.metrics or {}).get("model")
     if held:
         grey = run.metrics["grey"]
-        print(f"held out ({_plural(run.metrics['photos'], 'photo')}): " + ", ".join(
-            f"{k} {format_value(k, held[k])} (grey {format_value(k, grey[k])})"
-            for k in ("psnr", "auc", "delta_colorfulness", "chroma_ratio")))  # fmt: skip
-    print(f"run folder: {run.folder}  (a preset: config.json, model.weights.h5, metadata.json; "
-          f"history.csv, previews/, report: {run.report})")  # fmt: skip
+        print(
+            f"held out ({_plural(run.metrics['photos'], 'photo')}): "
+            + ", ".join(
+                f"{k} {format_value(k, held[k])} (grey {format_value(k, grey[k])})"
+                for k in ("psnr", "auc", "delta_colorfulness", "chroma_ratio")
+            )
+        )
+    print(
+        f"run folder: {run.folder}  (a preset: config.json, model.weights.h5, metadata.json; "
+        f"history.csv, previews/, report: {run.report})"
+    )
     print(f"colour photos with it: {PROG} colorize PHOTOS... -o OUTDIR --model {run.folder}")
     return 0
 
@@ -555,8 +678,14 @@ def _cmd_models(args) -> int:
         try:
             rows.append(artifacts.describe(name))
         except Exception as err:  # noqa: BLE001 - list the others, name the broken one
-            rows.append({"name": name, "default": name == artifacts.DEFAULT_PRESET,
-                         "description": f"(unreadable: {err})", "installed": False})  # fmt: skip
+            rows.append(
+                {
+                    "name": name,
+                    "default": name == artifacts.DEFAULT_PRESET,
+                    "description": f"(unreadable: {err})",
+                    "installed": False,
+                }
+            )
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -570,8 +699,10 @@ def _cmd_models(args) -> int:
     widths = [max(len(t[i]) for t in [head, *table]) for i in range(4)]
     for row in [head, *table]:
         print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
-    print(f"\nThe default is {artifacts.DEFAULT_PRESET}. `{PROG} models --json` shows the "
-          f"`{PROG} train` command that made each.")  # fmt: skip
+    print(
+        f"\nThe default is {artifacts.DEFAULT_PRESET}. `{PROG} models --json` shows the "
+        f"`{PROG} train` command that made each."
+    )
     return 0
 
 
@@ -800,7 +931,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
         import warnings
 
         return warnings._showwarnmsg_impl(  # noqa: SLF001 - the stock format when debugging
-            warnings.WarningMessage(message, category, filename, lineno, file, line))
+            warnings.WarningMessage(message, category, filename, lineno, file, line)
+        )
     print(f"{PROG}: warning: {message}", file=file or sys.stderr)
 
 

@@ -83,7 +83,9 @@ def _torch():
 
 def _check_channels(x, name):
     if x.shape[-1] != 3:
-        raise ValueError(f"{name} expects channels last with 3 channels, got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"{name} expects channels last with 3 channels, got shape {tuple(x.shape)}"
+        )
 
 
 def _matmul(x, m):
@@ -433,8 +435,9 @@ def join_lightness(image, ab, *, workers: int | None = None, rgbx: bool = False)
     """
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or image.size == 0:
-        raise ValueError(f"join_lightness expects uint8 (H, W) or (H, W, 3), got "
-                         f"{image.dtype} {image.shape}")  # fmt: skip
+        raise ValueError(
+            f"join_lightness expects uint8 (H, W) or (H, W, 3), got {image.dtype} {image.shape}"
+        )
     ab = np.asarray(ab, dtype=np.float32)
     H, W = image.shape[:2]
     h, w = ab.shape[:2]

@@ -143,13 +143,14 @@ class Colorizer:
         self._decoders_lock = threading.Lock()
         if out_shape and out_shape[-1] is not None and out_shape[-1] > 2:
             self.class_model = model
-            self.vividness_anchors = self._anchors(temperature, prior_correction,
-                                                   vividness_anchors)  # fmt: skip
+            self.vividness_anchors = self._anchors(temperature, prior_correction, vividness_anchors)
             d = self.decoding()
             model = _class_model_to_ab(model, d["temperature"], d["prior_correction"])
         elif vividness_anchors is not None:
-            raise ValueError(f"Model {model.name!r} outputs ab directly: vividness_anchors are "
-                             "for colour-class models (vividness scales its ab instead)")  # fmt: skip
+            raise ValueError(
+                f"Model {model.name!r} outputs ab directly: vividness_anchors are "
+                "for colour-class models (vividness scales its ab instead)"
+            )
         self.model = model
         self._forward = None
         if compile:
@@ -189,8 +190,9 @@ class Colorizer:
 
     def _anchors(self, temperature, prior_correction, anchors):
         if anchors is None:
-            return _vividness.derived_anchors(self.temperature or DEFAULT_TEMPERATURE,
-                                              self.prior_correction)  # fmt: skip
+            return _vividness.derived_anchors(
+                self.temperature or DEFAULT_TEMPERATURE, self.prior_correction
+            )
         anchors = _vividness.check_anchors(anchors)
         if temperature is not None or prior_correction is not None:
             t, a = _vividness.class_decoding(self.vividness, anchors)
@@ -238,8 +240,9 @@ class Colorizer:
 
     # ------------------------------------------------------------ constructors
     @classmethod
-    def from_preset(cls, name: str | os.PathLike | None = None, *, safe_mode: bool = True,
-                    **kwargs) -> Colorizer:  # fmt: skip
+    def from_preset(
+        cls, name: str | os.PathLike | None = None, *, safe_mode: bool = True, **kwargs
+    ) -> Colorizer:
         """A Colorizer for a preset name, a preset folder (what ``kcolor train`` writes) or a
         ``.keras`` file; ``None`` means :data:`kcolor.DEFAULT_PRESET`.
 
@@ -326,8 +329,9 @@ class Colorizer:
         ``recursive``)."""
         return colorize_files(self, paths, out_dir, **kwargs)
 
-    def _colorize_batch(self, photos: list[np.ndarray], rgbx: bool = False,
-                        vividness: float | None = None) -> list[np.ndarray]:  # fmt: skip
+    def _colorize_batch(
+        self, photos: list[np.ndarray], rgbx: bool = False, vividness: float | None = None
+    ) -> list[np.ndarray]:
         """Colour uint8 photos, each grey ``(H, W)`` or RGB ``(H, W, 3)`` (the caller batches),
         at ``vividness`` (``None``: the colorizer's own).
 
@@ -349,8 +353,9 @@ class Colorizer:
                 xs = []
                 for i in idx:
                     # reducing_gap: box-reduce by a whole factor first (fast), then bilinear.
-                    small = Image.fromarray(photos[i]).resize((w, h), Image.BILINEAR,
-                                                              reducing_gap=2.0)  # fmt: skip
+                    small = Image.fromarray(photos[i]).resize(
+                        (w, h), Image.BILINEAR, reducing_gap=2.0
+                    )
                     small = np.asarray(small)
                     if small.ndim == 2:
                         small = np.repeat(small[..., None], 3, axis=-1)

@@ -929,8 +929,11 @@ class BroadcastState(keras.callbacks.Callback):
         import torch.distributed as tdist
 
         # The epoch to start from: a restore on rank 0 (BackupAndRestore) sets it there only.
-        epoch = torch.tensor([int(getattr(self.model, "_initial_epoch", None) or 0)],
-                             dtype=torch.int64, device=self.dist.device)  # fmt: skip
+        epoch = torch.tensor(
+            [int(getattr(self.model, "_initial_epoch", None) or 0)],
+            dtype=torch.int64,
+            device=self.dist.device,
+        )
         tdist.broadcast(epoch, src=0)
         if int(epoch.item()) or getattr(self.model, "_initial_epoch", None):
             self.model._initial_epoch = int(epoch.item())

@@ -61,8 +61,11 @@ class RunComplete(KcolorError):
 
     def __init__(self, folder: str | os.PathLike, done: int, epochs: int):
         self.folder, self.done, self.epochs = os.fspath(folder), int(done), int(epochs)
-        state = (f"{self.done} of {self.epochs} epochs" if self.done == self.epochs
-                 else f"{self.done} epochs, more than the {self.epochs} asked for")  # fmt: skip
+        state = (
+            f"{self.done} of {self.epochs} epochs"
+            if self.done == self.epochs
+            else f"{self.done} epochs, more than the {self.epochs} asked for"
+        )
         super().__init__(
             f"{self.folder} is complete ({state}): nothing to resume, nothing written. To train "
             f"longer, run the same command with a larger --epochs (e.g. --epochs "

@@ -119,8 +119,12 @@ PER_IMAGE_METRICS = (
 DEFAULT_JUDGE = "efficientnet_lite1"
 #: How the photos are brought to ``size x size`` (stated in the report).
 GEOMETRY = "resize-to-fill + centre crop"
-_BETTER = {"semantic_agreement": "max", "delta_colorfulness": "min", "vivid_recall": "max",
-           "frechet_distance": "min"}  # fmt: skip
+_BETTER = {
+    "semantic_agreement": "max",
+    "delta_colorfulness": "min",
+    "vivid_recall": "max",
+    "frechet_distance": "min",
+}
 _RANK_DIRECTION = {"auc": "max", "psnr": "max", "ssim": "max", "delta_colorfulness": "min"}
 
 
@@ -585,9 +589,16 @@ def evaluate(
     inputs = _inputs(data_dir_or_files)
     tally = Tally()
     batches = iter_eval_batches(
-        inputs, size, batch_size, drop_grey, limit=limit, recursive=recursive,
-        grey_threshold=grey_threshold, tally=tally, progress=progress,
-    )  # fmt: skip
+        inputs,
+        size,
+        batch_size,
+        drop_grey,
+        limit=limit,
+        recursive=recursive,
+        grey_threshold=grey_threshold,
+        tally=tally,
+        progress=progress,
+    )
     rows: list[dict] = []
     examples = _Examples(n_examples, _RANK_DIRECTION[rank_by] == "max")
     try:  # (closing the generator closes its progress bar, also when a model fails)
@@ -600,8 +611,11 @@ def evaluate(
             stats = truth_statistics(batch.truth, judge_fn)
             batch_rows, images = _batch_rows(batch, systems, judge_fn, stats)
             if embed is not None:
-                for key, name in [("truth", "truth"), *((s.name, s.name) for s in systems),
-                                  ("grey", GREY)]:  # fmt: skip
+                for key, name in [
+                    ("truth", "truth"),
+                    *((s.name, s.name) for s in systems),
+                    ("grey", GREY),
+                ]:
                     feats.setdefault(name, []).append(embed(images[key]))
             scores = [row[f"{systems[0].name}/{rank_by}"] for row in batch_rows]
             examples.offer(scores, [Path(f) for f in batch.files], images, len(rows))
@@ -645,8 +659,11 @@ def _frechet(feats: dict) -> dict:
     truth = np.concatenate(feats["truth"])
     if len(truth) < 2:
         return {}
-    return {name: M.frechet_distance(np.concatenate(parts), truth)
-            for name, parts in feats.items() if name != "truth"}  # fmt: skip
+    return {
+        name: M.frechet_distance(np.concatenate(parts), truth)
+        for name, parts in feats.items()
+        if name != "truth"
+    }
 
 
 def _resolve_judge(judge, semantic: bool):
@@ -662,8 +679,9 @@ def _resolve_judge(judge, semantic: bool):
     return judge, getattr(judge, "name", None) or getattr(judge, "__name__", type(judge).__name__)
 
 
-def _summary(per_image: pd.DataFrame, names: list[str], semantic: bool,
-             frechet=None) -> pd.DataFrame:  # fmt: skip
+def _summary(
+    per_image: pd.DataFrame, names: list[str], semantic: bool, frechet=None
+) -> pd.DataFrame:
     cf_truth = per_image["colorfulness_truth"].mean()
     chroma_truth = per_image["chroma_truth"].mean()
     table = {}
@@ -681,9 +699,12 @@ def _summary(per_image: pd.DataFrame, names: list[str], semantic: bool,
             # All photos have the same size: the mean of per-image mean chromas is the pooled one.
             "chroma_ratio": col["chroma"].mean() / chroma_truth if chroma_truth > 0.01 else np.nan,
             # pooled over pixels: the strongly coloured pixels of all photos count alike
-            "vivid_recall": (col["vivid_hits"].sum() / col["vivid_pixels"].sum()
-                             if col["vivid_pixels"].sum() else np.nan),
-        }  # fmt: skip
+            "vivid_recall": (
+                col["vivid_hits"].sum() / col["vivid_pixels"].sum()
+                if col["vivid_pixels"].sum()
+                else np.nan
+            ),
+        }
         if semantic:
             row["semantic_agreement"] = col["semantic_agree"].mean()
         if frechet:
@@ -811,6 +832,8 @@ def format_summary(summary: pd.DataFrame) -> str:
         if a.get("judge"):
             text += f"; semantic agreement judged by {a['judge']}"
         if a.get("frechet_n"):
-            text += (f"; Fréchet distance on {a['frechet_features']}, n = {a['frechet_n']} "
-                     "(lower is better; compare at the same n only)")  # fmt: skip
+            text += (
+                f"; Fréchet distance on {a['frechet_features']}, n = {a['frechet_n']} "
+                "(lower is better; compare at the same n only)"
+            )
     return text

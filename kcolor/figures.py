@@ -104,10 +104,12 @@ def compare_grid(images, column_titles=None, row_titles=None, title=None, cell_s
     aspect = first.shape[0] / first.shape[1]  # height / width
     head = 0.35 if column_titles is not None else 0.0
     fig = Figure(
-        figsize=(cell_size * n_cols + (0.5 if row_titles else 0.0),
-                 cell_size * aspect * n_rows + head + (0.45 if title else 0.0)),
+        figsize=(
+            cell_size * n_cols + (0.5 if row_titles else 0.0),
+            cell_size * aspect * n_rows + head + (0.45 if title else 0.0),
+        ),
         layout="compressed",  # the constrained layout, with the gaps of fixed-aspect images closed
-    )  # fmt: skip
+    )
     fig.get_layout_engine().set(w_pad=0.03, h_pad=0.03, wspace=0.02, hspace=0.02)
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     fontsize = 10 if cell_size >= 1.5 else 8

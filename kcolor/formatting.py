@@ -47,9 +47,18 @@ _COUNTS = frozenset(
     {"epoch", "epochs", "batch", "batches", "samples", "steps", "photos", "images", "size", "count"}
 )
 _THREE_DECIMALS = (
-    "ssim", "auc", "accuracy", "acc", "agreement", "agree", "ratio", "iou", "f1", "precision",
+    "ssim",
+    "auc",
+    "accuracy",
+    "acc",
+    "agreement",
+    "agree",
+    "ratio",
+    "iou",
+    "f1",
+    "precision",
     "recall",
-)  # fmt: skip
+)
 _TWO_DECIMALS = ("psnr", "colorfulness", "colourfulness", "chroma", "cf")
 _ONE_DECIMAL = ("seconds", "time", "images_per_s", "per_s")
 

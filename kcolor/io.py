@@ -70,10 +70,23 @@ __all__ = [
 #: Extensions that :func:`find_images` picks up inside folders (lower case, with the dot).
 IMAGE_EXTENSIONS = frozenset(
     {
-        ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".gif", ".tif", ".tiff",
-        ".webp", ".ppm", ".pgm", ".pbm", ".pnm",
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".jfif",
+        ".png",
+        ".bmp",
+        ".dib",
+        ".gif",
+        ".tif",
+        ".tiff",
+        ".webp",
+        ".ppm",
+        ".pgm",
+        ".pbm",
+        ".pnm",
     }
-)  # fmt: skip
+)
 
 # PIL format name -> the extensions that honestly announce it.
 _FORMAT_EXTENSIONS = {
@@ -102,10 +115,26 @@ _EXIF_IFD, _GPS_IFD, _INTEROP_POINTER = 0x8769, 0x8825, 0xA005
 #: format ...: its ``getexif()`` holds those too), nor JPEG's IFD1 thumbnail.
 _EXIF_IFD0_TAGS = frozenset(
     {
-        0x010E, 0x010F, 0x0110, 0x011A, 0x011B, 0x0128, 0x0131, 0x0132, 0x013B, 0x013C,
-        0x4746, 0x4749, 0x8298, 0x9C9B, 0x9C9C, 0x9C9D, 0x9C9E, 0x9C9F,
+        0x010E,
+        0x010F,
+        0x0110,
+        0x011A,
+        0x011B,
+        0x0128,
+        0x0131,
+        0x0132,
+        0x013B,
+        0x013C,
+        0x4746,
+        0x4749,
+        0x8298,
+        0x9C9B,
+        0x9C9C,
+        0x9C9D,
+        0x9C9E,
+        0x9C9F,
     }
-)  # fmt: skip
+)
 
 
 def _env_max_pixels() -> int:
@@ -482,9 +511,10 @@ def save_image(
     fmt = _EXT_FORMAT.get(ext)
     if fmt is None or fmt == "GIF":
         raise ImageWriteError(
-            path, f"cannot tell the format from extension {ext or '(none)'!r}; "
-            "use .jpg, .png, .webp, .tif or .bmp"
-        )  # fmt: skip
+            path,
+            f"cannot tell the format from extension {ext or '(none)'!r}; "
+            "use .jpg, .png, .webp, .tif or .bmp",
+        )
     if isinstance(rgb, (str, os.PathLike)):
         raise TypeError("save_image(path, rgb): rgb must be an image array, not a path")
     if (

@@ -44,6 +44,7 @@ __all__ = [
 #: The judge ``kcolor evaluate --semantic`` uses unless told otherwise.
 DEFAULT_JUDGE = "efficientnet_lite1"
 
+
 class EfficientNetLite1Judge(Embedder):
     """EfficientNet-Lite1 ImageNet probabilities at 240x240 (the default judge).
 

@@ -56,8 +56,11 @@ class Loaded:
 
     def colorizer_kwargs(self) -> dict:
         """Keyword arguments for :class:`kcolor.Colorizer`."""
-        kwargs = {"input_size": self.input_size, "multiple": self.multiple,
-                  "embedder": self.embedder}  # fmt: skip
+        kwargs = {
+            "input_size": self.input_size,
+            "multiple": self.multiple,
+            "embedder": self.embedder,
+        }
         if self.temperature is not None:
             kwargs["temperature"] = self.temperature
         if self.prior_correction:
@@ -199,8 +202,13 @@ def _load_keras_file(path: Path, *, safe_mode: bool) -> Loaded:
     embedder = config.get("embedder")
     if len(getattr(model, "inputs", None) or []) == 2:
         embedder = embedder or "efficientnet_lite0"
-    return Loaded(model=model, name=os.fspath(path), input_size=config.get("input_size"),
-                  multiple=int(config.get("multiple", 8)), embedder=embedder)  # fmt: skip
+    return Loaded(
+        model=model,
+        name=os.fspath(path),
+        input_size=config.get("input_size"),
+        multiple=int(config.get("multiple", 8)),
+        embedder=embedder,
+    )
 
 
 def _load_failure(path, err: Exception) -> str:

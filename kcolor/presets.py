@@ -155,12 +155,16 @@ def get_builder(name: str):
         builders = f"the builders are {', '.join(BUILDERS)} (and linear, cnn for colour MNIST)"
         if name in artifacts.preset_names():
             flags = " ".join(shlex.quote(f) for f in fine_tune_flags(name))
-            raise WeightsError(None, f"unknown builder {name!r}: that is a preset, not a "
-                               f"builder; {builders}. A preset is fine-tuned from its weights, "
-                               f"with init={name!r} and its own network: kcolor train "
-                               f"{flags}")  # fmt: skip
-        raise WeightsError(None, f"unknown builder {name!r}: kcolor.models has no such "
-                           f"function; {builders}")  # fmt: skip
+            raise WeightsError(
+                None,
+                f"unknown builder {name!r}: that is a preset, not a "
+                f"builder; {builders}. A preset is fine-tuned from its weights, "
+                f"with init={name!r} and its own network: kcolor train "
+                f"{flags}",
+            )
+        raise WeightsError(
+            None, f"unknown builder {name!r}: kcolor.models has no such function; {builders}"
+        )
     return fn
 
 
@@ -180,8 +184,10 @@ def build_model(spec, *, weights: bool = True):
     try:
         model = builder(**config["args"])
     except TypeError as err:
-        raise WeightsError(folder / artifacts.CONFIG, f"arguments do not fit "
-                           f"kcolor.models.{config['builder']}: {err}") from err  # fmt: skip
+        raise WeightsError(
+            folder / artifacts.CONFIG,
+            f"arguments do not fit kcolor.models.{config['builder']}: {err}",
+        ) from err
     if weights:
         from kcolor.models import load_weights
 
@@ -350,12 +356,20 @@ def export_preset(src, dst, *, float16: bool = True, overwrite: bool = False, **
     meta.pop("run", None)
     model = build_model(src)
     out = save_to_preset(
-        model, dst, builder=config["builder"], args=config["args"],
-        input_size=config["input_size"], multiple=config["multiple"],
-        embedder=config["embedder"], temperature=config["temperature"],
-        prior_correction=config["prior_correction"], vividness=config.get("vividness"),
-        metadata=meta, float16=float16, overwrite=overwrite,
-    )  # fmt: skip
+        model,
+        dst,
+        builder=config["builder"],
+        args=config["args"],
+        input_size=config["input_size"],
+        multiple=config["multiple"],
+        embedder=config["embedder"],
+        temperature=config["temperature"],
+        prior_correction=config["prior_correction"],
+        vividness=config.get("vividness"),
+        metadata=meta,
+        float16=float16,
+        overwrite=overwrite,
+    )
     if (src / "history.csv").is_file():
         shutil.copyfile(src / "history.csv", out / "history.csv")
     return out
@@ -393,10 +407,14 @@ def convert_legacy(src, dst, *, safe_mode: bool = True) -> Path:
 
         load_weights(model, src / artifacts.WEIGHTS)
         size = old.get("size")
-    meta = {"description": f"converted from the old run folder {src}", "converted_from": str(src),
-            "legacy_config": old}  # fmt: skip
-    out = save_to_preset(model, dst, builder=builder, args=args, input_size=size,
-                         embedder=embedder, metadata=meta)  # fmt: skip
+    meta = {
+        "description": f"converted from the old run folder {src}",
+        "converted_from": str(src),
+        "legacy_config": old,
+    }
+    out = save_to_preset(
+        model, dst, builder=builder, args=args, input_size=size, embedder=embedder, metadata=meta
+    )
     if (src / "history.csv").is_file():
         shutil.copyfile(src / "history.csv", out / "history.csv")
     return out

@@ -76,11 +76,30 @@ __all__ = [
 
 _HIGHLIGHT = "#d9f2d0"
 _LOWER_IS_BETTER = (
-    "loss", "mse", "mae", "rmse", "error", "lpips", "ciede", "delta_e", "fid", "seconds", "time",
-)  # fmt: skip
+    "loss",
+    "mse",
+    "mae",
+    "rmse",
+    "error",
+    "lpips",
+    "ciede",
+    "delta_e",
+    "fid",
+    "seconds",
+    "time",
+)
 _HIGHER_IS_BETTER = (
-    "psnr", "ssim", "acc", "auc", "images_per_s", "precision", "recall", "iou", "f1", "score",
-)  # fmt: skip
+    "psnr",
+    "ssim",
+    "acc",
+    "auc",
+    "images_per_s",
+    "precision",
+    "recall",
+    "iou",
+    "f1",
+    "score",
+)
 
 
 # ---------------------------------------------------------------- helpers
@@ -182,8 +201,16 @@ def plot_history(frame_or_csv, metrics=None, log_scale=False, title=None) -> Fig
         for col, (label, style, color, marker) in ((name, _TRAIN), (f"val_{name}", _VAL)):
             if col in frame.columns:
                 y = frame[col].to_numpy(dtype=float)
-                ax.plot(x, y, style, color=color, marker=marker if with_markers else None,
-                        markersize=4, linewidth=1.6, label=label)  # fmt: skip
+                ax.plot(
+                    x,
+                    y,
+                    style,
+                    color=color,
+                    marker=marker if with_markers else None,
+                    markersize=4,
+                    linewidth=1.6,
+                    label=label,
+                )
                 values.append(y[np.isfinite(y)])
         values = np.concatenate(values) if values else np.array([])
         if (log_scale or name == "learning_rate") and values.size and (values > 0).all():
@@ -515,10 +542,14 @@ def _summary_cards(history: pd.DataFrame) -> str:
         cards.append(("training time", f"{format_value('seconds', history['seconds'].sum())} s"))
     if "images_per_s" in history.columns and history["images_per_s"].notna().any():
         cards.append(("images / s", format_value("images_per_s", history["images_per_s"].median())))
-    return '<div class="cards">' + "".join(
-        f'<div class="card"><div class="v">{html.escape(v)}</div><div class="k">{html.escape(k)}</div></div>'
-        for k, v in cards
-    ) + "</div>"  # fmt: skip
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><div class="v">{html.escape(v)}</div><div class="k">{html.escape(k)}</div></div>'
+            for k, v in cards
+        )
+        + "</div>"
+    )
 
 
 def build_report(run_dir, title=None, max_previews=3, log_scale=False) -> Path:

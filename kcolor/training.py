@@ -47,8 +47,14 @@ import keras  # noqa: E402  isort: skip  (after kcolor: the torch backend)
 LOSSES = ("mse", "saturation", "perceptual", "huber", "color_classes")
 SCHEDULES = ("cosine", "constant")
 #: Files of a run folder that a fresh (not resumed) run may replace.
-RUN_FILES = ("config.json", "metadata.json", "model.weights.h5", "train_config.json",
-             "history.csv", "report.html")  # fmt: skip
+RUN_FILES = (
+    "config.json",
+    "metadata.json",
+    "model.weights.h5",
+    "train_config.json",
+    "history.csv",
+    "report.html",
+)
 RUN_DIRS = ("previews", "backup", "report_files")
 
 
@@ -143,10 +149,14 @@ class TrainConfig:
         if self.loss not in LOSSES:
             problems.append(f"loss must be one of {', '.join(LOSSES)}, not {self.loss!r}")
         if self.schedule not in SCHEDULES:
-            problems.append(f"schedule must be one of {', '.join(SCHEDULES)}, not {self.schedule!r}")
+            problems.append(
+                f"schedule must be one of {', '.join(SCHEDULES)}, not {self.schedule!r}"
+            )
         for name in ("epochs", "batch_size", "size", "repeat", "workers"):
             if int(getattr(self, name)) < 1:
-                problems.append(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+                problems.append(
+                    f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}"
+                )
         for side in (self.size, *self.sizes):
             if int(side) < 8 or int(side) % 8:
                 problems.append(f"size must be a positive multiple of 8, got {side}")
@@ -226,7 +236,9 @@ class TrainConfig:
             elif isinstance(value, list):
                 parts += [flag, *(_fmt(v) for v in value)]
             elif isinstance(value, bool):
-                parts.append({"augment": "--no-augment", "drop_grey": "--keep-grey"}.get(name, flag))
+                parts.append(
+                    {"augment": "--no-augment", "drop_grey": "--keep-grey"}.get(name, flag)
+                )
             else:
                 parts += [flag, _fmt(value)]
         return " ".join(shlex.quote(p) for p in parts)
@@ -259,8 +271,10 @@ def find_photos(sources, *, recursive: bool = False, drop_grey: bool = True) -> 
     files, _ = io.find_images([os.fspath(s) for s in sources], recursive=recursive)
     if not files:
         where = ", ".join(os.fspath(s) for s in sources)
-        raise DataError(f"no images found in {where}"
-                        + ("" if recursive else " (--recursive looks into sub-folders)"))  # fmt: skip
+        raise DataError(
+            f"no images found in {where}"
+            + ("" if recursive else " (--recursive looks into sub-folders)")
+        )
     if not drop_grey:
         return sorted(files), 0
     stamp = [(str(f), f.stat().st_size, int(f.stat().st_mtime)) for f in files]
@@ -282,11 +296,15 @@ def find_photos(sources, *, recursive: bool = False, drop_grey: bool = True) -> 
         where = describe_sources(sources)
         keep = "pass --keep-grey (drop_grey=False) to train on them anyway"
         if grey == len(skipped):
-            raise DataError(f"all {grey} photos in {where} are greyscale: a colouriser learns "
-                            f"from colour photos. Add colour photos, or {keep}") from None  # fmt: skip
+            raise DataError(
+                f"all {grey} photos in {where} are greyscale: a colouriser learns "
+                f"from colour photos. Add colour photos, or {keep}"
+            ) from None
         unreadable = [(p, r) for p, r in skipped if r != GREY_REASON]
-        raise DataError(f"no colour photos in {where}: {grey} greyscale ({keep}), "
-                        f"{len(unreadable)} unreadable: {skipped_summary(unreadable)}") from None  # fmt: skip
+        raise DataError(
+            f"no colour photos in {where}: {grey} greyscale ({keep}), "
+            f"{len(unreadable)} unreadable: {skipped_summary(unreadable)}"
+        ) from None
     grey = sum(1 for _, reason in probe.skipped if reason == GREY_REASON)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
@@ -332,15 +350,17 @@ def config_photos(config: TrainConfig) -> tuple[list, list, int]:
     if config.manifest:
         paths, grey = _manifest_paths(config.manifest), 0
     else:
-        paths, grey = find_photos(config.data, recursive=config.recursive,
-                                  drop_grey=config.drop_grey)  # fmt: skip
+        paths, grey = find_photos(
+            config.data, recursive=config.recursive, drop_grey=config.drop_grey
+        )
     if config.val_manifest:
         # Caps take a seeded sample (a manifest is sorted by folder: its head is one folder).
         train = _sample(paths, config.max_images, config.seed)
         val = _sample(_manifest_paths(config.val_manifest), config.val_max, config.seed)
         return train, val, grey
-    train, val = split_photos(paths, config.val_split, config.seed,
-                              max_images=config.max_images, val_max=config.val_max)  # fmt: skip
+    train, val = split_photos(
+        paths, config.val_split, config.seed, max_images=config.max_images, val_max=config.val_max
+    )
     if not train:
         raise DataError("no photos left to train on after the split")
     return train, val, grey
@@ -353,18 +373,26 @@ def make_datasets(config: TrainConfig, train_paths, val_paths):
 
     def crops(size):
         return ImageFolderDataset(
-            train_paths, size=size, batch_size=config.batch_size, augment=config.augment,
-            seed=config.seed, repeat=config.repeat, workers=config.workers,
+            train_paths,
+            size=size,
+            batch_size=config.batch_size,
+            augment=config.augment,
+            seed=config.seed,
+            repeat=config.repeat,
+            workers=config.workers,
             use_multiprocessing=config.workers > 1,
-        )  # fmt: skip
+        )
 
     train = crops(config.size)
     if config.sizes:
         from kcolor.datasets.mixed import MixedSizes
 
         train = MixedSizes([train, *(crops(s) for s in config.sizes)])
-    val = (ImageFolderDataset(val_paths, size=config.size, batch_size=config.batch_size)
-           if val_paths else None)  # fmt: skip
+    val = (
+        ImageFolderDataset(val_paths, size=config.size, batch_size=config.batch_size)
+        if val_paths
+        else None
+    )
     return train, val
 
 
@@ -387,7 +415,9 @@ class WithEmbeddings(keras.utils.PyDataset):
         parallel = table is not None  # a table lookup can run in worker processes
         super().__init__(
             workers=getattr(dataset, "workers", 1) if parallel else 1,
-            use_multiprocessing=getattr(dataset, "use_multiprocessing", False) if parallel else False,
+            use_multiprocessing=getattr(dataset, "use_multiprocessing", False)
+            if parallel
+            else False,
         )
         self.dataset, self.embedder, self.table, self.packed = dataset, embedder, table, packed
 
@@ -570,8 +600,10 @@ class SaveBestPreset(keras.callbacks.Callback):
         if not all(np.isfinite(w).all() for w in self.model.get_weights()):
             return
         self.best, self.best_epoch = float(value), int(epoch)
-        self.save(self.model, {"best": {"epoch": int(epoch) + 1, "monitor": self.monitor,
-                                        "value": float(value)}})  # fmt: skip
+        self.save(
+            self.model,
+            {"best": {"epoch": int(epoch) + 1, "monitor": self.monitor, "value": float(value)}},
+        )
 
 
 def _finite(value) -> bool:
@@ -630,16 +662,21 @@ def prepare_folder(config: TrainConfig, resume: bool) -> Path:
     if folder.is_dir() and any(folder.iterdir()):
         ours = (folder / "train_config.json").is_file()
         if not ours:
-            raise DataError(f"{folder}: exists, is not empty and is not a kcolor run folder; "
-                            "choose a new output folder")  # fmt: skip
+            raise DataError(
+                f"{folder}: exists, is not empty and is not a kcolor run folder; "
+                "choose a new output folder"
+            )
         if _has_finished_epoch(folder):
             if not resume:
-                raise DataError(f"{folder}: holds a run already: pass --resume to continue it, "
-                                "or choose a new output folder")  # fmt: skip
+                raise DataError(
+                    f"{folder}: holds a run already: pass --resume to continue it, "
+                    "or choose a new output folder"
+                )
             old = TrainConfig.from_json(folder / "train_config.json")
             if old.model != config.model:
-                raise DataError(f"{folder}: holds a {old.model!r} run; cannot resume it as "
-                                f"{config.model!r}")  # fmt: skip
+                raise DataError(
+                    f"{folder}: holds a {old.model!r} run; cannot resume it as {config.model!r}"
+                )
         else:  # a run that never finished an epoch: nothing to resume, start cleanly
             _discard_unfinished(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -682,21 +719,31 @@ def held_out_scores(model, val, embedder=None, temperature: float | None = None)
         truths.append(val.rgb_batch(i))
     preds, truths = np.concatenate(preds), np.concatenate(truths)
     grey = color.to_uint8(color.rgb_to_gray(truths.astype(np.float32) / 255.0))
-    return {"model": _set_scores(preds, truths), "grey": _set_scores(grey, truths),
-            "photos": int(len(truths))}  # fmt: skip
+    return {
+        "model": _set_scores(preds, truths),
+        "grey": _set_scores(grey, truths),
+        "photos": int(len(truths)),
+    }
 
 
 def _set_scores(preds, truths) -> dict:
     per = [metrics.evaluate_pair(p, t) for p, t in zip(preds, truths, strict=True)]
-    mean = {k: float(np.nanmean([r[k] for r in per])) for k in ("psnr", "ssim", "auc",
-                                                                 "colorfulness")}  # fmt: skip
+    mean = {
+        k: float(np.nanmean([r[k] for r in per])) for k in ("psnr", "ssim", "auc", "colorfulness")
+    }
     mean["delta_colorfulness"] = float(metrics.delta_colorfulness(preds, truths))
     mean["chroma_ratio"] = float(metrics.chroma_ratio(preds, truths))
     return mean
 
 
-def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "auto",
-          extra_callbacks=(), dist=None) -> Run:  # fmt: skip
+def train(
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    verbose: int | str = "auto",
+    extra_callbacks=(),
+    dist=None,
+) -> Run:
     """Train ``config``'s network with ``model.fit`` into the run folder ``config.output``.
 
     Args:
@@ -744,8 +791,22 @@ def train(config: TrainConfig, *, resume: bool = False, verbose: int | str = "au
             _discard_unfinished(folder)
         raise
     try:
-        return _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_paths,
-                    grey, resume, verbose, extra_callbacks, dist, main)  # fmt: skip
+        return _fit(
+            config,
+            folder,
+            model,
+            train_ds,
+            val_ds,
+            embedder,
+            train_paths,
+            val_paths,
+            grey,
+            resume,
+            verbose,
+            extra_callbacks,
+            dist,
+            main,
+        )
     except BaseException:
         if main and fresh and not _has_finished_epoch(folder):
             _discard_unfinished(folder)  # nothing to resume: a retry starts cleanly
@@ -762,13 +823,28 @@ def _discard_unfinished(folder: Path) -> None:
         folder.rmdir()
 
 
-def _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_paths, grey,
-         resume, verbose, extra_callbacks, dist, main) -> Run:  # fmt: skip
+def _fit(
+    config,
+    folder,
+    model,
+    train_ds,
+    val_ds,
+    embedder,
+    train_paths,
+    val_paths,
+    grey,
+    resume,
+    verbose,
+    extra_callbacks,
+    dist,
+    main,
+) -> Run:
     from kcolor import presets
     from kcolor.callbacks import ColorizationPreview, PandasLogger, TimeBudget
 
-    loss, packed = make_loss(config.loss, config.penalty, train=train_ds, model=model,
-                             **config.loss_args)  # fmt: skip
+    loss, packed = make_loss(
+        config.loss, config.penalty, train=train_ds, model=model, **config.loss_args
+    )
     fit_train, fit_val = train_ds, val_ds
     if embedder is not None:
         table = embedding_table(train_ds, embedder) if config.embed_cache else None
@@ -807,10 +883,16 @@ def _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_pat
 
     def save(m, extra):
         presets.save_to_preset(
-            m, folder, builder=config.model, args=args, input_size=config.size,
-            multiple=multiple, embedder=config.embedder, metadata={**base_meta, **extra},
+            m,
+            folder,
+            builder=config.model,
+            args=args,
+            input_size=config.size,
+            multiple=multiple,
+            embedder=config.embedder,
+            metadata={**base_meta, **extra},
             overwrite=True,
-        )  # fmt: skip
+        )
 
     nan_guard = StopOnNaN()
     callbacks = [nan_guard]
@@ -827,18 +909,26 @@ def _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_pat
             view = color_classes.to_ab_model(model)
         callbacks += [
             PandasLogger(folder / "history.csv"),
-            ColorizationPreview(sample_x, np.asarray(sample_y)[:6, ..., -2:], folder / "previews",
-                                preview_model=view),  # fmt: skip
+            ColorizationPreview(
+                sample_x,
+                np.asarray(sample_y)[:6, ..., -2:],
+                folder / "previews",
+                preview_model=view,
+            ),
             best,
             # rank 0 alone writes the backup; BroadcastState resumes the other ranks from it
-            FiniteBackupAndRestore(folder / "backup", double_checkpoint=True,
-                                   delete_checkpoint=False),
-        ]  # fmt: skip
+            FiniteBackupAndRestore(
+                folder / "backup", double_checkpoint=True, delete_checkpoint=False
+            ),
+        ]
     budget = None
     if config.minutes:
-        budget = TimeBudget(config.minutes * 60, schedule if config.schedule == "cosine" else None,
-                            stop_mid_epoch=False,
-                            clock=distributed.synced_clock(dist) if dist is not None else None)  # fmt: skip
+        budget = TimeBudget(
+            config.minutes * 60,
+            schedule if config.schedule == "cosine" else None,
+            stop_mid_epoch=False,
+            clock=distributed.synced_clock(dist) if dist is not None else None,
+        )
         callbacks.append(budget)
     callbacks += list(extra_callbacks)
     if dist is not None:
@@ -850,17 +940,28 @@ def _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_pat
         if done is None:
             print(f"{folder}: no backup to resume from; starting at epoch 1", file=sys.stderr)
         else:
-            print(f"resuming {folder}: {done} epoch(s) done, continuing at epoch {done + 1} "
-                  f"of {config.epochs}", file=sys.stderr)  # fmt: skip
+            print(
+                f"resuming {folder}: {done} epoch(s) done, continuing at epoch {done + 1} "
+                f"of {config.epochs}",
+                file=sys.stderr,
+            )
     if main:
-        print(f"training {config.model} on {len(train_paths)} photos ({grey} grey dropped, "
-              f"{len(val_paths)} held out), {'/'.join(str(v) for v in [config.size, *config.sizes])} px, {_plural(config.epochs, 'epoch')} "
-              f"of {_plural(steps, 'step')}, loss {config.loss}, on {_device()}", file=sys.stderr)  # fmt: skip
+        print(
+            f"training {config.model} on {len(train_paths)} photos ({grey} grey dropped, "
+            f"{len(val_paths)} held out), {'/'.join(str(v) for v in [config.size, *config.sizes])} px, {_plural(config.epochs, 'epoch')} "
+            f"of {_plural(steps, 'step')}, loss {config.loss}, on {_device()}",
+            file=sys.stderr,
+        )
 
     def fit(epochs, lr_schedule):
         model.compile(keras.optimizers.Adam(lr_schedule), loss=loss)
-        return model.fit(fit_train, validation_data=fit_val, epochs=epochs,
-                         callbacks=callbacks, verbose=verbose if main else 0)  # fmt: skip
+        return model.fit(
+            fit_train,
+            validation_data=fit_val,
+            epochs=epochs,
+            callbacks=callbacks,
+            verbose=verbose if main else 0,
+        )
 
     if config.compile:
         from kcolor.backend import compile_model
@@ -892,13 +993,29 @@ def _fit(config, folder, model, train_ds, val_ds, embedder, train_paths, val_pat
     wall = time.perf_counter() - start
     if config.compile and main:
         stats = model.compile_stats
-        print(f"torch.compile: {_plural(stats.compiles, 'graph')} compiled in {stats.seconds:.1f} s "
-              "(forward passes; each backward compiled at its first step)", file=sys.stderr)  # fmt: skip
+        print(
+            f"torch.compile: {_plural(stats.compiles, 'graph')} compiled in {stats.seconds:.1f} s "
+            "(forward passes; each backward compiled at its first step)",
+            file=sys.stderr,
+        )
     if dist is not None:  # a NaN seen on any rank
         seen = [s for s in distributed.all_gather_object(dist, nan_guard.stopped) if s]
         nan_guard.stopped = seen[0] if seen else None
-    return _finish(config, folder, model, best, monitor, nan_guard, budget, wall, val_ds,
-                   embedder, base_meta, save, main)  # fmt: skip
+    return _finish(
+        config,
+        folder,
+        model,
+        best,
+        monitor,
+        nan_guard,
+        budget,
+        wall,
+        val_ds,
+        embedder,
+        base_meta,
+        save,
+        main,
+    )
 
 
 def _backup_epoch(backup: Path):
@@ -909,14 +1026,31 @@ def _backup_epoch(backup: Path):
         return None
 
 
-
-
-def _finish(config, folder, model, best, monitor, nan_guard, budget, wall, val_ds, embedder,
-            base_meta, save, main) -> Run:  # fmt: skip
+def _finish(
+    config,
+    folder,
+    model,
+    best,
+    monitor,
+    nan_guard,
+    budget,
+    wall,
+    val_ds,
+    embedder,
+    base_meta,
+    save,
+    main,
+) -> Run:
     import pandas as pd
 
-    run = Run(folder=folder, config=config, monitor=monitor, wall_seconds=wall,
-              nan=nan_guard.stopped, stopped_by_time=bool(budget and budget.stopped_by_time))  # fmt: skip
+    run = Run(
+        folder=folder,
+        config=config,
+        monitor=monitor,
+        wall_seconds=wall,
+        nan=nan_guard.stopped,
+        stopped_by_time=bool(budget and budget.stopped_by_time),
+    )
     if not main:
         return run
     history_path = folder / "history.csv"
@@ -940,15 +1074,24 @@ def _finish(config, folder, model, best, monitor, nan_guard, budget, wall, val_d
             artifacts.write_json(folder / artifacts.CONFIG, config_json)
         elif val_ds is not None:
             run.metrics = held_out_scores(best_model, val_ds, embedder)
-        final = {k: float(v) for k, v in run.history.iloc[-1].items()
-                 if k in ("loss", "val_loss") and _finite(v)} if len(run.history) else {}  # fmt: skip
-        meta.update({
-            "epochs_run": run.epochs_run,
-            "wall_seconds": round(float(meta.get("wall_seconds", 0.0)) + wall, 1),
-            "stopped_by_time": run.stopped_by_time,
-            "final_loss": final,
-            "metrics": {"held_out": run.metrics} if run.metrics else {},
-        })  # fmt: skip
+        final = (
+            {
+                k: float(v)
+                for k, v in run.history.iloc[-1].items()
+                if k in ("loss", "val_loss") and _finite(v)
+            }
+            if len(run.history)
+            else {}
+        )
+        meta.update(
+            {
+                "epochs_run": run.epochs_run,
+                "wall_seconds": round(float(meta.get("wall_seconds", 0.0)) + wall, 1),
+                "stopped_by_time": run.stopped_by_time,
+                "final_loss": final,
+                "metrics": {"held_out": run.metrics} if run.metrics else {},
+            }
+        )
         artifacts.write_json(folder / artifacts.METADATA, meta)
     from kcolor.reports import build_report
 

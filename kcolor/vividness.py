@@ -113,15 +113,19 @@ def check_anchors(anchors) -> list[list[float]]:
     except (TypeError, ValueError):
         rows = None
     if not rows or len(rows) < 2 or any(len(r) != 3 for r in rows):
-        raise ValueError(f"vividness anchors must be a list of [V, T, alpha] triples, at least "
-                         f"two, got {anchors!r}")  # fmt: skip
+        raise ValueError(
+            f"vividness anchors must be a list of [V, T, alpha] triples, at least "
+            f"two, got {anchors!r}"
+        )
     vs = [r[0] for r in rows]
     if vs[0] != 0.0 or vs[-1] != 1.0 or any(b <= a for a, b in zip(vs, vs[1:], strict=False)):
         raise ValueError(f"vividness anchors: V must rise strictly from 0 to 1, got {vs}")
     for v, t, a in rows:
         if not (t > 0 and math.isfinite(t)) or not -1.0 <= a <= 1.0:
-            raise ValueError(f"vividness anchor at V={v:g}: T must be > 0 and alpha in "
-                             f"[-1, 1], got T={t:g}, alpha={a:g}")  # fmt: skip
+            raise ValueError(
+                f"vividness anchor at V={v:g}: T must be > 0 and alpha in "
+                f"[-1, 1], got T={t:g}, alpha={a:g}"
+            )
     return rows
 
 
@@ -181,8 +185,10 @@ def read_record(record) -> tuple[float, list[list[float]] | None]:
     if isinstance(record, (int, float)) and not isinstance(record, bool):
         return check(record, "the default vividness"), None
     if not isinstance(record, dict) or set(record) - {"default", "anchors"}:
-        raise ValueError('"vividness" must be a number or {"default": V, "anchors": '
-                         f"[[V, T, alpha], ...]}}, got {record!r}")  # fmt: skip
+        raise ValueError(
+            '"vividness" must be a number or {"default": V, "anchors": '
+            f"[[V, T, alpha], ...]}}, got {record!r}"
+        )
     default = record.get("default")
     default = DEFAULT if default is None else check(default, "the default vividness")
     anchors = record.get("anchors")

@@ -148,9 +148,12 @@ def run_model_test(
     if run_fit:  # a fresh model differs from a trained one (random init, or no fit step)
         assert any(
             not np.array_equal(a, b)
-            for a, b in zip(keras.tree.flatten(_run(fresh, input_data)),
-                            keras.tree.flatten(expected), strict=True)
-        ), "a fresh model already gives the trained outputs: the round trip proves nothing"  # fmt: skip
+            for a, b in zip(
+                keras.tree.flatten(_run(fresh, input_data)),
+                keras.tree.flatten(expected),
+                strict=True,
+            )
+        ), "a fresh model already gives the trained outputs: the round trip proves nothing"
     fresh.load_weights(weights_path)
     _assert_same(_run(fresh, input_data), expected, ".weights.h5 round trip: other outputs")
     if check_weights_argument:

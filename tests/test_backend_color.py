@@ -16,7 +16,9 @@ PHOTOS = ["astronaut", "coffee", "chelsea"]
 def _run(code, env_extra=None):
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_import_sets_torch_backend():

@@ -240,8 +240,9 @@ def test_a_name_clash_that_renames_an_output_is_heard(tmp_path, cli, capsys):
     assert str(tmp_path / "a" / "p0.png") in line  # and which input has the name
     res = batch.ColorizeResult()
     batch.plan_outputs([tmp_path / "a" / "p0.png", tmp_path / "b" / "p0.png"], out, result=res)
-    assert res.renamed == [(str(tmp_path / "b" / "p0.png"), str(out / "p0-2.png"),
-                            str(tmp_path / "a" / "p0.png"))]  # fmt: skip
+    assert res.renamed == [
+        (str(tmp_path / "b" / "p0.png"), str(out / "p0-2.png"), str(tmp_path / "a" / "p0.png"))
+    ]
 
 
 def test_colour_photos_are_warned_about_or_skipped(tmp_path, cli, capsys):

@@ -99,8 +99,9 @@ def test_samples_of_a_pydataset_with_uneven_batches_and_validation():
 
     logger = PandasLogger()
     xv, yv = tiny_data(7, seed=1)
-    model.fit(_UnevenBatches(), epochs=2, validation_data=(xv, yv), verbose=0,
-              callbacks=[logger, Spy()])  # fmt: skip
+    model.fit(
+        _UnevenBatches(), epochs=2, validation_data=(xv, yv), verbose=0, callbacks=[logger, Spy()]
+    )
     # 9 a epoch, not the 7 validation images the tracker counts after validation starts
     assert list(logger.frame["samples"]) == [9, 9]
     assert len({id(f) for f in seen}) == 1 and not hasattr(seen[0], "_kcolor_original")
@@ -379,8 +380,9 @@ def _budget_fit(seconds, epochs, step, schedule=None, n=16, batch=4):
     clock = _FakeClock(step)
     budget = TimeBudget(seconds, schedule, clock=clock)
     logger = PandasLogger(batch_size=batch, count_samples=False)
-    history = model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0,
-                        callbacks=[_Tick(clock), budget, logger])  # fmt: skip
+    history = model.fit(
+        x, y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[_Tick(clock), budget, logger]
+    )
     return budget, history, clock, logger
 
 
@@ -462,8 +464,9 @@ def test_time_budget_counts_a_resumed_fit_from_its_initial_epoch():
     model.compile(keras.optimizers.Adam(schedule), "mse")
     clock = _FakeClock(1.0)
     budget = TimeBudget(1e6, schedule, clock=clock)
-    history = model.fit(x, y, batch_size=4, epochs=5, initial_epoch=3, verbose=0,
-                        callbacks=[_Tick(clock), budget])  # fmt: skip
+    history = model.fit(
+        x, y, batch_size=4, epochs=5, initial_epoch=3, verbose=0, callbacks=[_Tick(clock), budget]
+    )
     assert len(history.history["loss"]) == 2 and budget.planned_epochs == 2
     assert not budget.stopped_by_time  # epochs 4 and 5 of 5: the run's natural end
     assert schedule.decay_steps == 5 * 4  # steps counted from epoch 0
@@ -478,8 +481,9 @@ def _scheduled_fit(seconds, epochs, n, stop_mid_epoch=True):
     model.compile(keras.optimizers.Adam(schedule), "mse")
     clock = _FakeClock(1.0)
     budget = TimeBudget(seconds, schedule, stop_mid_epoch=stop_mid_epoch, clock=clock)
-    history = model.fit(x, y, batch_size=4, epochs=epochs, verbose=0,
-                        callbacks=[_Tick(clock), budget])  # fmt: skip
+    history = model.fit(
+        x, y, batch_size=4, epochs=epochs, verbose=0, callbacks=[_Tick(clock), budget]
+    )
     return schedule, budget, history, clock
 
 

@@ -37,9 +37,23 @@ def run_dir(tmp_path_factory):
     data = make_photos(root / "data")
     run = root / "run"
     code = main(
-        ["train", "--model", "alpha", "--data", str(data), "-o", str(run), "--epochs", "1",
-         "--size", "32", "--batch-size", "4", "-q"]
-    )  # fmt: skip
+        [
+            "train",
+            "--model",
+            "alpha",
+            "--data",
+            str(data),
+            "-o",
+            str(run),
+            "--epochs",
+            "1",
+            "--size",
+            "32",
+            "--batch-size",
+            "4",
+            "-q",
+        ]
+    )
     assert code == 0
     return run
 
@@ -116,8 +130,22 @@ def test_train_writes_a_complete_run(run_dir):
 def test_train_minutes_stops_at_an_epoch_end_and_resume_goes_on(tmp_path, capsys):
     data = make_photos(tmp_path / "data")
     run = tmp_path / "run"
-    args = ["train", "--model", "alpha", "--data", str(data), "-o", str(run), "--epochs", "4",
-            "--size", "32", "--batch-size", "4", "-q"]  # fmt: skip
+    args = [
+        "train",
+        "--model",
+        "alpha",
+        "--data",
+        str(data),
+        "-o",
+        str(run),
+        "--epochs",
+        "4",
+        "--size",
+        "32",
+        "--batch-size",
+        "4",
+        "-q",
+    ]
     assert main([*args, "--minutes", "0.00001"]) == 0  # the budget is spent in epoch 1
     assert "stopped by --minutes" in capsys.readouterr().err
     assert len(pd.read_csv(run / "history.csv")) == 1  # one whole epoch, then stopped
@@ -249,16 +277,19 @@ def test_train_fusion_with_an_embedder(tmp_path, monkeypatch, capsys):
     assert np.asarray(Image.open(out / "img0.png")).shape == (16, 16, 3)
 
 
-@pytest.mark.parametrize("argv, code", [
-    (["colorize", "missing.jpg", "-o", "{tmp}/out"], 1),
-    (["colorize", "missing.jpg", "-o", "{tmp}/out", "--model", "no-such-preset"], 2),
-    (["evaluate", "{tmp}", "--model", "no-such-preset", "-o", "{tmp}/eval"], 2),
-    (["evaluate", "{tmp}/missing", "-o", "{tmp}/eval"], 2),
-    (["train", "--model", "beta", "--data", "{tmp}/missing", "-o", "{tmp}/run"], 2),
-    (["train", "--model", "beta", "--data", "{tmp}", "-o", "{tmp}/run", "--init", "nope"], 2),
-    (["train", "--model", "unet-lite0-photos", "--data", "{tmp}", "-o", "{tmp}/run"], 2),
-    (["models"], 0),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "argv, code",
+    [
+        (["colorize", "missing.jpg", "-o", "{tmp}/out"], 1),
+        (["colorize", "missing.jpg", "-o", "{tmp}/out", "--model", "no-such-preset"], 2),
+        (["evaluate", "{tmp}", "--model", "no-such-preset", "-o", "{tmp}/eval"], 2),
+        (["evaluate", "{tmp}/missing", "-o", "{tmp}/eval"], 2),
+        (["train", "--model", "beta", "--data", "{tmp}/missing", "-o", "{tmp}/run"], 2),
+        (["train", "--model", "beta", "--data", "{tmp}", "-o", "{tmp}/run", "--init", "nope"], 2),
+        (["train", "--model", "unet-lite0-photos", "--data", "{tmp}", "-o", "{tmp}/run"], 2),
+        (["models"], 0),
+    ],
+)
 def test_usage_errors_and_listings_need_no_torch(argv, code, tmp_path):
     """Fast start: these answer before torch and Keras are imported, and write nothing."""
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
@@ -266,8 +297,9 @@ def test_usage_errors_and_listings_need_no_torch(argv, code, tmp_path):
         "import sys; from kcolor.cli import main; rc = main(sys.argv[1:]); "
         "print('LOADED', 'torch' in sys.modules or 'keras' in sys.modules); sys.exit(rc)"
     )
-    proc = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", script, *argv], capture_output=True, text=True, timeout=120
+    )
     assert "LOADED False" in proc.stdout, proc.stdout + proc.stderr
     assert proc.returncode == code, proc.stderr
     assert not (tmp_path / "out").exists() and not (tmp_path / "run").exists()

@@ -122,9 +122,11 @@ def test_prior_correction_divides_the_probabilities_by_the_weights():
         again = cc.AnnealedMeanDecode.from_config(layer.get_config())
         np.testing.assert_allclose(keras.ops.convert_to_numpy(again(logits)), got, atol=1e-6)
     plain = cc.AnnealedMeanDecode(bins, 0.38, class_weights=weights)  # alpha 0: unchanged
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(plain(logits)),
-                               keras.ops.convert_to_numpy(cc.AnnealedMeanDecode(bins, 0.38)(logits)),
-                               atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(plain(logits)),
+        keras.ops.convert_to_numpy(cc.AnnealedMeanDecode(bins, 0.38)(logits)),
+        atol=1e-6,
+    )
     # Undoing the rebalancing moves colour away from the up-weighted (rare) bins.
     rare, one_heavy = 7, np.ones(len(bins), np.float32)
     one_heavy[rare] = 4.0  # one up-weighted (rare) bin

@@ -126,8 +126,14 @@ def test_compile_refuses_what_it_cannot_walk():
 def test_every_builder_is_a_color_model_and_round_trips_as_one(tmp_path):
     from kcolor.models import ColorModel, alpha, cnn, linear, unet
 
-    built = [alpha((8, 8, 1)), beta((8, 8, 1)), fusion((8, 8, 1), embedding_dim=4), cnn(),
-             linear(), unet((32, 32, 1), backbone_weights=None, head="regression")]  # fmt: skip
+    built = [
+        alpha((8, 8, 1)),
+        beta((8, 8, 1)),
+        fusion((8, 8, 1), embedding_dim=4),
+        cnn(),
+        linear(),
+        unet((32, 32, 1), backbone_weights=None, head="regression"),
+    ]
     for model in built:
         assert isinstance(model, ColorModel), model.name
     model = built[1]
@@ -135,7 +141,9 @@ def test_every_builder_is_a_color_model_and_round_trips_as_one(tmp_path):
     model.fit(np.zeros((2, 8, 8, 1), "float32"), np.zeros((2, 8, 8, 2), "float32"), verbose=0)
     model.save(tmp_path / "b.keras")
     with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)  # Keras warns when it cannot re-compile a loaded model
+        warnings.simplefilter(
+            "error", UserWarning
+        )  # Keras warns when it cannot re-compile a loaded model
         loaded = keras.models.load_model(tmp_path / "b.keras")
         cloned = keras.models.clone_model(model)
     assert type(loaded) is ColorModel and type(cloned) is ColorModel
@@ -158,16 +166,19 @@ def test_jit_compile_true_compiles_the_network_and_equals_eager(name):
     eager.compile(keras.optimizers.RMSprop(), "mse")
     assert model.jit_compile is True and model.compile_stats is not None
     assert getattr(eager, "compile_stats", None) is None
-    losses = [m.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history["loss"]
-              for m in (model, eager)]  # fmt: skip
+    losses = [
+        m.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history["loss"]
+        for m in (model, eager)
+    ]
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-4)
     stats = model.compile_stats
     assert stats.compiles >= 1 and stats.calls >= 2, stats  # fit ran the compiled forward
     for a, b in zip(model.weights, eager.weights, strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-4, err_msg=a.path)
     np.testing.assert_allclose(model.predict(x, verbose=0), eager.predict(x, verbose=0), atol=1e-4)
-    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), eager.evaluate(x, y, verbose=0),
-                               rtol=1e-4)  # fmt: skip
+    np.testing.assert_allclose(
+        model.evaluate(x, y, verbose=0), eager.evaluate(x, y, verbose=0), rtol=1e-4
+    )
     # Keras never wrapped its own step in torch.compile (that is what fails for these models)
     assert not hasattr(model.train_function, "_torchdynamo_orig_callable")
     # compiling again without jit_compile makes the model eager again

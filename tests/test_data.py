@@ -97,8 +97,14 @@ def test_scan_grey_whatever_the_mode(manifest):
         assert row["grey"], (name, row["chroma"])
         assert row["chroma"] < kdata.scanner.GREY_THRESHOLD
     assert _row(manifest, "camera_rgb.jpg")["mode"] == "RGB"
-    for name in ("a_astronaut.jpg", "b_coffee.jpg", "c_chelsea.png", "e_wheel.jpg",
-                 "cmyk.jpg", "palette.png"):  # fmt: skip
+    for name in (
+        "a_astronaut.jpg",
+        "b_coffee.jpg",
+        "c_chelsea.png",
+        "e_wheel.jpg",
+        "cmyk.jpg",
+        "palette.png",
+    ):
         assert not _row(manifest, name)["grey"], name
     assert (
         _row(manifest, "e_wheel.jpg")["colourfulness"]
@@ -107,10 +113,16 @@ def test_scan_grey_whatever_the_mode(manifest):
 
 
 def test_scan_odd_modes_read(manifest):
-    modes = {name: _row(manifest, name)["mode"] for name in
-             ("cmyk.jpg", "palette.png", "moon_la.png", "page_i16.png")}  # fmt: skip
-    assert modes == {"cmyk.jpg": "CMYK", "palette.png": "P", "moon_la.png": "LA",
-                     "page_i16.png": "I;16"}  # fmt: skip
+    modes = {
+        name: _row(manifest, name)["mode"]
+        for name in ("cmyk.jpg", "palette.png", "moon_la.png", "page_i16.png")
+    }
+    assert modes == {
+        "cmyk.jpg": "CMYK",
+        "palette.png": "P",
+        "moon_la.png": "LA",
+        "page_i16.png": "I;16",
+    }
     for name in modes:
         assert _row(manifest, name)["error"] == ""
 
@@ -137,8 +149,9 @@ def test_scan_near_duplicates(manifest):
 
 
 def test_scan_parallel_equals_serial(photo_dir, manifest):
-    parallel = kdata.scan([photo_dir / "colour", photo_dir / "bad"], workers=2, chunksize=2,
-                          progress=False)  # fmt: skip
+    parallel = kdata.scan(
+        [photo_dir / "colour", photo_dir / "bad"], workers=2, chunksize=2, progress=False
+    )
     serial = manifest[manifest["path"].str.contains(r"/(colour|bad)/")]
     cols = ["path", "bytes", "chroma", "hash", "dhash", "duplicate_of", "error"]
     assert parallel["path"].tolist()[-2:] == serial["path"].tolist()[:2]  # folders in order
@@ -157,8 +170,9 @@ def test_scan_options(photo_dir):
     assert _row(df, "x_resized.jpg")["error"] == ""
     df = kdata.scan([photo_dir / "grey"], workers=1, progress=False, grey_threshold=0.0)
     assert not df["grey"].any()
-    df = kdata.scan([photo_dir / "colour"], workers=1, progress=False, max_distance=0,
-                    max_dhash_distance=0)  # fmt: skip
+    df = kdata.scan(
+        [photo_dir / "colour"], workers=1, progress=False, max_distance=0, max_dhash_distance=0
+    )
     assert (df["duplicate_of"] != "").sum() < 3
     with pytest.raises(DataError, match="not a folder"):
         kdata.scan([photo_dir / "nowhere"], progress=False)
@@ -185,8 +199,12 @@ def test_close_pairs_is_exact():
     for k in range(0, 40, 4):  # plant close pairs
         a[k + 1] = a[k] ^ np.uint64((1 << (k % 7)) | (1 << 40))
     i, j, d = duplicates.close_pairs(a, max_distance=20, block=37)
-    want = {(x, y) for x in range(300) for y in range(x + 1, 300)
-            if bin(int(a[x]) ^ int(a[y])).count("1") <= 20}  # fmt: skip
+    want = {
+        (x, y)
+        for x in range(300)
+        for y in range(x + 1, 300)
+        if bin(int(a[x]) ^ int(a[y])).count("1") <= 20
+    }
     assert set(zip(i.tolist(), j.tolist(), strict=False)) == want and len(i) == len(want)
     assert all(
         bin(int(a[x]) ^ int(a[y])).count("1") == dd for x, y, dd in zip(i, j, d, strict=False)
@@ -285,7 +303,11 @@ def test_clean_each_rule(manifest):
     assert sorted(Path(p).name for p in dropped["path"]) == ["notes.jpg", "truncated.jpg"]
     _, dropped = kdata.clean(manifest, drop=["grey"])
     assert sorted(Path(p).name for p in dropped["path"]) == [
-        "camera_rgb.jpg", "coins_l.png", "moon_la.png", "page_i16.png"]  # fmt: skip
+        "camera_rgb.jpg",
+        "coins_l.png",
+        "moon_la.png",
+        "page_i16.png",
+    ]
     _, dropped = kdata.clean(manifest, drop=["grey"], grey_threshold=0.0)
     assert len(dropped) == 0
     _, dropped = kdata.clean(manifest, drop=["grey"], grey_threshold=1000.0)
@@ -296,7 +318,10 @@ def test_clean_each_rule(manifest):
     assert "x_resized.jpg" in {Path(p).name for p in dropped["path"]}
     _, dropped = kdata.clean(manifest, drop=["duplicates"])
     assert sorted(Path(p).name for p in dropped["path"]) == [
-        "x_resized.jpg", "y_reencoded.jpg", "z_cropped.png"]  # fmt: skip
+        "x_resized.jpg",
+        "y_reencoded.jpg",
+        "z_cropped.png",
+    ]
     kept, dropped = kdata.clean(manifest)
     assert set(dropped["reason"]) == {"errors", "grey", "small", "duplicates"}
     assert len(kept) + len(dropped) == total and len(kept) == total - 2 - 4 - 1 - 3
@@ -305,10 +330,14 @@ def test_clean_each_rule(manifest):
 
 
 def test_clean_duplicates_keep_first_survivor():
-    df = pd.DataFrame({
-        "path": ["a", "b", "c", "d"], "duplicate_of": ["", "a", "a", ""],
-        "grey": [True, False, False, False], "error": [""] * 4,
-    })  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "path": ["a", "b", "c", "d"],
+            "duplicate_of": ["", "a", "a", ""],
+            "grey": [True, False, False, False],
+            "error": [""] * 4,
+        }
+    )
     kept, dropped = kdata.clean(df, drop=["grey", "duplicates"])
     assert kept["path"].tolist() == ["b", "d"]
     assert dict(zip(dropped["path"], dropped["reason"], strict=False)) == {
@@ -318,10 +347,14 @@ def test_clean_duplicates_keep_first_survivor():
 
 
 def test_clean_exclude_and_leaks():
-    df = pd.DataFrame({
-        "path": ["t1", "t2", "h1", "t3"], "folder": ["train", "train", "held/test", "train"],
-        "duplicate_of": ["", "", "t2", ""], "error": [""] * 4,
-    })  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "path": ["t1", "t2", "h1", "t3"],
+            "folder": ["train", "train", "held/test", "train"],
+            "duplicate_of": ["", "", "t2", ""],
+            "error": [""] * 4,
+        }
+    )
     kept, dropped = kdata.clean(df, drop=[], exclude=["*/test"])
     assert kept["path"].tolist() == ["t1", "t3"]
     assert dict(zip(dropped["path"], dropped["reason"], strict=False)) == {
@@ -329,8 +362,11 @@ def test_clean_exclude_and_leaks():
         "h1": "excluded",
     }
     table = cleaning.summary_table(len(df), dropped, [])
-    assert table.to_dict("list") == {"rule": ["excluded", "leak"], "dropped": [1, 1],
-                                     "remaining": [3, 2]}  # fmt: skip
+    assert table.to_dict("list") == {
+        "rule": ["excluded", "leak"],
+        "dropped": [1, 1],
+        "remaining": [3, 2],
+    }
 
 
 def test_clean_report(tmp_path, manifest):
@@ -421,8 +457,7 @@ def test_overlap(tmp_path, photo_dir, manifest):
     assert pairs.attrs["shared"] == []
     # The manifest's own files (issue 27.11): shared files, not near-duplicates, neither of
     # themselves nor of their copies in the manifest (those are the manifest's own business).
-    pairs, scanned = kdata.find_overlap(manifest, [photo_dir / "colour"], workers=1,
-                                        progress=False)  # fmt: skip
+    pairs, scanned = kdata.find_overlap(manifest, [photo_dir / "colour"], workers=1, progress=False)
     assert len(pairs) == 0
     assert pairs.attrs["shared"] == list(scanned["path"]) and len(scanned) == 8
     # A copy outside the manifest beside them is still found, and only it.
@@ -430,11 +465,14 @@ def test_overlap(tmp_path, photo_dir, manifest):
     (held / "astronaut_copy.jpg").write_bytes(
         (photo_dir / "colour" / "a_astronaut.jpg").read_bytes()
     )
-    pairs, scanned = kdata.find_overlap(manifest, [held, photo_dir / "colour" / "b_coffee.jpg"],
-                                        workers=1, progress=False)  # fmt: skip
+    pairs, scanned = kdata.find_overlap(
+        manifest, [held, photo_dir / "colour" / "b_coffee.jpg"], workers=1, progress=False
+    )
     assert pairs.attrs["shared"] == [str(photo_dir / "colour" / "b_coffee.jpg")]
-    assert set(pairs["path"].map(lambda p: Path(p).name)) == {"astronaut_copy.jpg",
-                                                              "coffee_small.jpg"}  # fmt: skip
+    assert set(pairs["path"].map(lambda p: Path(p).name)) == {
+        "astronaut_copy.jpg",
+        "coffee_small.jpg",
+    }
     assert set(pairs["match"].map(lambda p: Path(p).name)) >= {"a_astronaut.jpg", "b_coffee.jpg"}
 
 
@@ -467,8 +505,21 @@ def test_cli_end_to_end(tmp_path, photo_dir, capsys):
     assert "could not be read" in out.err and "dup_within" in out.out
     assert len(kdata.read_manifest(m)) == 17
     clean = tmp_path / "clean.csv"
-    code = main(["data", "clean", str(m), "-o", str(clean), "--drop", "grey,errors",
-                 "--min-side", "32", "--dropped", str(tmp_path / "dropped.csv")])  # fmt: skip
+    code = main(
+        [
+            "data",
+            "clean",
+            str(m),
+            "-o",
+            str(clean),
+            "--drop",
+            "grey,errors",
+            "--min-side",
+            "32",
+            "--dropped",
+            str(tmp_path / "dropped.csv"),
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "grey" in out and "errors" in out and "small" not in out
@@ -476,17 +527,48 @@ def test_cli_end_to_end(tmp_path, photo_dir, capsys):
     assert len(kdata.read_manifest(clean)) == 11
     assert set(kdata.read_manifest(tmp_path / "dropped.csv")["reason"]) == {"grey", "errors"}
     splits = tmp_path / "splits"
-    assert main(["data", "split", str(clean), "-o", str(splits), "--val", "0.2",
-                 "--test", "0.2", "--seed", "0"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "data",
+                "split",
+                str(clean),
+                "-o",
+                str(splits),
+                "--val",
+                "0.2",
+                "--test",
+                "0.2",
+                "--seed",
+                "0",
+            ]
+        )
+        == 0
+    )
     parts = [kdata.read_manifest(splits / f"{n}.csv") for n in ("train", "val", "test")]
     assert sum(len(p) for p in parts) == 11 and all(len(p) for p in parts)
     first = [p["path"].tolist() for p in parts]
     main(["data", "split", str(clean), "-o", str(splits), "--val", "0.2", "--test", "0.2"])
-    assert [kdata.read_manifest(splits / f"{n}.csv")["path"].tolist()
-            for n in ("train", "val", "test")] == first  # fmt: skip
+    assert [
+        kdata.read_manifest(splits / f"{n}.csv")["path"].tolist() for n in ("train", "val", "test")
+    ] == first
     capsys.readouterr()
-    assert main(["data", "overlap", str(m), str(photo_dir / "grey"), "-q", "--workers", "1",
-                 "-o", str(tmp_path / "o.csv")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "data",
+                "overlap",
+                str(m),
+                str(photo_dir / "grey"),
+                "-q",
+                "--workers",
+                "1",
+                "-o",
+                str(tmp_path / "o.csv"),
+            ]
+        )
+        == 0
+    )
     assert "0 of the 2 files" in capsys.readouterr().out
 
 
@@ -514,8 +596,9 @@ def test_cli_loads_no_torch_nor_keras(tmp_path, photo_dir):
         "heavy = [m for m in ('torch', 'keras') if m in sys.modules]; "
         "print(rc, rc2, heavy); sys.exit(1 if heavy or rc or rc2 else 0)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

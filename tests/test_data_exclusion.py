@@ -50,8 +50,9 @@ def test_labels_differ_when_scanned_from_elsewhere(layout):
 def test_exclude_matches_by_path_and_catches_renamed_copies(layout):
     _, _, mine, manifest = layout
     kept, dropped = kdata.clean(manifest, drop=[], exclude=["bsds500/test"])
-    reasons = dict(zip(dropped["path"].map(lambda p: p.split("/")[-1]), dropped["reason"],
-                       strict=False))  # fmt: skip
+    reasons = dict(
+        zip(dropped["path"].map(lambda p: p.split("/")[-1]), dropped["reason"], strict=False)
+    )
     assert reasons == {"t1.jpg": "excluded", "t2.jpg": "excluded", "holiday.jpg": "leak"}
     assert sorted(kept["path"].map(lambda p: p.split("/")[-1])) == ["cat.jpg", "rocket.jpg"]
     found = dropped.attrs["exclusion"]
@@ -78,20 +79,52 @@ def test_cli_clean_prints_exclusions_and_split_refuses_leaks(layout, tmp_path, c
     m = tmp_path / "all.csv"
     kdata.write_manifest(manifest, m)
     # a typo is an error, exit 2, naming the labels there are
-    assert main(["data", "clean", str(m), "-o", str(tmp_path / "c.csv"), "--drop", "errors",
-                 "--exclude", "no/such/folder"]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "data",
+                "clean",
+                str(m),
+                "-o",
+                str(tmp_path / "c.csv"),
+                "--drop",
+                "errors",
+                "--exclude",
+                "no/such/folder",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "no/such/folder" in err and "mine" in err
     assert not (tmp_path / "c.csv").exists()
     clean = tmp_path / "clean.csv"
-    assert main(["data", "clean", str(m), "-o", str(clean), "--drop", "errors",
-                 "--exclude", "bsds500/test"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "data",
+                "clean",
+                str(m),
+                "-o",
+                str(clean),
+                "--drop",
+                "errors",
+                "--exclude",
+                "bsds500/test",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "excluded bsds500/test: 2 row(s)" in out and "1 near-duplicate(s)" in out
     held = pd.read_csv(held_out_path(clean), dtype=str, keep_default_na=False)
     assert len(held) == 2
-    assert main(["data", "split", str(clean), "-o", str(tmp_path / "s"), "--val", "0.3",
-                 "--test", "0"]) == 0  # fmt: skip
+    assert (
+        main(
+            ["data", "split", str(clean), "-o", str(tmp_path / "s"), "--val", "0.3", "--test", "0"]
+        )
+        == 0
+    )
     # splitting the raw manifest with the held-out list beside it: refused
     shutil.copy(held_out_path(clean), held_out_path(m))
     capsys.readouterr()
@@ -107,8 +140,9 @@ def test_split_exclude_flag_and_test_like_warning(layout, tmp_path, capsys):
     _, _, _, manifest = layout
     m = tmp_path / "raw.csv"
     kdata.write_manifest(manifest, m)
-    assert main(["data", "split", str(m), "-o", str(tmp_path / "s"),
-                 "--exclude", "bsds500/test"]) == 2  # fmt: skip
+    assert (
+        main(["data", "split", str(m), "-o", str(tmp_path / "s"), "--exclude", "bsds500/test"]) == 2
+    )
     assert "held-out photos" in capsys.readouterr().err
     assert main(["data", "split", str(m), "-o", str(tmp_path / "s")]) == 0
     assert "look like test sets" in capsys.readouterr().err

@@ -137,8 +137,11 @@ def test_only_grey_photos_are_named_grey_not_unreadable(tmp_path):
     with pytest.raises(DataError, match=r"all 3 photos in .* are greyscale.*drop_grey=False keeps"):
         ImageFolderDataset(tmp_path, size=16, drop_grey=True)
     (tmp_path / "z.jpg").write_text("not a photo")
-    with pytest.raises(DataError, match=r"no colour photos in .*: 3 greyscale .*1 unreadable: "
-                       r".*z.jpg \(not an image file"):  # fmt: skip
+    with pytest.raises(
+        DataError,
+        match=r"no colour photos in .*: 3 greyscale .*1 unreadable: "
+        r".*z.jpg \(not an image file",
+    ):
         ImageFolderDataset(tmp_path, size=16, drop_grey=True)
 
 

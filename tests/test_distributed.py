@@ -87,11 +87,20 @@ def _env(**extra):
 
 def _torchrun(args, tmp_path, timeout=120, nproc=2):
     cmd = [
-        sys.executable, "-m", "torch.distributed.run",
-        "--nproc-per-node", str(nproc), "--master-addr", "127.0.0.1",
-        "--master-port", str(_free_port()), "--monitor-interval", "0.2",
-        str(HERE), *args,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        str(nproc),
+        "--master-addr",
+        "127.0.0.1",
+        "--master-port",
+        str(_free_port()),
+        "--monitor-interval",
+        "0.2",
+        str(HERE),
+        *args,
+    ]
     start = time.monotonic()
     proc = subprocess.run(
         cmd, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=timeout
@@ -354,8 +363,10 @@ def test_a_validation_set_smaller_than_the_world_is_shared_unevenly():
             [None, 0] if isinstance(data, Batches) else [1, 0]
         )
         np.testing.assert_array_equal(shards[1][0][0], shards[0][0][0])  # the copy
-    three = [ShardedDataset(ArrayDataset(_images(3, 1), batch_size=2), r, 5, training=False)
-             for r in range(5)]  # fmt: skip
+    three = [
+        ShardedDataset(ArrayDataset(_images(3, 1), batch_size=2), r, 5, training=False)
+        for r in range(5)
+    ]
     assert [s.num_samples for s in three] == [1, 1, 1, 0, 0]
     assert [s.positions(0) for s in three] == [[0], [1], [2], [0], [1]]
     with pytest.raises(DataError, match="holds no batches"):
@@ -426,9 +437,15 @@ def two_ranks(tmp_path_factory):
         assert path.is_file(), proc.stdout[-3000:] + proc.stderr[-6000:]
         results.append(json.loads(path.read_text()))
     return {
-        "proc": proc, "seconds": seconds, "ended": ended, "dir": tmp_path, "init": init,
-        "expected": expected, "history": history, "results": results,
-    }  # fmt: skip
+        "proc": proc,
+        "seconds": seconds,
+        "ended": ended,
+        "dir": tmp_path,
+        "init": init,
+        "expected": expected,
+        "history": history,
+        "results": results,
+    }
 
 
 def test_two_ranks_train_like_one_process_with_the_double_batch(two_ranks):
@@ -493,7 +510,7 @@ def test_a_hanging_rank_times_out_the_others(tmp_path):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for r in range(2)
     ]
     try:

@@ -23,9 +23,21 @@ def _free_port() -> int:
 
 def _torchrun(*argv, timeout=300):
     env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "KCOLOR_DIST_TIMEOUT": "60"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-           "--master-addr", "127.0.0.1", "--master-port", str(_free_port()),
-           "-m", "kcolor", "train", *argv]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--master-addr",
+        "127.0.0.1",
+        "--master-port",
+        str(_free_port()),
+        "-m",
+        "kcolor",
+        "train",
+        *argv,
+    ]
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -38,8 +50,21 @@ def test_torchrun_kcolor_train_writes_one_run_and_resumes(tmp_path):
         base = rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)
         Image.fromarray(base).resize((24, 24), Image.BILINEAR).save(data / f"p{i}.png")
     run = tmp_path / "run"
-    argv = ["--model", "alpha", "--data", str(data), "-o", str(run), "--size", "16",
-            "--batch-size", "2", "--val-split", "0.2", "-q"]  # fmt: skip
+    argv = [
+        "--model",
+        "alpha",
+        "--data",
+        str(data),
+        "-o",
+        str(run),
+        "--size",
+        "16",
+        "--batch-size",
+        "2",
+        "--val-split",
+        "0.2",
+        "-q",
+    ]
     proc = _torchrun(*argv, "--epochs", "2")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     history = pd.read_csv(run / "history.csv")
@@ -65,8 +90,21 @@ def test_torchrun_kcolor_train_with_one_held_out_photo(tmp_path):
         base = rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)
         Image.fromarray(base).resize((24, 24), Image.BILINEAR).save(data / f"p{i}.png")
     run = tmp_path / "run"
-    proc = _torchrun("--model", "alpha", "--data", str(data), "-o", str(run), "--size", "16",
-                     "--batch-size", "4", "--epochs", "1", "-q")  # fmt: skip
+    proc = _torchrun(
+        "--model",
+        "alpha",
+        "--data",
+        str(data),
+        "-o",
+        str(run),
+        "--size",
+        "16",
+        "--batch-size",
+        "4",
+        "--epochs",
+        "1",
+        "-q",
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert "fewer than the 2 processes" not in proc.stderr
     meta = json.loads((run / "metadata.json").read_text())

@@ -29,10 +29,26 @@ from kcolor.evaluation import (
 import keras  # noqa: E402  isort: skip  (after kcolor: the torch backend)
 
 SIZE = 32
-SUMMARY = ["psnr", "ssim", "auc", "colorfulness", "delta_colorfulness", "chroma_ratio",
-           "vivid_recall"]  # fmt: skip
-PER_IMAGE = ["psnr", "ssim", "auc", "colorfulness", "delta_colorfulness", "chroma", "chroma_ratio",
-             "vivid_hits", "vivid_pixels"]  # fmt: skip
+SUMMARY = [
+    "psnr",
+    "ssim",
+    "auc",
+    "colorfulness",
+    "delta_colorfulness",
+    "chroma_ratio",
+    "vivid_recall",
+]
+PER_IMAGE = [
+    "psnr",
+    "ssim",
+    "auc",
+    "colorfulness",
+    "delta_colorfulness",
+    "chroma",
+    "chroma_ratio",
+    "vivid_hits",
+    "vivid_pixels",
+]
 
 
 # ---------------------------------------------------------------- fixtures
@@ -110,8 +126,17 @@ def test_iter_eval_batches_yields_files_truth_and_grey(photos, tmp_path):
 def test_score_batch_is_a_pure_function_of_the_photos(photos):
     truth = np.stack(list(_truths(photos).values()))
     perfect = score_batch(truth, truth)
-    assert set(perfect) == {"psnr", "ssim", "auc", "colorfulness", "delta_colorfulness",
-                            "chroma", "chroma_ratio", "vivid_hits", "vivid_pixels"}  # fmt: skip
+    assert set(perfect) == {
+        "psnr",
+        "ssim",
+        "auc",
+        "colorfulness",
+        "delta_colorfulness",
+        "chroma",
+        "chroma_ratio",
+        "vivid_hits",
+        "vivid_pixels",
+    }
     np.testing.assert_array_equal(perfect["vivid_hits"], perfect["vivid_pixels"])
     assert all(v.shape == (4,) for v in perfect.values())
     assert np.isinf(perfect["psnr"]).all() and (perfect["auc"] == 1.0).all()
@@ -263,8 +288,13 @@ def test_unreadable_and_grey_are_counted(photos, tmp_path):
 def test_report_caption_and_grid_have_the_same_columns(photos, tmp_path):
     from kcolor.evaluation import _grid_columns, grid_caption
 
-    evaluate(photos, {"a": lambda g: g, "b": _oracle(photos)}, size=SIZE, out_dir=tmp_path,
-             progress=False)  # fmt: skip
+    evaluate(
+        photos,
+        {"a": lambda g: g, "b": _oracle(photos)},
+        size=SIZE,
+        out_dir=tmp_path,
+        progress=False,
+    )
     page = (tmp_path / "report.html").read_text()
     assert "Columns: grey input (what the models see) | a | b | original." in page
     assert "grey (what the model sees) | colourised | original" not in page
@@ -286,8 +316,15 @@ def test_format_summary_uses_one_precision_per_metric(photos):
 
 
 def test_semantic_with_the_default_judge_names_it(photos, tmp_path):
-    summary = evaluate(photos, {"oracle": _oracle(photos)}, size=SIZE, limit=2, semantic=True,
-                       progress=False, out_dir=tmp_path)  # fmt: skip
+    summary = evaluate(
+        photos,
+        {"oracle": _oracle(photos)},
+        size=SIZE,
+        limit=2,
+        semantic=True,
+        progress=False,
+        out_dir=tmp_path,
+    )
     assert summary.attrs["judge"] == "efficientnet_lite1"
     assert summary.loc["oracle", "semantic_agreement"] == 1.0
     assert "semantic agreement judged by efficientnet_lite1" in format_summary(summary)
@@ -303,8 +340,9 @@ def test_semantic_with_the_default_judge_names_it(photos, tmp_path):
 
 def test_vivid_recall_pooled_and_hue_aware(photos, tmp_path):
     """Vivid recall: 1 for the truth, 0 for grey, and pooled over the pixels of all photos."""
-    summary = evaluate(photos, {"oracle": _oracle(photos)}, size=SIZE, progress=False,
-                       out_dir=tmp_path)  # fmt: skip
+    summary = evaluate(
+        photos, {"oracle": _oracle(photos)}, size=SIZE, progress=False, out_dir=tmp_path
+    )
     assert summary.loc["oracle", "vivid_recall"] == pytest.approx(1.0)
     assert summary.loc[GREY, "vivid_recall"] == 0.0
     per = pd.read_csv(tmp_path / "per_image.csv")
@@ -330,9 +368,22 @@ def test_cli_judge_option(capsys):
 def test_cli_evaluate(photos, tiny_keras, tmp_path, capsys):
     out = tmp_path / "eval"
     code = main(
-        ["evaluate", str(photos), "--model", str(tiny_keras), "--model", str(tiny_keras),
-         "-o", str(out), "--size", str(SIZE), "--limit", "3", "-q"]
-    )  # fmt: skip
+        [
+            "evaluate",
+            str(photos),
+            "--model",
+            str(tiny_keras),
+            "--model",
+            str(tiny_keras),
+            "-o",
+            str(out),
+            "--size",
+            str(SIZE),
+            "--limit",
+            "3",
+            "-q",
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0
     assert "tiny" in printed and "tiny_2" in printed and GREY in printed and "AuC" in printed
@@ -345,15 +396,29 @@ def test_cli_evaluate_with_a_preset(photos, tmp_path, capsys):
     from kcolor.models import alpha
 
     folder = presets.save_to_preset(
-        alpha(), tmp_path / "alpha-preset", builder="alpha",
-        args={"input_shape": [None, None, 1]}, input_size=SIZE,
-    )  # fmt: skip
+        alpha(),
+        tmp_path / "alpha-preset",
+        builder="alpha",
+        args={"input_shape": [None, None, 1]},
+        input_size=SIZE,
+    )
     presets.register_preset("test-eval-alpha", folder=folder)
     try:
         code = main(
-            ["evaluate", str(photos), "--model", "test-eval-alpha", "-o", str(tmp_path / "o"),
-             "--size", str(SIZE), "--limit", "1", "-q"]
-        )  # fmt: skip
+            [
+                "evaluate",
+                str(photos),
+                "--model",
+                "test-eval-alpha",
+                "-o",
+                str(tmp_path / "o"),
+                "--size",
+                str(SIZE),
+                "--limit",
+                "1",
+                "-q",
+            ]
+        )
     finally:
         presets.unregister_preset("test-eval-alpha")
     assert code == 0
@@ -401,9 +466,20 @@ def test_cli_errors(case, message, photos, tiny_keras, tmp_path, capsys):
 def test_cli_on_bsds500(tiny_keras, tmp_path, capsys):
     folder = shared_path("photos", "bsds500", "test")
     code = main(
-        ["evaluate", str(folder), "--model", str(tiny_keras), "-o", str(tmp_path),
-         "--size", "64", "--limit", "3", "-q"]
-    )  # fmt: skip
+        [
+            "evaluate",
+            str(folder),
+            "--model",
+            str(tiny_keras),
+            "-o",
+            str(tmp_path),
+            "--size",
+            "64",
+            "--limit",
+            "3",
+            "-q",
+        ]
+    )
     assert code == 0
     summary = pd.read_csv(tmp_path / "summary.csv", index_col="model")
     assert summary.loc[GREY, "auc"] > 0.5 and 15 < summary.loc[GREY, "psnr"] < 40
@@ -417,8 +493,19 @@ def test_cli_evaluates_the_photos_of_several_folders(photos, tiny_keras, tmp_pat
     flipped = np.asarray(Image.fromarray(data.astronaut()).reduce(4))[:, ::-1]
     Image.fromarray(np.ascontiguousarray(flipped)).save(more / "flipped.png")
     out = tmp_path / "eval"
-    code = main(["evaluate", str(photos), str(more), "--model", str(tiny_keras), "-o", str(out),
-                 "--size", str(SIZE)])  # fmt: skip
+    code = main(
+        [
+            "evaluate",
+            str(photos),
+            str(more),
+            "--model",
+            str(tiny_keras),
+            "-o",
+            str(out),
+            "--size",
+            str(SIZE),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     files = [Path(p).name for p in pd.read_csv(out / "per_image.csv")["file"]]

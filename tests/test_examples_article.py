@@ -89,16 +89,26 @@ def test_04_alpha_smoke(tmp_path):
     out = tmp_path / "alpha"
     stdout = _run("04_alpha.py", out)
     assert "PSNR on astronaut (trained)" in stdout and "(unseen)" in stdout
-    for name in ("config.json", "history.csv", "compare.png", "report.html", "model.weights.h5",
-                 "metadata.json"):  # fmt: skip
+    for name in (
+        "config.json",
+        "history.csv",
+        "compare.png",
+        "report.html",
+        "model.weights.h5",
+        "metadata.json",
+    ):
         assert (out / name).is_file(), name
     config, meta = _preset(out, "alpha")
     assert config["input_size"] == 64 and meta["steps"] == 40
     assert meta["made_by"] == f"python examples/04_alpha.py --smoke --out {out}"
     assert meta["command"] is None  # scikit-image's astronaut is not a file to train on
     table = _metrics(out)
-    assert set(table) == {"alpha on astronaut (trained)", "grey astronaut",
-                          "alpha on chelsea (unseen)", "grey chelsea"}  # fmt: skip
+    assert set(table) == {
+        "alpha on astronaut (trained)",
+        "grey astronaut",
+        "alpha on chelsea (unseen)",
+        "grey chelsea",
+    }
     # 40 steps already colour the training photo better than leaving it grey.
     assert table["alpha on astronaut (trained)"]["psnr"] > table["grey astronaut"]["psnr"]
 
@@ -107,15 +117,20 @@ def test_04_alpha_smoke(tmp_path):
 def test_04_alpha_smoke_on_the_articles_woman(tmp_path):
     woman = shared_path("article", "alpha", "woman.jpg")
     out = tmp_path / "alpha"
-    stdout, stderr = _run("04_alpha.py", out, "--photo", str(woman), shared=woman.parents[2],
-                          stderr=True)  # fmt: skip
+    stdout, stderr = _run(
+        "04_alpha.py", out, "--photo", str(woman), shared=woman.parents[2], stderr=True
+    )
     assert "PSNR on woman (trained)" in stdout and "PSNR on man (unseen)" in stdout
     # The article's PNG-in-.jpg photos are known: read without a warning (issue 27.10).
     assert "Warning" not in stderr and "warning" not in stderr, stderr
     _, meta = _preset(out, "alpha")
     recorded = _recorded_command(meta)
     assert (recorded.model, recorded.data, recorded.batch_size, recorded.epochs) == (
-        "alpha", [str(woman)], 1, 40)  # fmt: skip
+        "alpha",
+        [str(woman)],
+        1,
+        40,
+    )
     assert not recorded.augment and recorded.val_split == 0
     table = _metrics(out)
     assert table["alpha on woman (trained)"]["psnr"] > table["grey woman"]["psnr"]
@@ -140,7 +155,11 @@ def test_05_beta_smoke(tmp_path, monkeypatch):
     assert run["workers"] == 2 and run["minutes"] == 5 and run["loss"] == "saturation"
     recorded = _recorded_command(meta)
     assert (recorded.model, recorded.loss, recorded.workers, recorded.minutes) == (
-        "beta", "saturation", 2, 5)  # fmt: skip
+        "beta",
+        "saturation",
+        2,
+        5,
+    )
     assert meta["made_by"].startswith("python examples/05_beta.py --smoke")
     assert meta["metrics"]["held_out"]["photos"] == 2
     assert {"epoch", "loss", "val_loss"} <= set(

@@ -39,8 +39,9 @@ def test_keep_l_equals_lab_to_rgb_in_gamut_and_keeps_l_outside():
     import torch
 
     rng = np.random.default_rng(0)
-    lab = np.stack([rng.uniform(0, 100, 4000), rng.uniform(-128, 127, 4000),
-                    rng.uniform(-128, 127, 4000)], -1).astype(np.float32)  # fmt: skip
+    lab = np.stack(
+        [rng.uniform(0, 100, 4000), rng.uniform(-128, 127, 4000), rng.uniform(-128, 127, 4000)], -1
+    ).astype(np.float32)
     plain = color.lab_to_rgb(lab, clip=False)
     inside = ((plain >= 0) & (plain <= 1)).all(-1)
     assert 50 < inside.sum() < 3950  # both kinds are tested

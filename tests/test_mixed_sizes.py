@@ -21,8 +21,9 @@ def _photos(n=10, side=40):
 
 def _parts(sizes, **kwargs):
     photos = _photos()
-    return [ArrayDataset(photos, size=s, batch_size=3, augment=True, seed=5, **kwargs)
-            for s in sizes]  # fmt: skip
+    return [
+        ArrayDataset(photos, size=s, batch_size=3, augment=True, seed=5, **kwargs) for s in sizes
+    ]
 
 
 def test_schedule_is_balanced_seeded_and_changes_per_epoch():
@@ -86,14 +87,34 @@ def test_sizes_in_the_config_and_the_command():
 def test_kcolor_train_with_sizes_trains_on_both(tmp_path, capsys):
     data = make_photos(tmp_path / "data", n=6, size=(40, 40))
     run = tmp_path / "run"
-    argv = ["train", "--model", "alpha", "--data", str(data), "-o", str(run), "--size", "16",
-            "--sizes", "32", "--epochs", "1", "--batch-size", "2", "--val-split", "0.34", "-q"]
+    argv = [
+        "train",
+        "--model",
+        "alpha",
+        "--data",
+        str(data),
+        "-o",
+        str(run),
+        "--size",
+        "16",
+        "--sizes",
+        "32",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "2",
+        "--val-split",
+        "0.34",
+        "-q",
+    ]
     assert main(argv) == 0
     assert "16/32 px" in capsys.readouterr().err
     meta = artifacts.read_metadata(run)
     assert meta["train_config"]["sizes"] == [32]
     assert artifacts.read_config(run)["input_size"] == 16
-    train, _ = training.make_datasets(TrainConfig.from_dict(meta["train_config"]),
-                                      training.config_photos(TrainConfig.from_dict(
-                                          meta["train_config"]))[0], [])  # fmt: skip
+    train, _ = training.make_datasets(
+        TrainConfig.from_dict(meta["train_config"]),
+        training.config_photos(TrainConfig.from_dict(meta["train_config"]))[0],
+        [],
+    )
     assert isinstance(train, MixedSizes) and train.sizes == [(16, 16), (32, 32)]

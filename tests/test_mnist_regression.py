@@ -80,8 +80,15 @@ def test_linear_without_the_options_is_the_plain_perceptron(tmp_path):
     assert kinds == ["InputLayer", "Flatten", "Dense", "Dense", "Dense", "Reshape"]
     gated = linear()
     assert [type(layer).__name__ for layer in gated.layers] == [
-        "InputLayer", "Rescaling", "Flatten", "Dense", "Dense", "Dense", "Reshape", "Multiply",
-    ]  # fmt: skip
+        "InputLayer",
+        "Rescaling",
+        "Flatten",
+        "Dense",
+        "Dense",
+        "Dense",
+        "Reshape",
+        "Multiply",
+    ]
     assert plain.count_params() == gated.count_params() == 1_468_960
     plain.save_weights(tmp_path / "plain.weights.h5")
     linear(weights=tmp_path / "plain.weights.h5")  # no extra weights: either loads

@@ -62,8 +62,10 @@ def test_crops_are_a_function_of_the_step(photos, tmp_path):
     fresh = CachedCrops(sources, steps=10, seed=3)
     for i in range(10):
         fresh.rgb_batch(i)
-    assert fresh.seen == {48: 4 * sum(fresh.source_of(i) == 0 for i in range(10)),
-                          16: 8 * sum(fresh.source_of(i) == 1 for i in range(10))}  # fmt: skip
+    assert fresh.seen == {
+        48: 4 * sum(fresh.source_of(i) == 0 for i in range(10)),
+        16: 8 * sum(fresh.source_of(i) == 1 for i in range(10)),
+    }
     x, y = a[0]
     assert x.shape[-1] == 1 and y.shape[-1] == 2 and -1.0 <= x.min() and x.max() <= 1.0
     assert not np.array_equal(a.rgb_batch(0), CachedCrops(sources, steps=10, seed=4).rgb_batch(0))
@@ -78,7 +80,9 @@ def test_crops_are_not_blown_up(photos, tmp_path):
         batch = crops.rgb_batch(i)
         # the whole square, maybe flipped: each crop equals the cached photo or its mirror
         for img in batch:
-            assert any(np.array_equal(img, c) or np.array_equal(img, c[:, ::-1])
-                       for c in np.asarray(small.images))  # fmt: skip
+            assert any(
+                np.array_equal(img, c) or np.array_equal(img, c[:, ::-1])
+                for c in np.asarray(small.images)
+            )
     with pytest.raises(DataError, match="non-empty source"):
         CachedCrops([(small, 32, 0.0, 8)])

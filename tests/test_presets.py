@@ -19,9 +19,13 @@ def alpha_preset(tmp_path):
     """A freshly written alpha preset folder."""
     model = models.alpha((None, None, 1))
     folder = presets.save_to_preset(
-        model, tmp_path / "my-alpha", builder="alpha", args={"input_shape": [None, None, 1]},
-        input_size=32, metadata={"description": "test alpha", "command": "kcolor train ..."},
-    )  # fmt: skip
+        model,
+        tmp_path / "my-alpha",
+        builder="alpha",
+        args={"input_shape": [None, None, 1]},
+        input_size=32,
+        metadata={"description": "test alpha", "command": "kcolor train ..."},
+    )
     return model, folder
 
 
@@ -42,10 +46,15 @@ def test_the_shipped_presets_are_folders_with_hash_checked_weights():
 def test_save_to_preset_and_build_model_are_symmetric(alpha_preset):
     model, folder = alpha_preset
     assert sorted(p.name for p in folder.iterdir()) == [
-        "config.json", "metadata.json", "model.weights.h5"]  # fmt: skip
+        "config.json",
+        "metadata.json",
+        "model.weights.h5",
+    ]
     rebuilt = presets.build_model(folder)
     x = np.random.default_rng(0).uniform(-1, 1, (1, 16, 16, 1)).astype("float32")
-    np.testing.assert_allclose(rebuilt.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        rebuilt.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6
+    )
     meta = artifacts.read_metadata(folder)
     assert meta["weights_sha256"] == artifacts.sha256sum(folder / "model.weights.h5")
     assert meta["kcolor_version"] == kcolor.__version__
@@ -70,7 +79,10 @@ def test_from_preset_without_a_name_is_the_default():
     assert colorizer.model.count_params() == named.model.count_params()
     assert colorizer.prior_correction == named.prior_correction == 0.5  # its chosen decoding
     assert colorizer.input_size == (128, 128) and colorizer.multiple == 32
-    assert Colorizer.from_preset("beta-photos").model.count_params() == models.KNOWN_PARAM_COUNTS["beta"]
+    assert (
+        Colorizer.from_preset("beta-photos").model.count_params()
+        == models.KNOWN_PARAM_COUNTS["beta"]
+    )
 
 
 def test_unknown_preset_lists_the_available_ones():
@@ -110,7 +122,9 @@ def test_a_newer_format_asks_for_an_upgrade(alpha_preset):
         presets.build_model(folder)
 
 
-def test_url_preset_downloads_once_checks_its_hash_and_is_cached(alpha_preset, tmp_path, monkeypatch):
+def test_url_preset_downloads_once_checks_its_hash_and_is_cached(
+    alpha_preset, tmp_path, monkeypatch
+):
     _, folder = alpha_preset
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     archive = tmp_path / "my-alpha.zip"
@@ -172,8 +186,11 @@ def test_old_run_folders_say_how_to_convert_and_convert(tmp_path):
     old = tmp_path / "old-run"
     old.mkdir()
     model.save(old / "model.keras")
-    (old / "config.json").write_text(json.dumps({"architecture": "alpha", "input_size": 32,
-                                                 "config": {"input_shape": [None, None, 1]}}))  # fmt: skip
+    (old / "config.json").write_text(
+        json.dumps(
+            {"architecture": "alpha", "input_size": 32, "config": {"input_shape": [None, None, 1]}}
+        )
+    )
     with pytest.raises(WeightsError, match="kcolor convert"):
         loading.check_spec(old)
     new = presets.convert_legacy(old, tmp_path / "new")
@@ -181,10 +198,15 @@ def test_old_run_folders_say_how_to_convert_and_convert(tmp_path):
     example = tmp_path / "example-run"
     example.mkdir()
     model.save_weights(example / "model.weights.h5")
-    (example / "config.json").write_text(json.dumps({"example": "04", "model": "alpha", "size": 32}))
+    (example / "config.json").write_text(
+        json.dumps({"example": "04", "model": "alpha", "size": 32})
+    )
     with pytest.raises(WeightsError, match="kcolor convert"):
         Colorizer.from_preset(example)
-    assert presets.build_model(presets.convert_legacy(example, tmp_path / "n2")).count_params() == 32_202
+    assert (
+        presets.build_model(presets.convert_legacy(example, tmp_path / "n2")).count_params()
+        == 32_202
+    )
 
 
 def test_export_preset_stores_float16_and_keeps_history(alpha_preset, tmp_path):

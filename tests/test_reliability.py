@@ -53,12 +53,34 @@ DROP_DAC = ["--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all"]
 
 #: Every case of tests/corpus.py (asserted equal to what make_corpus writes).
 CASES = [
-    "animated.gif", "bomb.png", "broken_link.jpg", "cmyk.jpg", "exif_rotated.jpg", "float32.tiff",
-    "folder.jpg", "grey16.png", "grey_rgb.jpg", "int32.tiff", "mode_1.png", "mode_l.png",
-    "mode_la.png", "mode_p.png", "p_transparent.png", "png_named.jpg", "rgb.jpg", "rgb.png",
-    "rgba.png", "text.jpg", "tiny_1x1.png", "tiny_3x5.png", "truncated.jpg", "truncated.png",
-    "unreadable.png", "with space ünïcødé 写真.png", "zero_bytes.jpg",
-]  # fmt: skip
+    "animated.gif",
+    "bomb.png",
+    "broken_link.jpg",
+    "cmyk.jpg",
+    "exif_rotated.jpg",
+    "float32.tiff",
+    "folder.jpg",
+    "grey16.png",
+    "grey_rgb.jpg",
+    "int32.tiff",
+    "mode_1.png",
+    "mode_l.png",
+    "mode_la.png",
+    "mode_p.png",
+    "p_transparent.png",
+    "png_named.jpg",
+    "rgb.jpg",
+    "rgb.png",
+    "rgba.png",
+    "text.jpg",
+    "tiny_1x1.png",
+    "tiny_3x5.png",
+    "truncated.jpg",
+    "truncated.png",
+    "unreadable.png",
+    "with space ünïcødé 写真.png",
+    "zero_bytes.jpg",
+]
 
 SIZE = 16  # the model runs at 16x16; colour is upsampled onto each photo's own L
 # One torch thread: on a small machine shared with other jobs, torch's thread pool spins and
@@ -339,8 +361,12 @@ def test_broken_preset_weights_are_named(kind, weight_files, tmp_path, capsys):
         with pytest.raises(WeightsError) as info:
             Colorizer.load(name)
         assert info.value.path == os.fspath(path) and os.fspath(path) in str(info.value)
-        want = {"corrupt": "corrupt", "truncated": "corrupt, truncated", "wrong_arch": "another "
-                "architecture", "wrong_hash": "sha-256"}[kind]  # fmt: skip
+        want = {
+            "corrupt": "corrupt",
+            "truncated": "corrupt, truncated",
+            "wrong_arch": "another architecture",
+            "wrong_hash": "sha-256",
+        }[kind]
         assert want in str(info.value).lower()
         photo = tmp_path / "p.png"
         Image.fromarray(colour_image(8, 8)).save(photo)
@@ -608,9 +634,13 @@ def test_output_folder_inside_the_input_folder(tmp_path, tiny_keras, capsys):
     assert main(argv) == 1
     assert capsys.readouterr().out.startswith("0 written, 3 failed")
     assert sorted(p.relative_to(album).as_posix() for p in _visible_files(album)) == [
-        "coloured/p000.png", "coloured/p001.png", "coloured/p002.png",
-        "p000.png", "p001.png", "p002.png",
-    ]  # fmt: skip
+        "coloured/p000.png",
+        "coloured/p001.png",
+        "coloured/p002.png",
+        "p000.png",
+        "p001.png",
+        "p002.png",
+    ]
 
 
 def test_unexpected_errors_are_one_line(tmp_path, capsys, monkeypatch):

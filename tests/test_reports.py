@@ -130,8 +130,11 @@ def test_compare_grid_rows_and_errors():
 
 # ---------------------------------------------------------------- metrics_table
 def test_metrics_table_marks_the_best_value():
-    data = {"alpha": {"psnr": 20.1, "mae": 0.09, "note": "x"}, "beta": {"psnr": 22.4, "mae": 0.07, "note": "y"},
-            "gamma": {"psnr": 21.0, "mae": 0.08, "note": "z"}}  # fmt: skip
+    data = {
+        "alpha": {"psnr": 20.1, "mae": 0.09, "note": "x"},
+        "beta": {"psnr": 22.4, "mae": 0.07, "note": "y"},
+        "gamma": {"psnr": 21.0, "mae": 0.08, "note": "z"},
+    }
     fig = reports.metrics_table(data, title="val")
     assert len(fig.axes) == 1
     table = fig.axes[0].tables[0]
@@ -185,8 +188,9 @@ def test_build_report_from_a_real_run(run_dir):
 
 
 def test_one_epoch_history_has_one_integer_tick_and_a_caption_that_matches(tmp_path):
-    frame = pd.DataFrame({"epoch": [0], "loss": [0.0123], "val_loss": [0.0150],
-                          "seconds": [1.5], "samples": [16]})  # fmt: skip
+    frame = pd.DataFrame(
+        {"epoch": [0], "loss": [0.0123], "val_loss": [0.0150], "seconds": [1.5], "samples": [16]}
+    )
     fig = reports.plot_history(frame)
     ax = fig.axes[0]
     assert list(ax.get_xticks()) == [0]
@@ -208,17 +212,26 @@ def test_one_epoch_history_has_one_integer_tick_and_a_caption_that_matches(tmp_p
 
 def test_tables_format_each_column_by_its_metric():
     frame = pd.DataFrame(
-        {"psnr": [22.6, 19.04321], "ssim": [0.81234, 0.7], "auc": [0.9, 0.85],
-         "loss": [0.00032571, 0.0123], "samples": [20.0, 16.0]},
+        {
+            "psnr": [22.6, 19.04321],
+            "ssim": [0.81234, 0.7],
+            "auc": [0.9, 0.85],
+            "loss": [0.00032571, 0.0123],
+            "samples": [20.0, 16.0],
+        },
         index=pd.Index(["beta", "grey"], name="model"),
-    )  # fmt: skip
+    )
     html = reports.metrics_html(frame)
     for cell in ("22.60", "19.04", "0.812", "0.700", "0.900", "0.0003257", "0.0123", ">20<"):
         assert cell in html, cell
     cells = reports.metrics_table(frame).axes[0].tables[0].get_celld()
     assert [cells[1, j].get_text().get_text() for j in range(5)] == [
-        "22.60", "0.812", "0.900", "0.0003257", "20",
-    ]  # fmt: skip
+        "22.60",
+        "0.812",
+        "0.900",
+        "0.0003257",
+        "20",
+    ]
     styled = reports.metrics_styler(frame).to_html()
     assert "22.60" in styled and "0.812" in styled
     # a tie has no winner

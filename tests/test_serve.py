@@ -73,10 +73,16 @@ def big_png(width, height, pixels=True):
         crc = zlib.crc32(kind + data)
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
 
-    out = [b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))]  # fmt: skip
+    out = [
+        b"\x89PNG\r\n\x1a\n",
+        chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)),
+    ]
     if pixels:
         z = zlib.compressobj(9)
-        first = bytes([0]) + (np.arange(width) * 200 // max(width - 1, 1) + 30).astype(np.uint8).tobytes()  # fmt: skip
+        first = (
+            bytes([0])
+            + (np.arange(width) * 200 // max(width - 1, 1) + 30).astype(np.uint8).tobytes()
+        )
         up = bytes([2]) + bytes(width)
         parts = [z.compress(first)] + [z.compress(up) for _ in range(height - 1)] + [z.flush()]
         out.append(chunk(b"IDAT", b"".join(parts)))
@@ -641,7 +647,9 @@ def test_memory_stays_bounded_under_concurrent_large_uploads():
         srv = SimpleNamespace(host="127.0.0.1", port=int(proc.stdout.readline()))
         assert colorize(srv, "warm-up.png", encode(grey_photo()))[0] == 200
         before = _vm(proc.pid, "VmHWM")
-        uploads = [(f"big{i}.png", big) for i in range(6)] + [(f"bomb{i}.png", bomb) for i in range(3)]  # fmt: skip
+        uploads = [(f"big{i}.png", big) for i in range(6)] + [
+            (f"bomb{i}.png", bomb) for i in range(3)
+        ]
         results = {}
 
         def post(name, data):
@@ -685,10 +693,18 @@ def test_serve_help_imports_neither_torch_nor_keras():
 
 @pytest.mark.parametrize(
     ("host", "loopback"),
-    [("127.0.0.1", True), ("127.1.2.3", True), ("::1", True), ("[::1]", True),
-     ("localhost", True), ("0.0.0.0", False), ("::", False), ("192.168.1.5", False),
-     ("example.org", False)],
-)  # fmt: skip
+    [
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.5", False),
+        ("example.org", False),
+    ],
+)
 def test_is_loopback(host, loopback):
     assert is_loopback(host) is loopback
 
@@ -724,11 +740,15 @@ def test_serve_passes_its_limits_to_the_app(monkeypatch, capsys):
     apps = []
     serve = uvicorn.Server.run
     monkeypatch.setattr(serve_app, "_load_colorizer", tiny_colorizer)
-    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: apps.append(self.config.app))  # fmt: skip
+    monkeypatch.setattr(
+        uvicorn.Server, "run", lambda self, sockets=None: apps.append(self.config.app)
+    )
     argv = ["serve", "--port", "0", "--max-pixels", "12e6", "--max-queue", "3", "--max-mb", "7"]
     assert main(argv) == 0
-    for bad, words in (("--max-pixels", "expected a positive number of pixels"),
-                       ("--max-queue", "expected a number of requests (0 or more)")):  # fmt: skip
+    for bad, words in (
+        ("--max-pixels", "expected a positive number of pixels"),
+        ("--max-queue", "expected a number of requests (0 or more)"),
+    ):
         with pytest.raises(SystemExit):
             main(["serve", bad, "-1"])
         assert words in capsys.readouterr().err

@@ -217,7 +217,12 @@ def test_colour_strength_slider_colours_the_photos_again(page, tmp_path):
     at_50 = download(page, f"{card} .download", tmp_path / "50")
     before_src = page.get_attribute(f"{card} img.after", "src")
     answers = []  # the vividness each colorize answer says it used
-    page.on("response", lambda r: answers.append(r.headers.get("x-kcolor-vividness")) if "colorize" in r.url else None)  # fmt: skip
+    page.on(
+        "response",
+        lambda r: (
+            answers.append(r.headers.get("x-kcolor-vividness")) if "colorize" in r.url else None
+        ),
+    )
 
     # Drag the slider (many input events): one request, once it rests, at the last value.
     page.eval_on_selector(
@@ -234,12 +239,17 @@ def test_colour_strength_slider_colours_the_photos_again(page, tmp_path):
     at_100 = download(page, f"{card} .download", tmp_path / "100")
     assert _chroma(at_100) > _chroma(at_50) + 1, (_chroma(at_50), _chroma(at_100))
     grey = np.asarray(Image.open(src).convert("RGB"))
-    assert np.abs(lightness(np.asarray(Image.open(at_100).convert("RGB"))) - lightness(grey)).max() <= 1.5  # fmt: skip
+    assert (
+        np.abs(lightness(np.asarray(Image.open(at_100).convert("RGB"))) - lightness(grey)).max()
+        <= 1.5
+    )
 
 
 def buttons(page, selector):
     """The texts of the buttons in the card ``selector``."""
-    return page.eval_on_selector_all(f"{selector} .actions button", "bs => bs.map(b => b.textContent)")  # fmt: skip
+    return page.eval_on_selector_all(
+        f"{selector} .actions button", "bs => bs.map(b => b.textContent)"
+    )
 
 
 def test_failed_file_is_not_offered_colour_again(page, tmp_path):
@@ -256,10 +266,12 @@ def test_failed_file_is_not_offered_colour_again(page, tmp_path):
     page.route(
         "**/api/colorize",
         lambda route: route.fulfill(
-            status=503, headers={"Retry-After": "3"}, content_type="application/json",
+            status=503,
+            headers={"Retry-After": "3"},
+            content_type="application/json",
             body=json.dumps(busy),
         ),
-    )  # fmt: skip
+    )
     page.set_input_files("#files", str(good))
     card = ".card[data-name='pier.png']"
     page.wait_for_selector(f"{card}[data-state='error']", timeout=60_000)

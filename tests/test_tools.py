@@ -11,8 +11,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_device_check_passes_on_this_device():
     env = {**os.environ, "MPLBACKEND": "Agg"}
-    proc = subprocess.run([sys.executable, str(REPO / "tools" / "device_check.py")],
-                          capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "device_check.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "fast path vs stock Keras: max abs diff 0.00e+00" in proc.stdout
     assert "DEVICE CHECK OK" in proc.stdout
@@ -27,10 +32,20 @@ def test_compare_aspect_prints_both_modes(tmp_path):
         io.save_image(tmp_path / f"{name}.png", getattr(data, name)())
     env = {**os.environ, "MPLBACKEND": "Agg"}
     proc = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "compare_aspect.py"), str(tmp_path), "--n", "2",
-         "--presets", "beta-photos"],
-        capture_output=True, text=True, env=env, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(REPO / "tools" / "compare_aspect.py"),
+            str(tmp_path),
+            "--n",
+            "2",
+            "--presets",
+            "beta-photos",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = [line.split() for line in proc.stdout.splitlines() if line.startswith("beta-photos")]
     assert [r[1] for r in rows] == ["squash", "keep"]
@@ -38,9 +53,13 @@ def test_compare_aspect_prints_both_modes(tmp_path):
 
 
 def _run_tool(*args, env=None):
-    return subprocess.run([sys.executable, str(REPO / "tools" / args[0]), *args[1:]],
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "MPLBACKEND": "Agg", **(env or {})})  # fmt: skip
+    return subprocess.run(
+        [sys.executable, str(REPO / "tools" / args[0]), *args[1:]],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "MPLBACKEND": "Agg", **(env or {})},
+    )
 
 
 def test_export_preset_makes_a_float16_shipping_folder(tmp_path):
@@ -51,18 +70,28 @@ def test_export_preset_makes_a_float16_shipping_folder(tmp_path):
 
     model = models.alpha((None, None, 1))
     run = presets.save_to_preset(
-        model, tmp_path / "run", builder="alpha", args={"input_shape": [None, None, 1]},
-        input_size=32, metadata={"run": True, "command": "kcolor train --model alpha ..."},
-    )  # fmt: skip
+        model,
+        tmp_path / "run",
+        builder="alpha",
+        args={"input_shape": [None, None, 1]},
+        input_size=32,
+        metadata={"run": True, "command": "kcolor train --model alpha ..."},
+    )
     (run / "history.csv").write_text("epoch,loss\n0,0.5\n")
     proc = _run_tool("export_preset.py", str(run), "mine", "--weights-dir", str(tmp_path / "w"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     folder = tmp_path / "w" / "mine"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "config.json", "history.csv", "metadata.json", "model.weights.h5"]  # fmt: skip
+        "config.json",
+        "history.csv",
+        "metadata.json",
+        "model.weights.h5",
+    ]
     meta = artifacts.read_metadata(folder)
     assert meta["name"] == "mine" and "run" not in meta  # a shipped preset, not a run
-    assert meta["command"] == "kcolor train --model alpha ..." and meta["weights_dtype"] == "float16"
+    assert (
+        meta["command"] == "kcolor train --model alpha ..." and meta["weights_dtype"] == "float16"
+    )
     assert meta["weights_sha256"] in proc.stdout
     assert meta["weights_sha256"] == artifacts.sha256sum(folder / "model.weights.h5")
     with h5py.File(folder / "model.weights.h5") as f:
@@ -70,13 +99,15 @@ def test_export_preset_makes_a_float16_shipping_folder(tmp_path):
         f.visititems(lambda k, v: dtypes.add(v.dtype) if isinstance(v, h5py.Dataset) else None)
     assert dtypes == {np.dtype("float16")}
     x = np.random.default_rng(0).uniform(-1, 1, (1, 16, 16, 1)).astype("float32")
-    np.testing.assert_allclose(presets.build_model(folder).predict(x, verbose=0),
-                               model.predict(x, verbose=0), atol=2e-2)  # fmt: skip
+    np.testing.assert_allclose(
+        presets.build_model(folder).predict(x, verbose=0), model.predict(x, verbose=0), atol=2e-2
+    )
 
 
 def test_export_preset_says_what_is_wrong(tmp_path):
-    proc = _run_tool("export_preset.py", str(tmp_path / "nothing"), "mine",
-                     "--weights-dir", str(tmp_path / "w"))  # fmt: skip
+    proc = _run_tool(
+        "export_preset.py", str(tmp_path / "nothing"), "mine", "--weights-dir", str(tmp_path / "w")
+    )
     assert proc.returncode == 2 and "nothing" in proc.stderr
     assert not (tmp_path / "w" / "mine").exists()
 
@@ -84,10 +115,19 @@ def test_export_preset_says_what_is_wrong(tmp_path):
 def _preset_commands(tmp_path, **env):
     """The kcolor train arguments and exports tools/train_photo_presets.sh would run."""
     proc = subprocess.run(
-        ["bash", str(REPO / "tools" / "train_photo_presets.sh"), str(tmp_path / "photos"),
-         str(tmp_path / "runs"), "3.5", "2"],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "DRY_RUN": "1", **env},
-    )  # fmt: skip
+        [
+            "bash",
+            str(REPO / "tools" / "train_photo_presets.sh"),
+            str(tmp_path / "photos"),
+            str(tmp_path / "runs"),
+            "3.5",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DRY_RUN": "1", **env},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert not (tmp_path / "runs").exists()  # a dry run writes nothing
     lines = [shlex.split(line) for line in proc.stdout.splitlines()]
@@ -103,13 +143,16 @@ def test_train_photo_presets_runs_kcolor_train_with_the_presets_options(tmp_path
     configs = [cli.train_config_from_args(cli.build_parser().parse_args(t)) for t in trains]
     beta, fusion = configs
     runs = tmp_path / "runs"
-    assert exports == [[str(runs / "beta-p1.5"), "beta-photos-p1.5", "--weights-dir", "/tmp/w"],
-                       [str(runs / "fusion-p1.5"), "fusion-lite0-photos-p1.5", "--weights-dir",
-                        "/tmp/w"]]  # fmt: skip
+    assert exports == [
+        [str(runs / "beta-p1.5"), "beta-photos-p1.5", "--weights-dir", "/tmp/w"],
+        [str(runs / "fusion-p1.5"), "fusion-lite0-photos-p1.5", "--weights-dir", "/tmp/w"],
+    ]
     for config, model in ((beta, "beta"), (fusion, "fusion")):
         assert config.model == model and config.output == str(runs / f"{model}-p1.5")
-        assert config.data == [str(tmp_path / "photos" / "tiny-imagenet-val" / "images"),
-                               str(tmp_path / "photos" / "bsds500" / "train")]  # fmt: skip
+        assert config.data == [
+            str(tmp_path / "photos" / "tiny-imagenet-val" / "images"),
+            str(tmp_path / "photos" / "bsds500" / "train"),
+        ]
         assert (config.size, config.batch_size, config.epochs, config.repeat) == (128, 64, 200, 2)
         assert (config.lr, config.loss, config.penalty) == (1e-3, "saturation", 1.5)
         assert (config.val_max, config.minutes, config.workers) == (128, 3.5, 2)
@@ -117,5 +160,9 @@ def test_train_photo_presets_runs_kcolor_train_with_the_presets_options(tmp_path
     trains, _ = _preset_commands(tmp_path, PENALTIES="0.5 2", FUSION_ARGS="--no-cache")
     configs = [cli.train_config_from_args(cli.build_parser().parse_args(t)) for t in trains]
     assert [(c.model, c.penalty) for c in configs] == [
-        ("beta", 0.5), ("fusion", 0.5), ("beta", 2.0), ("fusion", 2.0)]  # fmt: skip
+        ("beta", 0.5),
+        ("fusion", 0.5),
+        ("beta", 2.0),
+        ("fusion", 2.0),
+    ]
     assert not any(c.embed_cache for c in configs)  # --no-cache: every batch embedded

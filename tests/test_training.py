@@ -21,8 +21,15 @@ def _parse(command: str) -> TrainConfig:
 
 
 def test_config_json_round_trip(tmp_path):
-    config = TrainConfig(output="runs/x", data=["a", "b"], model="unet", size=64,
-                         model_args={"head": "classes"}, loss="color_classes", minutes=2.5)  # fmt: skip
+    config = TrainConfig(
+        output="runs/x",
+        data=["a", "b"],
+        model="unet",
+        size=64,
+        model_args={"head": "classes"},
+        loss="color_classes",
+        minutes=2.5,
+    )
     assert TrainConfig.from_json(config.to_json()) == config
     config.to_json(tmp_path / "c.json")
     assert TrainConfig.from_json(tmp_path / "c.json") == config
@@ -30,17 +37,47 @@ def test_config_json_round_trip(tmp_path):
         TrainConfig.from_dict({**config.to_dict(), "colour": 1})
 
 
-@pytest.mark.parametrize("config", [
-    TrainConfig(output="runs/a", data=["photos/"]),
-    TrainConfig(output="runs/b", data=["x y/", "z"], model="fusion", embed_cache=True,
-                init="beta-photos", size=64, epochs=3, batch_size=8, lr=3e-4, loss="saturation",
-                penalty=1.5, val_split=0.1, val_max=38, max_images=100, repeat=2, minutes=3.5,
-                workers=3, seed=7, schedule="constant"),
-    TrainConfig(output="runs/c", manifest="s/train.csv", val_manifest="s/val.csv", model="unet",
-                model_args={"head": "classes", "backbone": "efficientnet_lite0"},
-                loss="color_classes", loss_args={"lam": 0.5}, freeze_epochs=1, epochs=2,
-                augment=False, drop_grey=False, recursive=True),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "config",
+    [
+        TrainConfig(output="runs/a", data=["photos/"]),
+        TrainConfig(
+            output="runs/b",
+            data=["x y/", "z"],
+            model="fusion",
+            embed_cache=True,
+            init="beta-photos",
+            size=64,
+            epochs=3,
+            batch_size=8,
+            lr=3e-4,
+            loss="saturation",
+            penalty=1.5,
+            val_split=0.1,
+            val_max=38,
+            max_images=100,
+            repeat=2,
+            minutes=3.5,
+            workers=3,
+            seed=7,
+            schedule="constant",
+        ),
+        TrainConfig(
+            output="runs/c",
+            manifest="s/train.csv",
+            val_manifest="s/val.csv",
+            model="unet",
+            model_args={"head": "classes", "backbone": "efficientnet_lite0"},
+            loss="color_classes",
+            loss_args={"lam": 0.5},
+            freeze_epochs=1,
+            epochs=2,
+            augment=False,
+            drop_grey=False,
+            recursive=True,
+        ),
+    ],
+)
 def test_the_recorded_command_gives_back_the_same_config(config):
     """Every option a preset used is a `kcolor train` option: command -> config is exact."""
     assert _parse(config.to_command()) == config
@@ -58,8 +95,13 @@ def test_validate_names_every_bad_field():
     with pytest.raises(DataError) as info:
         bad.validate()
     text = str(info.value)
-    for word in ("--data", "loss must be one of", "epochs must be at least 1",
-                 "multiple of 8", "minutes must be positive"):  # fmt: skip
+    for word in (
+        "--data",
+        "loss must be one of",
+        "epochs must be at least 1",
+        "multiple of 8",
+        "minutes must be positive",
+    ):
         assert word in text
 
 
@@ -76,8 +118,15 @@ def test_split_is_seeded_and_disjoint(tmp_path):
 
 def test_train_writes_a_preset_that_reloads(tmp_path):
     data = make_photos(tmp_path / "data")
-    config = TrainConfig(output=str(tmp_path / "run"), data=[str(data)], model="alpha",
-                         size=16, epochs=2, batch_size=4, val_split=0.25)  # fmt: skip
+    config = TrainConfig(
+        output=str(tmp_path / "run"),
+        data=[str(data)],
+        model="alpha",
+        size=16,
+        epochs=2,
+        batch_size=4,
+        val_split=0.25,
+    )
     run = training.train(config, verbose=0)
     assert run.epochs_run == 2 and list(run.history["epoch"]) == [0, 1]
     assert run.best is not None and np.isfinite(run.best)
@@ -123,8 +172,16 @@ def test_freeze_epochs_trains_the_backbone_only_afterwards(tmp_path):
     try:
         data = make_photos(tmp_path / "data", n=4, size=(16, 16))
         start = tiny_backbone_net()
-        config = TrainConfig(output=str(tmp_path / "run"), data=[str(data)], model="tinybb",
-                             size=16, epochs=2, batch_size=2, freeze_epochs=1, val_split=0)  # fmt: skip
+        config = TrainConfig(
+            output=str(tmp_path / "run"),
+            data=[str(data)],
+            model="tinybb",
+            size=16,
+            epochs=2,
+            batch_size=2,
+            freeze_epochs=1,
+            val_split=0,
+        )
         seen = []
 
         class Spy(keras.callbacks.Callback):
@@ -135,8 +192,10 @@ def test_freeze_epochs_trains_the_backbone_only_afterwards(tmp_path):
         assert seen == [False, True]
         assert len(pd.read_csv(run.folder / "history.csv")) == 2
         trained = presets.build_model(run.folder)
-        assert not np.allclose(trained.get_layer("backbone_conv").get_weights()[0],
-                               start.get_layer("backbone_conv").get_weights()[0])  # fmt: skip
+        assert not np.allclose(
+            trained.get_layer("backbone_conv").get_weights()[0],
+            start.get_layer("backbone_conv").get_weights()[0],
+        )
     finally:
         del kcolor.models.tinybb
 
@@ -145,8 +204,9 @@ def test_train_config_file_and_overrides(tmp_path):
     config = TrainConfig(output="runs/a", data=["d"], epochs=7, lr=3e-4, model_args={"k": 1})
     path = tmp_path / "train_config.json"
     config.to_json(path)
-    args = build_parser().parse_args(["train", "--config", str(path), "--model", "beta",
-                                      "-o", "runs/b", "--epochs", "9"])  # fmt: skip
+    args = build_parser().parse_args(
+        ["train", "--config", str(path), "--model", "beta", "-o", "runs/b", "--epochs", "9"]
+    )
     got = train_config_from_args(args)
     assert got.epochs == 9 and got.lr == 3e-4 and got.output == "runs/b" and got.data == ["d"]
     assert got.model_args == {"k": 1}
@@ -161,10 +221,32 @@ def test_kcolor_train_makes_a_colour_class_unet_preset(tmp_path, capsys):
 
     data = make_photos(tmp_path / "data", n=6, size=(40, 40))
     run = tmp_path / "run"
-    argv = ["train", "--model", "unet", "--model-arg", "backbone_weights=null",
-            "--model-arg", "head=classes", "--loss", "color_classes", "--data", str(data),
-            "-o", str(run), "--size", "32", "--epochs", "2", "--freeze-epochs", "1",
-            "--batch-size", "2", "--val-split", "0.34", "-q"]  # fmt: skip
+    argv = [
+        "train",
+        "--model",
+        "unet",
+        "--model-arg",
+        "backbone_weights=null",
+        "--model-arg",
+        "head=classes",
+        "--loss",
+        "color_classes",
+        "--data",
+        str(data),
+        "-o",
+        str(run),
+        "--size",
+        "32",
+        "--epochs",
+        "2",
+        "--freeze-epochs",
+        "1",
+        "--batch-size",
+        "2",
+        "--val-split",
+        "0.34",
+        "-q",
+    ]
     assert main(argv) == 0
     assert "Skipping variable loading" not in capsys.readouterr().err
     config = artifacts.read_config(run)
@@ -205,7 +287,11 @@ def test_a_preset_name_as_model_says_how_to_fine_tune_it(tmp_path, capsys):
     # The advice is a valid command: the preset's own network, started from its weights.
     config = _parse(f"kcolor train {flags} --data {data} -o {run}")
     assert (config.model, config.model_args, config.loss, config.init) == (
-        "unet", {"head": "classes"}, "color_classes", "unet-lite0-photos")  # fmt: skip
+        "unet",
+        {"head": "classes"},
+        "color_classes",
+        "unet-lite0-photos",
+    )
     config.validate()
     # The Python API says the same in its words; any other unknown name lists the builders.
     import kcolor.models
@@ -228,8 +314,22 @@ def test_a_folder_of_grey_photos_says_they_are_grey(tmp_path, capsys):
     for i in range(3):
         Image.fromarray(rng.integers(0, 256, (16, 16), np.uint8)).save(grey / f"g{i}.png")
     run = tmp_path / "run"
-    argv = ["train", "--model", "alpha", "--data", str(grey), "-o", str(run), "--size", "16",
-            "--epochs", "1", "--batch-size", "2", "-q"]  # fmt: skip
+    argv = [
+        "train",
+        "--model",
+        "alpha",
+        "--data",
+        str(grey),
+        "-o",
+        str(run),
+        "--size",
+        "16",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "2",
+        "-q",
+    ]
     assert main(argv) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert f"all 3 photos in {grey} are greyscale" in err and "--keep-grey" in err
@@ -245,14 +345,28 @@ def test_resume_of_a_finished_run_says_it_is_complete_and_writes_nothing(tmp_pat
     that advice works: a larger --epochs with --resume continues, --init starts a new run."""
     data = make_photos(tmp_path / "data", n=4, size=(16, 16))
     run = tmp_path / "run"
-    argv = ["train", "--model", "alpha", "--data", str(data), "-o", str(run), "--size", "16",
-            "--batch-size", "2", "-q"]  # fmt: skip
+    argv = [
+        "train",
+        "--model",
+        "alpha",
+        "--data",
+        str(data),
+        "-o",
+        str(run),
+        "--size",
+        "16",
+        "--batch-size",
+        "2",
+        "-q",
+    ]
     assert main([*argv, "--epochs", "1"]) == 0
     capsys.readouterr()
 
     def snapshot():
-        return {p: (p.stat().st_mtime_ns, p.read_bytes() if p.is_file() else None)
-                for p in sorted(run.rglob("*"))}  # fmt: skip
+        return {
+            p: (p.stat().st_mtime_ns, p.read_bytes() if p.is_file() else None)
+            for p in sorted(run.rglob("*"))
+        }
 
     before = snapshot()
     assert main([*argv, "--epochs", "1", "--resume"]) == 0
@@ -264,8 +378,9 @@ def test_resume_of_a_finished_run_says_it_is_complete_and_writes_nothing(tmp_pat
     assert snapshot() == before
     from kcolor.errors import RunComplete
 
-    config = TrainConfig(output=str(run), data=[str(data)], model="alpha", size=16, epochs=1,
-                         batch_size=2)  # fmt: skip
+    config = TrainConfig(
+        output=str(run), data=[str(data)], model="alpha", size=16, epochs=1, batch_size=2
+    )
     with pytest.raises(RunComplete, match=r"complete \(1 of 1 epochs\)"):
         training.train(config, resume=True, verbose=0)
     assert snapshot() == before

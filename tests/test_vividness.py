@@ -102,7 +102,9 @@ def test_records():
     assert viv.read_record(0.7) == (0.7, None)
     assert viv.read_record({"default": 0.6}) == (0.6, None)
     assert viv.make_record(0.6, [[0, 1, 1], [1, 0.5, 0]]) == {
-        "default": 0.6, "anchors": [[0.0, 1.0, 1.0], [1.0, 0.5, 0.0]]}  # fmt: skip
+        "default": 0.6,
+        "anchors": [[0.0, 1.0, 1.0], [1.0, 0.5, 0.0]],
+    }
     for bad in ({"default": 2}, {"anchors": [[0, 1, 1]]}, {"other": 1}, "0.5", True):
         with pytest.raises(ValueError):
             viv.read_record(bad)
@@ -115,7 +117,10 @@ def test_records():
 def test_default_is_exactly_the_presets_decoding(default_colorizer):
     c = default_colorizer
     assert c.vividness == 0.5 and c.decoding() == {
-        "vividness": 0.5, "temperature": 0.38, "prior_correction": 0.5}  # fmt: skip
+        "vividness": 0.5,
+        "temperature": 0.38,
+        "prior_correction": 0.5,
+    }
     decode = c.model.get_layer("annealed_mean")
     assert decode.temperature == 0.38 and decode.prior_correction == 0.5
     grey = grey_of(data.coffee())
@@ -124,8 +129,9 @@ def test_default_is_exactly_the_presets_decoding(default_colorizer):
     assert np.array_equal(base, Colorizer.from_preset(vividness=0.5).colorize(grey))
     # the decoding of kcolor before vividness: the preset's T and alpha, given explicitly
     loaded = loading.load(None)
-    plain = Colorizer(loaded.model, input_size=128, multiple=32, temperature=0.38,
-                      prior_correction=0.5)  # fmt: skip
+    plain = Colorizer(
+        loaded.model, input_size=128, multiple=32, temperature=0.38, prior_correction=0.5
+    )
     assert np.array_equal(base, plain.colorize(grey))
 
 
@@ -137,7 +143,10 @@ def test_higher_vividness_gives_more_colour_on_real_photos(default_colorizer):
         assert values[0] < values[1] < values[2], (name, values)
         assert values[2] > 1.8 * values[1] > 3 * values[0], (name, values)  # a real range
         out = c.colorize(grey, vividness=1.0)
-        assert np.abs(color.rgb_to_l(out) - color.rgb_to_l(np.repeat(grey[..., None], 3, -1))).max() <= 1.5  # fmt: skip
+        assert (
+            np.abs(color.rgb_to_l(out) - color.rgb_to_l(np.repeat(grey[..., None], 3, -1))).max()
+            <= 1.5
+        )
     assert c.vividness == 0.5  # a per-call value leaves the colorizer's own alone
     assert len(c._decoders) <= 4
 
@@ -178,9 +187,14 @@ def test_regression_models_scale_ab_in_gamut():
 # ---------------------------------------------------------------- presets
 def test_save_to_preset_records_the_default_and_loading_reads_it(tmp_path):
     model = models.alpha((None, None, 1))
-    folder = presets.save_to_preset(model, tmp_path / "p", builder="alpha",
-                                    args={"input_shape": [None, None, 1]}, input_size=32,
-                                    vividness=0.7)  # fmt: skip
+    folder = presets.save_to_preset(
+        model,
+        tmp_path / "p",
+        builder="alpha",
+        args={"input_shape": [None, None, 1]},
+        input_size=32,
+        vividness=0.7,
+    )
     config = json.loads((folder / "config.json").read_text())
     assert config["vividness"] == {"default": 0.7, "anchors": None}
     assert presets.get_preset(folder)["vividness"] == config["vividness"]
@@ -198,14 +212,25 @@ def test_save_to_preset_records_the_default_and_loading_reads_it(tmp_path):
 def test_save_to_preset_with_anchors_writes_their_decoding(tmp_path):
     model = models.alpha((None, None, 1))
     anchors = [[0, 0.5, 1.0], [0.5, 0.4, 0.5], [1, 0.3, 0.1]]
-    folder = presets.save_to_preset(model, tmp_path / "p", builder="alpha", args={},
-                                    vividness={"default": 0.75, "anchors": anchors})  # fmt: skip
+    folder = presets.save_to_preset(
+        model,
+        tmp_path / "p",
+        builder="alpha",
+        args={},
+        vividness={"default": 0.75, "anchors": anchors},
+    )
     config = json.loads((folder / "config.json").read_text())
     assert config["temperature"] == pytest.approx(0.35)
     assert config["prior_correction"] == pytest.approx(0.3)
     with pytest.raises(ValueError, match="leave temperature out"):
-        presets.save_to_preset(model, tmp_path / "q", builder="alpha", args={}, temperature=0.1,
-                               vividness={"anchors": anchors})  # fmt: skip
+        presets.save_to_preset(
+            model,
+            tmp_path / "q",
+            builder="alpha",
+            args={},
+            temperature=0.1,
+            vividness={"anchors": anchors},
+        )
 
 
 def test_a_presets_own_anchors_are_used_and_checked(tmp_path, default_colorizer):
@@ -220,7 +245,9 @@ def test_a_presets_own_anchors_are_used_and_checked(tmp_path, default_colorizer)
     grey = grey_of(data.coffee())[::2, ::2]
     assert np.array_equal(c.colorize(grey), default_colorizer.colorize(grey))
     # an explicit temperature replaces the record: anchors derived around it
-    assert Colorizer.from_preset(folder, temperature=0.3).vividness_anchors == viv.derived_anchors(0.3, 0.5)  # fmt: skip
+    assert Colorizer.from_preset(folder, temperature=0.3).vividness_anchors == viv.derived_anchors(
+        0.3, 0.5
+    )
     # a record that disagrees with the preset's temperature is refused, naming the file
     config["vividness"]["default"] = 1.0
     artifacts.write_json(folder / "config.json", config)
@@ -262,8 +289,10 @@ def test_cli_refuses_vividness_outside_0_1(command, value, capsys):
         main(argv)
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert "argument --vividness: expected a number from 0 to 1 (0 muted, 0.5 the preset's " \
-        f"balance, 1 vivid), got '{value}'" in " ".join(err.split())  # fmt: skip
+    assert (
+        "argument --vividness: expected a number from 0 to 1 (0 muted, 0.5 the preset's "
+        f"balance, 1 vivid), got '{value}'" in " ".join(err.split())
+    )
 
 
 def test_cli_colorize_and_demo_pass_the_vividness(tmp_path, monkeypatch, capsys):
@@ -285,7 +314,9 @@ def test_cli_colorize_and_demo_pass_the_vividness(tmp_path, monkeypatch, capsys)
         outs[v] = chroma(np.asarray(Image.open(tmp_path / v / "a.png").convert("RGB")))
     assert main(["colorize", str(src), "-o", str(tmp_path / "d"), "-q"]) == 0
     assert seen == [0.0, 1.0, None] and outs["0"] < outs["1"]
-    assert main(["demo", "-o", str(tmp_path / "demo.png"), "--model", "x", "--vividness", "0.9"]) == 0  # fmt: skip
+    assert (
+        main(["demo", "-o", str(tmp_path / "demo.png"), "--model", "x", "--vividness", "0.9"]) == 0
+    )
     assert seen[-1] == 0.9 and "x, vividness 0.9" in capsys.readouterr().out
 
 

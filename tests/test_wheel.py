@@ -65,16 +65,20 @@ def data_files(root: Path) -> set[Path]:
     return files
 
 
-def covered(root: Path, package_data: dict, exclude: dict | None = None,
-            include=("*",)) -> set[Path]:  # fmt: skip
+def covered(
+    root: Path, package_data: dict, exclude: dict | None = None, include=("*",)
+) -> set[Path]:
     """The files of ``root``'s packages that these ``package-data`` patterns put in the
     wheel, matched as setuptools' ``build_py.find_data_files`` matches them."""
     exclude = exclude or {}
     files = set()
     for package in packages(root, include):
         src = root.parent.joinpath(*package.split("."))
-        patterns = [*package_data.get("*", []), *package_data.get("", []),
-                    *package_data.get(package, [])]  # fmt: skip
+        patterns = [
+            *package_data.get("*", []),
+            *package_data.get("", []),
+            *package_data.get(package, []),
+        ]
         matched = set()
         for pattern in patterns:
             for path in glob.glob(os.path.join(src, pattern), recursive=True):
@@ -86,8 +90,9 @@ def covered(root: Path, package_data: dict, exclude: dict | None = None,
     return files
 
 
-def missing(root: Path, package_data: dict, exclude: dict | None = None,
-            include=("*",)) -> list[str]:  # fmt: skip
+def missing(
+    root: Path, package_data: dict, exclude: dict | None = None, include=("*",)
+) -> list[str]:
     """The data files under ``root`` that the wheel would leave out, relative to ``root``'s parent."""
     gone = data_files(root) - covered(root, package_data, exclude, include)
     return sorted(str(p.relative_to(root.parent.resolve())) for p in gone)
@@ -158,9 +163,17 @@ def test_the_imagenet_weights_are_dependencies():
 # ---------------------------------------------------------------- the check can fail
 def _tree(tmp_path: Path) -> Path:
     root = tmp_path / "pkg"
-    for rel in ("__init__.py", "serve/__init__.py", "serve/static/index.html",
-                "serve/static/js/app.js", "weights/a/config.json", "weights/a/model.weights.h5",
-                "weights/a/samples.png", "weights/a/__pycache__/x.pyc", "mod.py"):  # fmt: skip
+    for rel in (
+        "__init__.py",
+        "serve/__init__.py",
+        "serve/static/index.html",
+        "serve/static/js/app.js",
+        "weights/a/config.json",
+        "weights/a/model.weights.h5",
+        "weights/a/samples.png",
+        "weights/a/__pycache__/x.pyc",
+        "mod.py",
+    ):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text("x")
     return root
@@ -169,13 +182,16 @@ def _tree(tmp_path: Path) -> Path:
 def test_missing_names_what_the_patterns_miss(tmp_path):
     root = _tree(tmp_path)
     # The patterns kcolor had before: a preset's .png and a static sub-folder would be lost.
-    old = {"pkg": ["weights/*/*.h5", "weights/*/*.json", "weights/*/*.csv"],
-           "pkg.serve": ["static/*"]}  # fmt: skip
+    old = {
+        "pkg": ["weights/*/*.h5", "weights/*/*.json", "weights/*/*.csv"],
+        "pkg.serve": ["static/*"],
+    }
     assert missing(root, old) == ["pkg/serve/static/js/app.js", "pkg/weights/a/samples.png"]
     assert missing(root, {"pkg": ["weights/**/*"], "pkg.serve": ["static/**/*"]}) == []
     # exclude-package-data takes files out again; a package that is not found ships nothing.
-    assert missing(root, {"pkg": ["weights/**/*"], "pkg.serve": ["static/**/*"]},
-                   exclude={"pkg": ["*.png"]}) == ["pkg/weights/a/samples.png"]  # fmt: skip
-    assert missing(root, {"pkg": ["weights/**/*"], "pkg.serve": ["static/**/*"]},
-                   include=("pkg",)) == ["pkg/serve/static/index.html",
-                                         "pkg/serve/static/js/app.js"]  # fmt: skip
+    assert missing(
+        root, {"pkg": ["weights/**/*"], "pkg.serve": ["static/**/*"]}, exclude={"pkg": ["*.png"]}
+    ) == ["pkg/weights/a/samples.png"]
+    assert missing(
+        root, {"pkg": ["weights/**/*"], "pkg.serve": ["static/**/*"]}, include=("pkg",)
+    ) == ["pkg/serve/static/index.html", "pkg/serve/static/js/app.js"]

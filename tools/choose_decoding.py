@@ -31,9 +31,12 @@ import kcolor  # noqa: F401  (sets the Keras backend before keras is imported)
 
 
 def targets_met(row, grey) -> int:
-    return int(row["psnr"] >= grey["psnr"] + 0.5) + int(row["delta_colorfulness"] <= 8) + int(
-        0.7 <= row["chroma_ratio"] <= 1.1
-    ) + int(row["semantic_agreement"] >= grey["semantic_agreement"] + 0.03)
+    return (
+        int(row["psnr"] >= grey["psnr"] + 0.5)
+        + int(row["delta_colorfulness"] <= 8)
+        + int(0.7 <= row["chroma_ratio"] <= 1.1)
+        + int(row["semantic_agreement"] >= grey["semantic_agreement"] + 0.03)
+    )
 
 
 def main(argv=None) -> int:
@@ -42,8 +45,9 @@ def main(argv=None) -> int:
     p.add_argument("data", help="validation photos (a folder)")
     p.add_argument("--sizes", type=int, nargs="+", default=[128, 192, 256])
     p.add_argument("--temperatures", type=float, nargs="+", default=[0.2, 0.38, 0.6])
-    p.add_argument("--priors", type=float, nargs="+", default=[0.0],
-                   help="prior corrections (alpha) to try")  # fmt: skip
+    p.add_argument(
+        "--priors", type=float, nargs="+", default=[0.0], help="prior corrections (alpha) to try"
+    )
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("-o", "--output", required=True, help="folder for the evaluation files")
     p.add_argument("--write", action="store_true", help="record the choice in the preset")
@@ -61,8 +65,9 @@ def main(argv=None) -> int:
         for t in args.temperatures
         for a in args.priors
     }
-    summary = evaluate(args.data, systems, size=256, out_dir=args.output, limit=args.limit,
-                       semantic=True)  # fmt: skip
+    summary = evaluate(
+        args.data, systems, size=256, out_dir=args.output, limit=args.limit, semantic=True
+    )
     grey = summary.loc[GREY]
     table = summary.drop(index=GREY).copy()
     table["targets_met"] = [targets_met(row, grey) for _, row in table.iterrows()]
@@ -82,17 +87,21 @@ def main(argv=None) -> int:
         artifacts.write_json(folder / artifacts.CONFIG, config)
         meta = artifacts.read_metadata(folder)
         meta["decoding_choice"] = {
-            "data": str(args.data), "chosen": {"input_size": size, "temperature": temperature,
-                                             "prior_correction": prior},
+            "data": str(args.data),
+            "chosen": {"input_size": size, "temperature": temperature, "prior_correction": prior},
             "rule": "most of issue 17's targets met, then PSNR",
-            "command": "python tools/choose_decoding.py " + " ".join(sys.argv[1:] if argv is None
-                                                                       else argv),
+            "command": "python tools/choose_decoding.py "
+            + " ".join(sys.argv[1:] if argv is None else argv),
             "grey": {k: float(v) for k, v in grey.items()},
-            "table": {name: {k: float(v) for k, v in row.items()} for name, row in table.iterrows()},
-        }  # fmt: skip
+            "table": {
+                name: {k: float(v) for k, v in row.items()} for name, row in table.iterrows()
+            },
+        }
         artifacts.write_json(folder / artifacts.METADATA, meta)
-        print(f"{folder}: input_size {size}, temperature {temperature:g}, "
-              f"prior_correction {prior:g} written")
+        print(
+            f"{folder}: input_size {size}, temperature {temperature:g}, "
+            f"prior_correction {prior:g} written"
+        )
     return 0
 
 

@@ -18,8 +18,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", metavar="RUN_DIR", help="a preset folder, e.g. a kcolor train run")
     parser.add_argument("name", metavar="NAME", help="the preset's name (its folder's name)")
-    parser.add_argument("--weights-dir", metavar="DIR",
-                        help="where the preset folder goes (default: kcolor/weights)")  # fmt: skip
+    parser.add_argument(
+        "--weights-dir",
+        metavar="DIR",
+        help="where the preset folder goes (default: kcolor/weights)",
+    )
     parser.add_argument("--float32", action="store_true", help="keep the weights as float32")
     args = parser.parse_args(argv)
 
@@ -30,8 +33,9 @@ def main(argv=None) -> int:
         parser.error(f"NAME must be a plain folder name, got {args.name!r}")
     dest = Path(args.weights_dir) if args.weights_dir else presets.WEIGHTS_DIR
     try:
-        folder = presets.export_preset(args.run, dest / args.name, float16=not args.float32,
-                                       overwrite=True, name=args.name)  # fmt: skip
+        folder = presets.export_preset(
+            args.run, dest / args.name, float16=not args.float32, overwrite=True, name=args.name
+        )
     except KcolorError as err:
         print(f"export_preset: {err}", file=sys.stderr)
         return 2

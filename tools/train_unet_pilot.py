@@ -66,8 +66,15 @@ def score_run(folder, temperatures=(color_classes.DEFAULT_TEMPERATURE,), val_max
             decode = color_classes.AnnealedMeanDecode(head.bins, t, upsample=head.output_stride)
             ab = np.concatenate([np.asarray(decode(o)) for o in outputs])
         preds = color.to_uint8(color.merge_lab(xs, ab))
-        rows.append({"run": str(folder), "temperature": t, "photos": int(len(truths)),
-                     "model": training._set_scores(preds, truths), "grey": grey})  # fmt: skip
+        rows.append(
+            {
+                "run": str(folder),
+                "temperature": t,
+                "photos": int(len(truths)),
+                "model": training._set_scores(preds, truths),
+                "grey": grey,
+            }
+        )
     return rows
 
 
@@ -106,12 +113,24 @@ def train_classes(config: training.TrainConfig, freeze_epochs: int, weight_batch
         history += [float(v) for v in fit.history["loss"]]
     wall = time.perf_counter() - start
     presets.save_to_preset(
-        model, folder, builder="unet", args=args, input_size=config.size, multiple=32,
-        temperature=color_classes.DEFAULT_TEMPERATURE, overwrite=True,
-        metadata={"run": True, "train_images": len(train_paths), "val_images": len(val_paths),
-                  "grey_dropped": grey, "loss_history": history, "seconds": wall,
-                  "command": " ".join(sys.argv)},
-    )  # fmt: skip
+        model,
+        folder,
+        builder="unet",
+        args=args,
+        input_size=config.size,
+        multiple=32,
+        temperature=color_classes.DEFAULT_TEMPERATURE,
+        overwrite=True,
+        metadata={
+            "run": True,
+            "train_images": len(train_paths),
+            "val_images": len(val_paths),
+            "grey_dropped": grey,
+            "loss_history": history,
+            "seconds": wall,
+            "command": " ".join(sys.argv),
+        },
+    )
     print(f"{folder}: {config.epochs} epochs of {steps} steps in {wall:.0f} s, loss {history}")
     return model
 
@@ -164,11 +183,23 @@ def _train_main(argv) -> int:
     a = parser.parse_args(argv)
     model_args = {k: json.loads(v) for k, v in (arg.split("=", 1) for arg in a.model_arg)}
     config = training.TrainConfig(
-        output=a.output, data=a.data, recursive=True, model="unet",
-        model_args={"head": "classes", **model_args}, size=a.size, epochs=a.epochs,
-        batch_size=a.batch_size, lr=a.lr, loss="color_classes", val_split=a.val_split,
-        val_max=a.val_max, max_images=a.max_images, freeze_epochs=a.freeze_epochs, seed=a.seed, init=a.init,
-    )  # fmt: skip
+        output=a.output,
+        data=a.data,
+        recursive=True,
+        model="unet",
+        model_args={"head": "classes", **model_args},
+        size=a.size,
+        epochs=a.epochs,
+        batch_size=a.batch_size,
+        lr=a.lr,
+        loss="color_classes",
+        val_split=a.val_split,
+        val_max=a.val_max,
+        max_images=a.max_images,
+        freeze_epochs=a.freeze_epochs,
+        seed=a.seed,
+        init=a.init,
+    )
     train_classes(config, a.freeze_epochs)
     return 0
 

@@ -45,8 +45,15 @@ def group_keys(df):
     return df["group"].where(df["group"] != "", clusters)
 
 
-def clean(manifest, drop=RULES, *, min_side: int = 64, grey_threshold: float | None = None,
-          exclude=(), scan_kwargs=None):  # fmt: skip
+def clean(
+    manifest,
+    drop=RULES,
+    *,
+    min_side: int = 64,
+    grey_threshold: float | None = None,
+    exclude=(),
+    scan_kwargs=None,
+):
     """Split a manifest into the rows kept and the rows dropped, with the reason.
 
     Args:
@@ -77,8 +84,11 @@ def clean(manifest, drop=RULES, *, min_side: int = 64, grey_threshold: float | N
     unknown = sorted(set(drop) - set(RULES))
     if unknown:
         raise DataError(f"unknown rule(s) {', '.join(unknown)}; choose from {', '.join(RULES)}")
-    needs = {"errors": ["error"], "grey": ["chroma" if grey_threshold is not None else "grey"],
-             "small": ["width", "height"]}  # fmt: skip
+    needs = {
+        "errors": ["error"],
+        "grey": ["chroma" if grey_threshold is not None else "grey"],
+        "small": ["width", "height"],
+    }
     for rule in drop:
         missing = [c for c in needs.get(rule, []) if c not in df.columns]
         if missing:
@@ -106,8 +116,12 @@ def clean(manifest, drop=RULES, *, min_side: int = 64, grey_threshold: float | N
         mark(grey.to_numpy(dtype=bool), "grey")
     if "small" in drop:
         side = np.minimum(df["width"].fillna(0), df["height"].fillna(0)).to_numpy(dtype=float)
-        mark((side < min_side) & (df["error"] == "").to_numpy() if "error" in df.columns
-             else side < min_side, "small")  # fmt: skip
+        mark(
+            (side < min_side) & (df["error"] == "").to_numpy()
+            if "error" in df.columns
+            else side < min_side,
+            "small",
+        )
     if "duplicates" in drop:
         alive = reason == ""
         first = ~cluster_keys(df)[alive].duplicated(keep="first")

@@ -44,16 +44,31 @@ def _rules(text):
 
 
 def _hash_options(p):
-    p.add_argument("--max-distance", type=_int_at_least(0), default=None, metavar="BITS",
-                   help="most phash bits (of 64) near-duplicates may differ in (default %(default)s: "
-                   "see kcolor.data.duplicates)")  # fmt: skip
-    p.add_argument("--max-dhash-distance", type=_int_at_least(0), default=None, metavar="BITS",
-                   help="most dhash bits (of 64) near-duplicates may differ in")  # fmt: skip
+    p.add_argument(
+        "--max-distance",
+        type=_int_at_least(0),
+        default=None,
+        metavar="BITS",
+        help="most phash bits (of 64) near-duplicates may differ in (default %(default)s: "
+        "see kcolor.data.duplicates)",
+    )
+    p.add_argument(
+        "--max-dhash-distance",
+        type=_int_at_least(0),
+        default=None,
+        metavar="BITS",
+        help="most dhash bits (of 64) near-duplicates may differ in",
+    )
 
 
 def _scan_options(p):
-    p.add_argument("--workers", type=_int_at_least(1), default=None, metavar="N",
-                   help="decoding processes (default: one per CPU core)")  # fmt: skip
+    p.add_argument(
+        "--workers",
+        type=_int_at_least(1),
+        default=None,
+        metavar="N",
+        help="decoding processes (default: one per CPU core)",
+    )
     p.add_argument(
         "--max-pixels",
         type=_int_at_least(0),
@@ -78,13 +93,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="data_command", metavar="STEP")
     sub.required = True
 
-    s = sub.add_parser("scan", help="one manifest row per file of some folders (recursive)",
-                       description="Scan folders recursively into a manifest: size, format, "
-                       "mode, greyness, colourfulness, perceptual hash, near-duplicates, read "
-                       "errors. A bad file becomes a row with its error; it never stops the scan.")  # fmt: skip
+    s = sub.add_parser(
+        "scan",
+        help="one manifest row per file of some folders (recursive)",
+        description="Scan folders recursively into a manifest: size, format, "
+        "mode, greyness, colourfulness, perceptual hash, near-duplicates, read "
+        "errors. A bad file becomes a row with its error; it never stops the scan.",
+    )
     s.add_argument("dirs", nargs="+", metavar="DIR", help="folders to scan")
-    s.add_argument("-o", "--output", required=True, metavar="MANIFEST",
-                   help="manifest to write: .csv, or .parquet (needs pyarrow)")  # fmt: skip
+    s.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="MANIFEST",
+        help="manifest to write: .csv, or .parquet (needs pyarrow)",
+    )
     s.add_argument(
         "--grey-threshold",
         type=float,
@@ -92,19 +115,29 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         metavar="CHROMA",
         help="chroma (99th percentile) below which a photo is grey (default 8)",
     )
-    s.add_argument("--all-files", action="store_true",
-                   help="list every file, not only those with an image extension")  # fmt: skip
+    s.add_argument(
+        "--all-files",
+        action="store_true",
+        help="list every file, not only those with an image extension",
+    )
     _scan_options(s)
     _hash_options(s)
 
-    c = sub.add_parser("clean", help="drop rows by rule; print what each rule dropped",
-                       description="Drop manifest rows by rule and write the rest, with an "
-                       "HTML report (histograms, and contact sheets of what each rule dropped).")  # fmt: skip
+    c = sub.add_parser(
+        "clean",
+        help="drop rows by rule; print what each rule dropped",
+        description="Drop manifest rows by rule and write the rest, with an "
+        "HTML report (histograms, and contact sheets of what each rule dropped).",
+    )
     c.add_argument("manifest", metavar="MANIFEST")
     c.add_argument("-o", "--output", required=True, metavar="CLEAN", help="manifest to write")
-    c.add_argument("--drop", type=_rules, default=["errors", "grey", "small", "duplicates"],
-                   metavar="RULES", help="comma-separated rules from errors,grey,small,"
-                   "duplicates (default: all)")  # fmt: skip
+    c.add_argument(
+        "--drop",
+        type=_rules,
+        default=["errors", "grey", "small", "duplicates"],
+        metavar="RULES",
+        help="comma-separated rules from errors,grey,small,duplicates (default: all)",
+    )
     c.add_argument(
         "--min-side",
         type=_int_at_least(1),
@@ -119,13 +152,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         metavar="CHROMA",
         help="for 'grey': re-decide greyness as chroma < CHROMA",
     )
-    c.add_argument("--exclude", action="append", default=[], metavar="FOLDER",
-                   help="a held-out set to drop, with every near-duplicate of its photos: a "
-                   "folder label or shell pattern ('bsds500/test', '*/test'), the trailing "
-                   "folders of the photos' paths, or a folder on disk (its photos are hashed "
-                   "even if the manifest lacks them). A pattern that matches nothing is an "
-                   "error. Repeatable. The held-out photos are listed in CLEAN.held-out.csv, "
-                   "which 'kcolor data split' checks")  # fmt: skip
+    c.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="FOLDER",
+        help="a held-out set to drop, with every near-duplicate of its photos: a "
+        "folder label or shell pattern ('bsds500/test', '*/test'), the trailing "
+        "folders of the photos' paths, or a folder on disk (its photos are hashed "
+        "even if the manifest lacks them). A pattern that matches nothing is an "
+        "error. Repeatable. The held-out photos are listed in CLEAN.held-out.csv, "
+        "which 'kcolor data split' checks",
+    )
     c.add_argument(
         "--report",
         default=None,
@@ -139,25 +177,39 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="also write the dropped rows, with their reason",
     )
 
-    t = sub.add_parser("split", help="deterministic train/val/test split of a manifest",
-                       description="Split a manifest into train.csv, val.csv and test.csv: "
-                       "the same input and seed give the same split, near-duplicate groups stay "
-                       "in one split, each folder (and each label) gets its share.")  # fmt: skip
+    t = sub.add_parser(
+        "split",
+        help="deterministic train/val/test split of a manifest",
+        description="Split a manifest into train.csv, val.csv and test.csv: "
+        "the same input and seed give the same split, near-duplicate groups stay "
+        "in one split, each folder (and each label) gets its share.",
+    )
     t.add_argument("manifest", metavar="MANIFEST")
     t.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder to write to")
     t.add_argument("--val", type=_fraction, default=0.05, help="validation fraction (0.05)")
     t.add_argument("--test", type=_fraction, default=0.05, help="test fraction (0.05)")
     t.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    t.add_argument("--exclude", action="append", default=[], metavar="FOLDER",
-                   help="a held-out set (as for 'clean') that no row may be or near-duplicate; "
-                   "MANIFEST's .held-out.csv (written by 'clean') is always checked too")  # fmt: skip
-    t.add_argument("--allow-leaks", action="store_true",
-                   help="warn about rows that are (near-duplicates of) held-out photos "
-                   "instead of refusing to split")  # fmt: skip
+    t.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="FOLDER",
+        help="a held-out set (as for 'clean') that no row may be or near-duplicate; "
+        "MANIFEST's .held-out.csv (written by 'clean') is always checked too",
+    )
+    t.add_argument(
+        "--allow-leaks",
+        action="store_true",
+        help="warn about rows that are (near-duplicates of) held-out photos "
+        "instead of refusing to split",
+    )
 
-    v = sub.add_parser("overlap", help="photos of DIR that near-duplicate a manifest's",
-                       description="Leakage check: list the photos under DIR that are "
-                       "near-duplicates of photos in MANIFEST (the same file is not a match).")  # fmt: skip
+    v = sub.add_parser(
+        "overlap",
+        help="photos of DIR that near-duplicate a manifest's",
+        description="Leakage check: list the photos under DIR that are "
+        "near-duplicates of photos in MANIFEST (the same file is not a match).",
+    )
     v.add_argument("manifest", metavar="MANIFEST")
     v.add_argument("dirs", nargs="+", metavar="DIR")
     v.add_argument("-o", "--output", default=None, metavar="CSV", help="also write the pairs")
@@ -249,9 +301,14 @@ def _cmd_clean(args) -> int:
     from kcolor.data.report import write_report
 
     df = read_manifest(args.manifest)
-    kept, dropped = clean(df, args.drop, min_side=args.min_side,
-                          grey_threshold=args.grey_threshold, exclude=args.exclude,
-                          scan_kwargs={"progress": False})  # fmt: skip
+    kept, dropped = clean(
+        df,
+        args.drop,
+        min_side=args.min_side,
+        grey_threshold=args.grey_threshold,
+        exclude=args.exclude,
+        scan_kwargs={"progress": False},
+    )
     summary = summary_table(len(df), dropped, args.drop, exclude=bool(args.exclude))
     write_manifest(kept, args.output)
     found = dropped.attrs.get("exclusion")
@@ -279,14 +336,19 @@ def _cmd_split(args) -> int:
     manifest = read_manifest(args.manifest)
     leaks = _split_leaks(args, manifest)
     if len(leaks):
-        shown = "; ".join(f"{p} ({w})" for p, w in zip(leaks["path"][:5], leaks["why"][:5],
-                                                      strict=False))  # fmt: skip
+        shown = "; ".join(
+            f"{p} ({w})" for p, w in zip(leaks["path"][:5], leaks["why"][:5], strict=False)
+        )
         more = f" and {len(leaks) - 5} more" if len(leaks) > 5 else ""
-        message = (f"{len(leaks)} row(s) of {args.manifest} are held-out photos or "
-                   f"near-duplicates of them: {shown}{more}")  # fmt: skip
+        message = (
+            f"{len(leaks)} row(s) of {args.manifest} are held-out photos or "
+            f"near-duplicates of them: {shown}{more}"
+        )
         if not args.allow_leaks:
-            _err(message + "; drop them with 'kcolor data clean --exclude ...' "
-                 "(or split anyway with --allow-leaks)")  # fmt: skip
+            _err(
+                message + "; drop them with 'kcolor data clean --exclude ...' "
+                "(or split anyway with --allow-leaks)"
+            )
             return 2
         print(f"kcolor: warning: {message}; splitting anyway (--allow-leaks)", file=sys.stderr)
     elif not args.exclude and not _has_held_out(args.manifest):
@@ -333,20 +395,33 @@ def _warn_test_like(manifest) -> None:
     """Warn when a folder label looks like a held-out set and nothing was excluded."""
     if "folder" not in manifest.columns:
         return
-    names = sorted({f for f in manifest["folder"].astype(str)
-                    if any(part in ("test", "testing") for part in f.lower().split("/"))})  # fmt: skip
+    names = sorted(
+        {
+            f
+            for f in manifest["folder"].astype(str)
+            if any(part in ("test", "testing") for part in f.lower().split("/"))
+        }
+    )
     if names:
-        print(f"kcolor: warning: folder(s) {', '.join(names)} look like test sets and will be "
-              "split into train/val/test; hold them out with 'kcolor data clean --exclude "
-              "FOLDER' first", file=sys.stderr)  # fmt: skip
+        print(
+            f"kcolor: warning: folder(s) {', '.join(names)} look like test sets and will be "
+            "split into train/val/test; hold them out with 'kcolor data clean --exclude "
+            "FOLDER' first",
+            file=sys.stderr,
+        )
 
 
 def _cmd_overlap(args) -> int:
     from kcolor.data.overlap import find_overlap
 
-    pairs, scanned = find_overlap(args.manifest, args.dirs, workers=args.workers,
-                                  max_pixels=args.max_pixels, progress=not args.quiet,
-                                  **_hash_kwargs(args))  # fmt: skip
+    pairs, scanned = find_overlap(
+        args.manifest,
+        args.dirs,
+        workers=args.workers,
+        max_pixels=args.max_pixels,
+        progress=not args.quiet,
+        **_hash_kwargs(args),
+    )
     from kcolor.formatting import plural
 
     if args.output:
@@ -357,10 +432,14 @@ def _cmd_overlap(args) -> int:
     where = ", ".join(args.dirs)
     shared = pairs.attrs.get("shared", [])
     if shared:  # the same files: a leak of their own, not near-duplicates of themselves
-        print(f"{plural(len(shared), 'shared file')} (same path): under {where} and in the "
-              "manifest itself, not counted as near-duplicates")  # fmt: skip
-    print(f"{photos} of the {len(scanned)} files under {where} are near-duplicates "
-          f"of the manifest's photos ({plural(len(pairs), 'pair')})")  # fmt: skip
+        print(
+            f"{plural(len(shared), 'shared file')} (same path): under {where} and in the "
+            "manifest itself, not counted as near-duplicates"
+        )
+    print(
+        f"{photos} of the {len(scanned)} files under {where} are near-duplicates "
+        f"of the manifest's photos ({plural(len(pairs), 'pair')})"
+    )
     errors = int((scanned["error"] != "").sum())
     if errors:
         print(f"{plural(errors, 'file')} under {where} could not be read", file=sys.stderr)

@@ -114,8 +114,15 @@ def union_find(n: int, i, j) -> np.ndarray:
     return np.array([find(x) for x in range(n)], dtype=np.int64)
 
 
-def near_pairs(phash_a, dhash_a, phash_b=None, dhash_b=None, *, max_distance=MAX_DISTANCE,
-               max_dhash_distance=MAX_DHASH_DISTANCE):  # fmt: skip
+def near_pairs(
+    phash_a,
+    dhash_a,
+    phash_b=None,
+    dhash_b=None,
+    *,
+    max_distance=MAX_DISTANCE,
+    max_dhash_distance=MAX_DHASH_DISTANCE,
+):
     """``(i, j, phash distance)`` of the near-duplicate pairs (both hashes close)."""
     i, j, d = close_pairs(phash_a, phash_b, max_distance)
     db = dhash_a if dhash_b is None else dhash_b

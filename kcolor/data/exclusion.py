@@ -106,15 +106,27 @@ def _near(df_a, df_b, max_distance, max_dhash_distance) -> np.ndarray:
     ia, ib = np.flatnonzero(oka), np.flatnonzero(okb)
     if not len(ia) or not len(ib):
         return out
-    i, _, _ = near_pairs(pa[ia], da[ia], pb[ib], db[ib], max_distance=max_distance,
-                         max_dhash_distance=max_dhash_distance)  # fmt: skip
+    i, _, _ = near_pairs(
+        pa[ia],
+        da[ia],
+        pb[ib],
+        db[ib],
+        max_distance=max_distance,
+        max_dhash_distance=max_dhash_distance,
+    )
     out[ia[i]] = True
     return out
 
 
-def find_excluded(df, patterns, *, max_distance: int = MAX_DISTANCE,
-                  max_dhash_distance: int = MAX_DHASH_DISTANCE, scan_kwargs=None,
-                  groups=None) -> ExclusionResult:  # fmt: skip
+def find_excluded(
+    df,
+    patterns,
+    *,
+    max_distance: int = MAX_DISTANCE,
+    max_dhash_distance: int = MAX_DHASH_DISTANCE,
+    scan_kwargs=None,
+    groups=None,
+) -> ExclusionResult:
     """Which rows of manifest ``df`` the exclusion ``patterns`` drop, and why.
 
     Args:
@@ -171,10 +183,15 @@ def find_excluded(df, patterns, *, max_distance: int = MAX_DISTANCE,
             g = np.asarray(groups)
             new_leak |= np.isin(g, g[hit]) & ~hit
         new_leak &= ~excluded
-        counts.append({"pattern": pattern, "by_label": int((by_label & ~excluded).sum()),
-                       "by_path": int((by_path & ~by_label & ~excluded).sum()),
-                       "on_disk": 0 if on_disk is None else len(on_disk),
-                       "leak": int((new_leak & ~leak).sum())})  # fmt: skip
+        counts.append(
+            {
+                "pattern": pattern,
+                "by_label": int((by_label & ~excluded).sum()),
+                "by_path": int((by_path & ~by_label & ~excluded).sum()),
+                "on_disk": 0 if on_disk is None else len(on_disk),
+                "leak": int((new_leak & ~leak).sum()),
+            }
+        )
         part = df[hit][[c for c in ("path", "folder", "hash", "dhash") if c in df.columns]].copy()
         part["pattern"] = pattern
         held.append(part)
@@ -215,8 +232,9 @@ def held_out_path(manifest) -> str:
     return stem + ".held-out.csv"
 
 
-def leak_check(df, held_out, *, max_distance: int = MAX_DISTANCE,
-               max_dhash_distance: int = MAX_DHASH_DISTANCE):  # fmt: skip
+def leak_check(
+    df, held_out, *, max_distance: int = MAX_DISTANCE, max_dhash_distance: int = MAX_DHASH_DISTANCE
+):
     """Rows of ``df`` that are a held-out photo (same file) or near-duplicate one.
 
     Returns:

@@ -18,14 +18,37 @@ __all__ = ["COLUMNS", "manifest_paths", "normalise", "read_manifest", "write_man
 
 #: The columns :func:`kcolor.data.scan` writes, in order (see :mod:`kcolor.data.scanner`).
 COLUMNS = (
-    "path", "folder", "label", "bytes", "format", "mode", "width", "height", "grey",
-    "chroma", "colourfulness", "mean_l", "hash", "dhash", "duplicate_of", "group", "error",
-)  # fmt: skip
+    "path",
+    "folder",
+    "label",
+    "bytes",
+    "format",
+    "mode",
+    "width",
+    "height",
+    "grey",
+    "chroma",
+    "colourfulness",
+    "mean_l",
+    "hash",
+    "dhash",
+    "duplicate_of",
+    "group",
+    "error",
+)
 
 _TEXT = (
-    "path", "folder", "label", "format", "mode", "hash", "dhash", "duplicate_of", "group",
+    "path",
+    "folder",
+    "label",
+    "format",
+    "mode",
+    "hash",
+    "dhash",
+    "duplicate_of",
+    "group",
     "error",
-)  # fmt: skip
+)
 _INT = ("bytes", "width", "height")
 _FLOAT = ("chroma", "colourfulness", "mean_l")
 

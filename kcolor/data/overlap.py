@@ -20,8 +20,14 @@ __all__ = ["find_overlap"]
 OVERLAP_COLUMNS = ("path", "match", "match_folder", "distance", "dhash_distance")
 
 
-def find_overlap(manifest, dirs, *, max_distance: int = MAX_DISTANCE,
-                 max_dhash_distance: int = MAX_DHASH_DISTANCE, **scan_kwargs):  # fmt: skip
+def find_overlap(
+    manifest,
+    dirs,
+    *,
+    max_distance: int = MAX_DISTANCE,
+    max_dhash_distance: int = MAX_DHASH_DISTANCE,
+    **scan_kwargs,
+):
     """Photos under ``dirs`` that are near-duplicates of photos in ``manifest``.
 
     A file that is itself in the manifest (the same path on disk, after resolving symbolic
@@ -49,8 +55,14 @@ def find_overlap(manifest, dirs, *, max_distance: int = MAX_DISTANCE,
     ph_q, ok_q = hash_values(scanned["hash"])
     dh_q, okd_q = hash_values(scanned["dhash"])
     ri, qi = np.flatnonzero(ok_r & okd_r), np.flatnonzero(ok_q & okd_q)
-    i, j, d = near_pairs(ph_q[qi], dh_q[qi], ph_r[ri], dh_r[ri], max_distance=max_distance,
-                         max_dhash_distance=max_dhash_distance)  # fmt: skip
+    i, j, d = near_pairs(
+        ph_q[qi],
+        dh_q[qi],
+        ph_r[ri],
+        dh_r[ri],
+        max_distance=max_distance,
+        max_dhash_distance=max_dhash_distance,
+    )
     qpaths = scanned["path"].to_numpy()[qi[i]]
     rpaths = ref["path"].to_numpy()[ri[j]]
     dd = np.bitwise_xor(dh_q[qi[i]], dh_r[ri[j]])
@@ -63,7 +75,7 @@ def find_overlap(manifest, dirs, *, max_distance: int = MAX_DISTANCE,
             "match_folder": folders,
             "distance": d,
             "dhash_distance": dd,
-        }  # fmt: skip
+        }
     )
     in_manifest = {os.path.realpath(p) for p in ref["path"] if p}
     shared = [p for p in scanned["path"] if p and os.path.realpath(p) in in_manifest]

@@ -46,8 +46,10 @@ def _thumb(path, side=96):
         return np.full((side, side, 3), 200, np.uint8)
     im = Image.fromarray(rgb)
     scale = side / max(im.size)
-    im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))),
-                   Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.NEAREST)  # fmt: skip
+    im = im.resize(
+        (max(1, round(im.width * scale)), max(1, round(im.height * scale))),
+        Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.NEAREST,
+    )
     canvas = Image.new("RGB", (side, side), (255, 255, 255))
     canvas.paste(im, ((side - im.width) // 2, (side - im.height) // 2))
     return np.asarray(canvas)
@@ -85,8 +87,13 @@ def histograms(kept, dropped):
             ax.set_xscale("log")
         else:
             bins = np.linspace(lo, max(hi, lo + 1e-6), 40)
-        ax.hist(series, bins=bins, stacked=True, label=["kept", "dropped"],
-                color=["tab:blue", "tab:red"])  # fmt: skip
+        ax.hist(
+            series,
+            bins=bins,
+            stacked=True,
+            label=["kept", "dropped"],
+            color=["tab:blue", "tab:red"],
+        )
         ax.set_title(title, fontsize=10)
         ax.set_ylabel("photos")
     axes[0, 0].legend()
@@ -116,8 +123,14 @@ def contact_sheet(paths, captions, title: str, columns: int = 8, side: int = 112
     ax.set_axis_off()
     for k, caption in enumerate(captions[: len(paths)]):
         r, c = divmod(k, columns)
-        ax.text(c * cell_w + 4 + side / 2, r * cell_h + 24, caption, fontsize=5.5,
-                ha="center", va="bottom")  # fmt: skip
+        ax.text(
+            c * cell_w + 4 + side / 2,
+            r * cell_h + 24,
+            caption,
+            fontsize=5.5,
+            ha="center",
+            va="bottom",
+        )
     fig.suptitle(title, fontsize=10)
     return fig
 
@@ -142,16 +155,24 @@ def _sheets(kept, dropped, per_rule: int):
             caps = [
                 f"{_short(p)}\nchroma {c:.1f}" for p, c in zip(paths, rows["chroma"], strict=False)
             ]
-            out.append((f"grey: dropped, most colourful first ({len(rows)} in all)",
-                        contact_sheet(paths, caps, "grey (dropped)")))  # fmt: skip
+            out.append(
+                (
+                    f"grey: dropped, most colourful first ({len(rows)} in all)",
+                    contact_sheet(paths, caps, "grey (dropped)"),
+                )
+            )
             near = kept.dropna(subset=["chroma"]).sort_values("chroma").head(per_rule // 2)
             if len(near):
                 caps = [
                     f"{_short(p)}\nchroma {c:.1f}"
                     for p, c in zip(near["path"], near["chroma"], strict=False)
                 ]
-                out.append(("grey: kept, least colourful first (just above the threshold)",
-                            contact_sheet(near["path"].tolist(), caps, "kept, nearly grey")))  # fmt: skip
+                out.append(
+                    (
+                        "grey: kept, least colourful first (just above the threshold)",
+                        contact_sheet(near["path"].tolist(), caps, "kept, nearly grey"),
+                    )
+                )
         elif rule in ("duplicates", "leak") and "duplicate_of" in rows.columns:
             a, _ = hash_values(rows["hash"])
             originals = (
@@ -170,8 +191,13 @@ def _sheets(kept, dropped, per_rule: int):
                 copy, orig = rows["path"].iloc[k], originals.iloc[k]
                 paths += [copy, orig]
                 caps += [f"{_short(copy)}\ndropped, d={dist[k]}", f"{_short(orig)}\noriginal"]
-            out.append((f"{rule}: each photo beside the one it copies, least similar first "
-                        f"({len(rows)} in all)", contact_sheet(paths, caps, rule)))  # fmt: skip
+            out.append(
+                (
+                    f"{rule}: each photo beside the one it copies, least similar first "
+                    f"({len(rows)} in all)",
+                    contact_sheet(paths, caps, rule),
+                )
+            )
         else:
             if {"width", "height"} <= set(rows.columns):
                 rows = rows.assign(_side=np.minimum(rows["width"], rows["height"]))
@@ -184,14 +210,15 @@ def _sheets(kept, dropped, per_rule: int):
                     rows.get("width", [""] * len(paths)),
                     rows.get("height", [""] * len(paths)),
                     strict=False,
-                )  # fmt: skip
+                )
             ]
             out.append((f"{rule} ({len(rows)} in all)", contact_sheet(paths, caps, rule)))
     return out
 
 
-def write_report(path, kept, dropped, summary, *, per_rule: int = 32, title="kcolor data clean",
-                 png_dir=None) -> Path:  # fmt: skip
+def write_report(
+    path, kept, dropped, summary, *, per_rule: int = 32, title="kcolor data clean", png_dir=None
+) -> Path:
     """Write the one-page HTML report of a cleaning to ``path``.
 
     Args:

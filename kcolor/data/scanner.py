@@ -48,9 +48,19 @@ GREY_THRESHOLD = 8.0
 
 #: The fields :func:`analyse_file` returns, in order.
 FIELDS = (
-    "bytes", "format", "mode", "width", "height", "chroma", "grey", "colourfulness",
-    "mean_l", "hash", "dhash", "error",
-)  # fmt: skip
+    "bytes",
+    "format",
+    "mode",
+    "width",
+    "height",
+    "chroma",
+    "grey",
+    "colourfulness",
+    "mean_l",
+    "hash",
+    "dhash",
+    "error",
+)
 
 _ERROR_ROW = (None, "", "", None, None, None, None, None, None, "", "")
 
@@ -129,8 +139,20 @@ def analyse_file(path, max_pixels: int | None = None, grey_threshold: float = GR
         fmt, mode, width, height = e.header
         return (size, fmt, mode, width, height, None, None, None, None, "", "", e.reason)
     except Exception as e:  # never stop a scan
-        return (size, "", "", None, None, None, None, None, None, "", "",
-                f"unexpected {type(e).__name__}: {e}")  # fmt: skip
+        return (
+            size,
+            "",
+            "",
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            "",
+            "",
+            f"unexpected {type(e).__name__}: {e}",
+        )
     h, w = rgb.shape[:2]
     if width and height and width != height and (w > h) != (width > height) and w != h:
         width, height = height, width  # the EXIF orientation turned it
@@ -144,10 +166,19 @@ def analyse_file(path, max_pixels: int | None = None, grey_threshold: float = GR
         np.partition(chroma, int(0.99 * (chroma.size - 1)))[int(0.99 * (chroma.size - 1))]
     )
     return (
-        size, fmt, mode, width, height, round(chroma, 3), bool(chroma < grey_threshold),
-        round(_colourfulness(thumb), 3), round(float(lab[..., 0].mean()), 3),
-        str(imagehash.phash(im)), str(imagehash.dhash(im)), "",
-    )  # fmt: skip
+        size,
+        fmt,
+        mode,
+        width,
+        height,
+        round(chroma, 3),
+        bool(chroma < grey_threshold),
+        round(_colourfulness(thumb), 3),
+        round(float(lab[..., 0].mean()), 3),
+        str(imagehash.phash(im)),
+        str(imagehash.dhash(im)),
+        "",
+    )
 
 
 def _analyse(job):
@@ -256,8 +287,14 @@ def scan(
             for values in columns.values():
                 values.clear()
 
-    bar = tqdm(total=len(files), desc="scanning", unit="file", disable=None if progress else True,
-               file=sys.stderr, smoothing=0.05)  # fmt: skip
+    bar = tqdm(
+        total=len(files),
+        desc="scanning",
+        unit="file",
+        disable=None if progress else True,
+        file=sys.stderr,
+        smoothing=0.05,
+    )
     pool = None
     try:
         if workers > 1:

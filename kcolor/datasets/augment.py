@@ -62,8 +62,12 @@ def resize_fill(rgb, size) -> np.ndarray:
     scale = max(h / H, w / W)
     cw, ch = w / scale, h / scale  # the crop, in source pixels
     # clamped: with float rounding a side that fits exactly may come out a hair outside
-    box = (max(0.0, (W - cw) / 2), max(0.0, (H - ch) / 2), min(W, (W + cw) / 2),
-           min(H, (H + ch) / 2))  # fmt: skip
+    box = (
+        max(0.0, (W - cw) / 2),
+        max(0.0, (H - ch) / 2),
+        min(W, (W + cw) / 2),
+        min(H, (H + ch) / 2),
+    )
     out = im.resize((w, h), Image.Resampling.BILINEAR, box=box, reducing_gap=3.0)
     return np.asarray(out)
 

@@ -89,8 +89,10 @@ class PhotoCache:
         want = int(np.prod(shape))
         size = data_file.stat().st_size if data_file.exists() else -1
         if size != want:
-            raise DataError(f"{data_file}: {size} bytes, expected {want} for {shape[0]} photos "
-                            f"at {self.side} px (an unfinished or damaged cache: build it again)")  # fmt: skip
+            raise DataError(
+                f"{data_file}: {size} bytes, expected {want} for {shape[0]} photos "
+                f"at {self.side} px (an unfinished or damaged cache: build it again)"
+            )
         self.images = np.memmap(data_file, dtype=np.uint8, mode="r", shape=shape)
 
     def __len__(self) -> int:
@@ -115,8 +117,9 @@ def _load(job):
         return None, e.reason
 
 
-def build_photo_cache(paths, out, *, side: int, workers: int | None = None,
-                      progress: bool = True) -> PhotoCache:  # fmt: skip
+def build_photo_cache(
+    paths, out, *, side: int, workers: int | None = None, progress: bool = True
+) -> PhotoCache:
     """Decode ``paths`` once into the cache ``out`` (``out.u8`` + ``out.json``).
 
     An existing cache of the same photos and side is reused as it is. Unreadable photos
@@ -151,8 +154,13 @@ def build_photo_cache(paths, out, *, side: int, workers: int | None = None,
     kept, skipped = [], []
     workers = (os.cpu_count() or 1) if workers is None else max(1, int(workers))
     jobs = [(p, int(side)) for p in paths]
-    bar = tqdm(total=len(jobs), desc=f"caching {out.name} at {side} px", unit="photo",
-               disable=not progress or not sys.stderr.isatty(), file=sys.stderr)  # fmt: skip
+    bar = tqdm(
+        total=len(jobs),
+        desc=f"caching {out.name} at {side} px",
+        unit="photo",
+        disable=not progress or not sys.stderr.isatty(),
+        file=sys.stderr,
+    )
     pool = None
     try:
         if workers > 1:
@@ -182,9 +190,15 @@ def build_photo_cache(paths, out, *, side: int, workers: int | None = None,
         tmp.unlink(missing_ok=True)
         raise DataError(f"none of the {len(paths)} photos could be read")
     os.replace(tmp, out.with_suffix(".u8"))
-    header = {"format": _FORMAT, "side": int(side), "count": len(kept), "digest": digest,
-              "geometry": "resize to cover (bicubic), centre crop", "paths": kept,
-              "skipped": skipped}  # fmt: skip
+    header = {
+        "format": _FORMAT,
+        "side": int(side),
+        "count": len(kept),
+        "digest": digest,
+        "geometry": "resize to cover (bicubic), centre crop",
+        "paths": kept,
+        "skipped": skipped,
+    }
     out.with_suffix(".json").write_text(json.dumps(header))
     return PhotoCache(out)
 
@@ -215,12 +229,24 @@ class CachedCrops(keras.utils.PyDataset):
         seen: photos per output size handed out so far by :meth:`__getitem__`.
     """
 
-    def __init__(self, sources, *, batch_size: int = 16, steps: int = 100, seed: int = 0,
-                 start: int = 0, crop_scale=(0.35, 1.0), max_upscale: float = 1.25,
-                 lab_backend: str = "numpy",
-                 workers: int = 1, use_multiprocessing: bool = False, max_queue_size: int = 10):  # fmt: skip
-        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing,
-                         max_queue_size=max_queue_size)  # fmt: skip
+    def __init__(
+        self,
+        sources,
+        *,
+        batch_size: int = 16,
+        steps: int = 100,
+        seed: int = 0,
+        start: int = 0,
+        crop_scale=(0.35, 1.0),
+        max_upscale: float = 1.25,
+        lab_backend: str = "numpy",
+        workers: int = 1,
+        use_multiprocessing: bool = False,
+        max_queue_size: int = 10,
+    ):
+        super().__init__(
+            workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size
+        )
         self.sources = []
         for s in sources:
             cache, size, weight, *rest = s
@@ -262,8 +288,14 @@ class CachedCrops(keras.utils.PyDataset):
         if (w, h) == (size, size):
             out = np.asarray(im.crop((x0, y0, x0 + w, y0 + h)))
         else:
-            out = np.asarray(im.resize((size, size), Image.Resampling.BILINEAR,
-                                       box=(x0, y0, x0 + w, y0 + h), reducing_gap=None))  # fmt: skip
+            out = np.asarray(
+                im.resize(
+                    (size, size),
+                    Image.Resampling.BILINEAR,
+                    box=(x0, y0, x0 + w, y0 + h),
+                    reducing_gap=None,
+                )
+            )
         if rng.random() < 0.5:
             out = out[:, ::-1]
         return out

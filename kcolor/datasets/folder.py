@@ -54,12 +54,16 @@ def _nothing_left(source, skipped) -> DataError:
     where = describe_sources(source)
     grey = sum(1 for _, reason in skipped if reason == GREY_REASON)
     if grey and grey == len(skipped):
-        err = DataError(f"all {grey} photos in {where} are greyscale, and drop_grey=True "
-                        "leaves them out (drop_grey=False keeps them)")  # fmt: skip
+        err = DataError(
+            f"all {grey} photos in {where} are greyscale, and drop_grey=True "
+            "leaves them out (drop_grey=False keeps them)"
+        )
     elif grey:
         unreadable = [(p, r) for p, r in skipped if r != GREY_REASON]
-        err = DataError(f"no colour photos in {where}: {grey} greyscale (drop_grey=False keeps "
-                        f"them), {len(unreadable)} unreadable: {skipped_summary(unreadable)}")  # fmt: skip
+        err = DataError(
+            f"no colour photos in {where}: {grey} greyscale (drop_grey=False keeps "
+            f"them), {len(unreadable)} unreadable: {skipped_summary(unreadable)}"
+        )
     else:
         why = f": {skipped_summary(skipped)}" if skipped else ""
         err = DataError(f"no readable images in {where}{why}")
@@ -254,8 +258,9 @@ class ImageFolderDataset(LabBatches):
             if self.augmenter is not None:
                 return self.augmenter.warp(rgb, self.augmenter.params(self.epoch, position))
             return rgb
-        raise DataError(f"none of the {self.num_items} images could be read: "
-                        + skipped_summary(self.skipped))  # fmt: skip
+        raise DataError(
+            f"none of the {self.num_items} images could be read: " + skipped_summary(self.skipped)
+        )
 
     def __getstate__(self):  # picklable for spawned worker processes: no lock
         state = dict(self.__dict__)

@@ -61,8 +61,9 @@ class MixedSizes(keras.utils.PyDataset):
                     )
         super().__init__(
             workers=first.workers if workers is None else workers,
-            use_multiprocessing=(first.use_multiprocessing if use_multiprocessing is None
-                                 else use_multiprocessing),  # fmt: skip
+            use_multiprocessing=(
+                first.use_multiprocessing if use_multiprocessing is None else use_multiprocessing
+            ),
             max_queue_size=first.max_queue_size if max_queue_size is None else max_queue_size,
         )
         self.datasets = datasets
@@ -81,8 +82,9 @@ class MixedSizes(keras.utils.PyDataset):
         """The dataset index of each batch of the current epoch."""
         if self._schedule is None:
             first = self.datasets[0]
-            self._schedule = batch_sizes_schedule(len(first), len(self.datasets), first.seed,
-                                                  first.epoch)  # fmt: skip
+            self._schedule = batch_sizes_schedule(
+                len(first), len(self.datasets), first.seed, first.epoch
+            )
         return self._schedule
 
     def set_epoch(self, epoch: int) -> None:

@@ -47,7 +47,6 @@ from kcolor.models.unet import set_backbone_trainable, unet
 _EMBEDDERS = ("Embedder", "EfficientNetLite0Embedder", "InceptionResNetV2Embedder", "get_embedder")
 
 
-
 def __getattr__(name):
     # The embedders pull in keras.applications / the EfficientNet package: load on first use.
     if name in _EMBEDDERS or name == "embedders":

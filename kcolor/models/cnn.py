@@ -11,8 +11,15 @@ from kcolor.models.fusion import BroadcastEmbedding
 from kcolor.models.model import ColorModel
 
 
-def cnn(input_shape=(28, 28, 1), batch_norm=False, weights=None, *, ink_gate=True,
-        output_initializer="zeros", bn_momentum=0.9):  # fmt: skip
+def cnn(
+    input_shape=(28, 28, 1),
+    batch_norm=False,
+    weights=None,
+    *,
+    ink_gate=True,
+    output_initializer="zeros",
+    bn_momentum=0.9,
+):
     """A small encoder/decoder CNN with a global context vector, for colour MNIST.
 
     In colour MNIST the colour of a digit depends on *which* digit it is, and
@@ -107,8 +114,9 @@ def cnn(input_shape=(28, 28, 1), batch_norm=False, weights=None, *, ink_gate=Tru
     # the digit, so a colour held in x becomes colour * m in one linear step.
     ink = keras.layers.Rescaling(1.0, offset=1.0, name="ink")(image)
     x = keras.layers.Concatenate()([x, keras.layers.Multiply()([x, ink])])
-    x = layers.Conv2D(2, 3, padding="same", activation="tanh",
-                      kernel_initializer=output_initializer)(x)  # fmt: skip
+    x = layers.Conv2D(
+        2, 3, padding="same", activation="tanh", kernel_initializer=output_initializer
+    )(x)
     if ink_gate:
         gate = keras.layers.Rescaling(0.5, offset=0.5, name="ink_gate")(image)
         outputs = keras.layers.Multiply(name="ab")([x, gate])

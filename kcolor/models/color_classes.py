@@ -391,9 +391,14 @@ class AnnealedMeanDecode(keras.layers.Layer):
     """
 
     def __init__(
-        self, bins=None, temperature: float = DEFAULT_TEMPERATURE, upsample: int = 1,
-        class_weights=None, prior_correction: float = 0.0, **kwargs,
-    ):  # fmt: skip
+        self,
+        bins=None,
+        temperature: float = DEFAULT_TEMPERATURE,
+        upsample: int = 1,
+        class_weights=None,
+        prior_correction: float = 0.0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
@@ -599,9 +604,13 @@ def to_ab_model(model, temperature: float = DEFAULT_TEMPERATURE, prior_correctio
         return model
     weights = get_class_weights(model) if prior_correction else None
     ab = AnnealedMeanDecode(
-        head.bins, temperature, upsample=head.output_stride, class_weights=weights,
-        prior_correction=prior_correction, name="annealed_mean",
-    )(model.outputs[0])  # fmt: skip
+        head.bins,
+        temperature,
+        upsample=head.output_stride,
+        class_weights=weights,
+        prior_correction=prior_correction,
+        name="annealed_mean",
+    )(model.outputs[0])
     return ColorModel(model.inputs, ab, name=f"{model.name}_ab")
 
 

