@@ -20,6 +20,7 @@ __all__ = [
     "close_pairs",
     "duplicate_of",
     "hash_values",
+    "manifest_pairs",
     "near_duplicates",
     "union_find",
 ]
@@ -129,6 +130,34 @@ def near_pairs(
     keep = _popcount(np.asarray(dhash_a, np.uint64)[i] ^ np.asarray(db, np.uint64)[j])
     keep = keep <= max_dhash_distance
     return i[keep], j[keep], d[keep]
+
+
+def manifest_pairs(df_a, df_b, *, max_distance=MAX_DISTANCE, max_dhash_distance=MAX_DHASH_DISTANCE):
+    """Near-duplicate pairs between two manifests (``hash`` and ``dhash`` columns).
+
+    Rows without both hashes (unreadable files) never pair.
+
+    Returns:
+        ``(i, j, d)``: row positions in ``df_a`` and ``df_b`` of each pair, and their
+        ``phash`` distance.
+    """
+    pa, oka = hash_values(df_a["hash"] if "hash" in df_a.columns else [""] * len(df_a))
+    da, okd_a = hash_values(df_a["dhash"] if "dhash" in df_a.columns else [""] * len(df_a))
+    pb, okb = hash_values(df_b["hash"] if "hash" in df_b.columns else [""] * len(df_b))
+    db, okd_b = hash_values(df_b["dhash"] if "dhash" in df_b.columns else [""] * len(df_b))
+    ia, ib = np.flatnonzero(oka & okd_a), np.flatnonzero(okb & okd_b)
+    if not len(ia) or not len(ib):
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+    i, j, d = near_pairs(
+        pa[ia],
+        da[ia],
+        pb[ib],
+        db[ib],
+        max_distance=max_distance,
+        max_dhash_distance=max_dhash_distance,
+    )
+    return ia[i], ib[j], d
 
 
 def near_duplicates(

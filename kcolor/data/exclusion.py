@@ -40,7 +40,7 @@ from pathlib import PurePath
 
 import numpy as np
 
-from kcolor.data.duplicates import MAX_DHASH_DISTANCE, MAX_DISTANCE, hash_values, near_pairs
+from kcolor.data.duplicates import MAX_DHASH_DISTANCE, MAX_DISTANCE, manifest_pairs
 from kcolor.errors import DataError
 
 __all__ = ["ExclusionResult", "find_excluded", "held_out_path", "leak_check"]
@@ -90,31 +90,14 @@ def _dir_matches(parent: str, pattern: str) -> bool:
     return fnmatch.fnmatchcase("/" + parent.strip("/") + "/", "*/" + pattern + "/")
 
 
-def _hashes(df):
-    ph, ok = hash_values(df["hash"] if "hash" in df.columns else [""] * len(df))
-    dh, okd = hash_values(df["dhash"] if "dhash" in df.columns else [""] * len(df))
-    return ph, dh, ok & okd
-
-
 def _near(df_a, df_b, max_distance, max_dhash_distance) -> np.ndarray:
     """Per row of ``df_a``: whether it near-duplicates any row of ``df_b``."""
     out = np.zeros(len(df_a), dtype=bool)
-    if not len(df_a) or not len(df_b):
-        return out
-    pa, da, oka = _hashes(df_a)
-    pb, db, okb = _hashes(df_b)
-    ia, ib = np.flatnonzero(oka), np.flatnonzero(okb)
-    if not len(ia) or not len(ib):
-        return out
-    i, _, _ = near_pairs(
-        pa[ia],
-        da[ia],
-        pb[ib],
-        db[ib],
-        max_distance=max_distance,
-        max_dhash_distance=max_dhash_distance,
-    )
-    out[ia[i]] = True
+    if len(df_a) and len(df_b):
+        i, _, _ = manifest_pairs(
+            df_a, df_b, max_distance=max_distance, max_dhash_distance=max_dhash_distance
+        )
+        out[i] = True
     return out
 
 

@@ -11,7 +11,12 @@ import os
 
 import numpy as np
 
-from kcolor.data.duplicates import MAX_DHASH_DISTANCE, MAX_DISTANCE, hash_values, near_pairs
+from kcolor.data.duplicates import (
+    MAX_DHASH_DISTANCE,
+    MAX_DISTANCE,
+    hash_values,
+    manifest_pairs,
+)
 from kcolor.data.manifest import read_manifest
 from kcolor.data.scanner import scan
 
@@ -50,24 +55,15 @@ def find_overlap(
 
     ref = read_manifest(manifest)
     scanned = scan(dirs, duplicates=False, **scan_kwargs)
-    ph_r, ok_r = hash_values(ref["hash"])
-    dh_r, okd_r = hash_values(ref["dhash"])
-    ph_q, ok_q = hash_values(scanned["hash"])
-    dh_q, okd_q = hash_values(scanned["dhash"])
-    ri, qi = np.flatnonzero(ok_r & okd_r), np.flatnonzero(ok_q & okd_q)
-    i, j, d = near_pairs(
-        ph_q[qi],
-        dh_q[qi],
-        ph_r[ri],
-        dh_r[ri],
-        max_distance=max_distance,
-        max_dhash_distance=max_dhash_distance,
+    qrows, rrows, d = manifest_pairs(
+        scanned, ref, max_distance=max_distance, max_dhash_distance=max_dhash_distance
     )
-    qpaths = scanned["path"].to_numpy()[qi[i]]
-    rpaths = ref["path"].to_numpy()[ri[j]]
-    dd = np.bitwise_xor(dh_q[qi[i]], dh_r[ri[j]])
-    dd = np.array([bin(int(x)).count("1") for x in dd], dtype=np.int64)
-    folders = ref["folder"].to_numpy()[ri[j]] if "folder" in ref.columns else [""] * len(j)
+    qpaths = scanned["path"].to_numpy()[qrows]
+    rpaths = ref["path"].to_numpy()[rrows]
+    dh_q, _ = hash_values(scanned["dhash"].to_numpy()[qrows])
+    dh_r, _ = hash_values(ref["dhash"].to_numpy()[rrows])
+    dd = np.array([bin(int(x)).count("1") for x in np.bitwise_xor(dh_q, dh_r)], dtype=np.int64)
+    folders = ref["folder"].to_numpy()[rrows] if "folder" in ref.columns else [""] * len(rrows)
     out = pd.DataFrame(
         {
             "path": qpaths,
