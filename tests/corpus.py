@@ -15,6 +15,7 @@ The reliability tests reuse it: ``from corpus import make_corpus``.
 
 from __future__ import annotations
 
+import functools
 import io as _io
 import os
 import struct
@@ -40,8 +41,10 @@ def colour_image(h: int = 24, w: int = 32, seed: int = 0) -> np.ndarray:
 DATE_TAKEN, CAMERA = "1962:07:14 10:30:00", "Rolleiflex 2.8F"
 
 
+@functools.cache
 def srgb_profile() -> bytes:
-    """An sRGB ICC profile (littlecms's), as bytes."""
+    """An sRGB ICC profile (littlecms's), as bytes: made once per process, since its header
+    holds its creation time (two calls a second apart differ in one byte)."""
     from PIL import ImageCms
 
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()

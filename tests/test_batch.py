@@ -185,12 +185,15 @@ def test_exif_and_icc_profile_are_carried_into_the_outputs(tmp_path, cli, colori
     src = tmp_path / "in"
     src.mkdir()
     camera_jpeg(src / "scan.jpg")
+    with Image.open(src / "scan.jpg") as im:
+        profile = im.info["icc_profile"]
+    assert profile == srgb_profile()
     assert cli(src / "scan.jpg", "-o", tmp_path / "out", "-q") == 0
     with Image.open(tmp_path / "out" / "scan.jpg") as im:
         exif = im.getexif()
         assert exif.get(0x0110) == CAMERA and exif.get_ifd(0x8769).get(0x9003) == DATE_TAKEN
         assert exif.get(0x0112) in (None, 1)
-        assert im.info.get("icc_profile") == srgb_profile()
+        assert im.info.get("icc_profile") == profile
         rgb = np.asarray(im.convert("RGB"))
     # Stored 20x30 with Orientation 6: shown 30x20, the stored top-left block at the top right.
     assert rgb.shape == (30, 20, 3)
