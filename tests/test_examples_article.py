@@ -77,8 +77,8 @@ def test_04_alpha_docstring_gives_its_default_steps():
     import ast
 
     source = (REPO / "examples" / "04_alpha.py").read_text()
-    steps = re.search(r'"--steps", type=int, default=(\d+)', source).group(1)
-    size = re.search(r'"--size", type=int, default=(\d+)', source).group(1)
+    steps = re.search(r'"--steps",\s*type=int,\s*default=(\d+)', source).group(1)
+    size = re.search(r'"--size",\s*type=int,\s*default=(\d+)', source).group(1)
     doc = ast.get_docstring(ast.parse(source))
     assert set(re.findall(r"(\d+) steps", doc)) == {steps}, doc
     assert f"{steps} steps at {size}x{size} by default" in " ".join(doc.split())
