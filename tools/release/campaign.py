@@ -157,12 +157,6 @@ def cmd_prepare(args) -> int:
 
 
 # ---------------------------------------------------------------- model
-def _load_model(folder_or_preset):
-    from kcolor import presets
-
-    return presets.build_model(folder_or_preset)
-
-
 class _EMA:
     """An exponential moving average of the trainable weights (torch, in place)."""
 
@@ -211,9 +205,7 @@ def score_preset(folder, val_manifest, limit=None, temperature=None, prior=None,
         kwargs["temperature"] = temperature
     if prior is not None:
         kwargs["prior_correction"] = prior
-    colorizer = (
-        Colorizer.load(os.fspath(folder), **kwargs) if kwargs else Colorizer.load(os.fspath(folder))
-    )
+    colorizer = Colorizer.load(os.fspath(folder), **kwargs)
     summary = evaluation.evaluate(
         files, {"model": colorizer}, size=256, progress=False, semantic=judge, batch_size=8
     )
@@ -238,7 +230,7 @@ def cmd_train(args) -> int:
     import torch
 
     import kcolor  # noqa: F401  (torch backend)
-    from kcolor import presets
+    from kcolor import artifacts, presets
     from kcolor.datasets.cache import CachedCrops, PhotoCache
     from kcolor.models import color_classes
     from kcolor.training import set_backbone_trainable
@@ -257,7 +249,7 @@ def cmd_train(args) -> int:
     if not start_from:
         _log(f"{ckpt} holds no checkpoint: give --init PRESET for the first stretch")
         return 2
-    model = _load_model(start_from)
+    model = presets.build_model(start_from)
     _log(f"starting from {start_from}: {model.count_params():,} parameters")
     caches = {name: PhotoCache(Path(args.cache_dir) / name) for name, _, _ in BUCKETS}
     for c in caches.values():
@@ -305,15 +297,7 @@ def cmd_train(args) -> int:
 
     budget_s = args.hours * 3600.0
     every_s = args.checkpoint_minutes * 60.0
-    builder_args = (
-        json.loads((Path(start_from) / "config.json").read_text())["args"]
-        if (os.path.isdir(start_from))
-        else None
-    )
-    if builder_args is None:
-        from kcolor import artifacts
-
-        builder_args = artifacts.read_config(artifacts.locate(start_from))["args"]
+    builder_args = artifacts.read_config(artifacts.locate(start_from))["args"]
 
     state = {
         "stop": None,
