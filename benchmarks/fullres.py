@@ -112,7 +112,7 @@ class _NetworkClock:
 def in_process(paths, folder_files, root, model, reps):
     """Colorizer.colorize_files (what `kcolor colorize` runs) timed in one process, the floor
     interleaved; returns {name: [(seconds, network seconds, floor seconds), ...]}."""
-    from kcolor.colorizer import Colorizer
+    from kcolor.inference.colorizer import Colorizer
 
     colorizer = Colorizer.from_preset(model)
     clock = _NetworkClock(colorizer)

@@ -1,6 +1,6 @@
 """Inference speed of kcolor's beta model, Colorizer-style, against a pure PyTorch forward.
 
-kcolor runs the forward the way :class:`kcolor.colorizer.Colorizer` does:
+kcolor runs the forward the way :class:`kcolor.inference.colorizer.Colorizer` does:
 ``model(x, training=False)`` on an NHWC torch tensor under ``torch.inference_mode()``.
 The reference is the hand-written NCHW ``nn.Module`` (see _beta_torch.py) under
 ``torch.no_grad()``, with the same weights. Both run in the same process,
@@ -88,7 +88,7 @@ def bench_config(size, batch, passes, reps, warmup, extra, clock="wall"):
             ref_cl, x_nchw.contiguous(memory_format=torch.channels_last)
         )
         try:
-            from kcolor.colorizer import Colorizer
+            from kcolor.inference.colorizer import Colorizer
 
             colorizer = Colorizer(model, batch_size=batch)
             rgb = (np.random.default_rng(0).uniform(0, 255, (batch, size, size, 3))).astype("uint8")

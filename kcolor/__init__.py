@@ -37,7 +37,7 @@ _LAZY = {
     "artifacts": "kcolor.artifacts",
     "loading": "kcolor.loading",
     "training": "kcolor.training",
-    "Colorizer": "kcolor.colorizer",
+    "Colorizer": "kcolor.inference.colorizer",
 }
 
 

@@ -54,7 +54,7 @@ def fraction(text: str) -> float:
 
 
 def vividness(text: str) -> float:
-    """A ``type=`` for ``--vividness``: a number from 0 to 1 (:func:`kcolor.vividness.check`)."""
+    """A ``type=`` for ``--vividness``: a number from 0 to 1 (:func:`kcolor.inference.vividness.check`)."""
     from kcolor import vividness as _vividness  # no numpy, no Keras
 
     try:

@@ -132,7 +132,7 @@ def read_config(folder: str | os.PathLike) -> dict:
     config.setdefault("embedder", None)
     config.setdefault("temperature", None)
     config.setdefault("prior_correction", 0.0)
-    config.setdefault("vividness", None)  # kcolor.vividness reads and checks it
+    config.setdefault("vividness", None)  # kcolor.inference.vividness reads and checks it
     return config
 
 

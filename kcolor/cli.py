@@ -151,7 +151,7 @@ def _add_colorize(sub):
 
 
 def _load_colorizer(spec, **kwargs):
-    from kcolor.colorizer import Colorizer
+    from kcolor.inference.colorizer import Colorizer
 
     return Colorizer.load(spec, **kwargs)
 
@@ -214,7 +214,7 @@ class _NoModel:
     def __init__(self, batch_size: int):
         self.batch_size = batch_size
 
-    def _colorize_batch(self, photos, rgbx=False):
+    def colorize_arrays(self, photos, rgbx=False):
         raise RuntimeError("no model was loaded")
 
 
@@ -228,7 +228,8 @@ def _cmd_colorize(args) -> int:
         kwargs["vividness"] = args.vividness
     if getattr(args, "unsafe", False):
         kwargs["safe_mode"] = False
-    from kcolor import batch, loading
+    from kcolor import loading
+    from kcolor.inference import batch
 
     try:
         # Usage errors before torch and Keras load: an unknown preset, a missing model file;

@@ -187,7 +187,7 @@ def _spec_name(spec) -> str:
 
 def _system(spec, name: str | None, batch_size: int) -> _System:
     """A preset name / .keras file / run folder / Colorizer / keras Model / callable."""
-    from kcolor.colorizer import Colorizer
+    from kcolor.inference.colorizer import Colorizer
 
     if spec is None:
         from kcolor import presets

@@ -39,7 +39,7 @@ class Loaded:
         prior_correction: how much of a colour-class model's rebalancing its decoding undoes.
         vividness: the preset's recorded default vividness (``None``: none recorded, 0.5).
         vividness_anchors: the preset's recorded ``[[V, T, alpha], ...]``, or ``None``
-            (derived from ``temperature`` and ``prior_correction``; :mod:`kcolor.vividness`).
+            (derived from ``temperature`` and ``prior_correction``; :mod:`kcolor.inference.vividness`).
         folder: the preset folder, when there is one.
     """
 
@@ -155,7 +155,7 @@ def _vividness_record(folder: Path, config: dict):
     """``(default or None, anchors or None)`` of a preset's ``"vividness"`` record, checked:
     its anchors must decode the default vividness at the preset's temperature and prior
     correction (what kcolor versions without vividness use)."""
-    from kcolor import vividness
+    from kcolor.inference import vividness
 
     record = config.get("vividness")
     if record is None:

@@ -273,7 +273,7 @@ def save_to_preset(
         temperature: for colour-class models, the default annealed-mean temperature.
         prior_correction: for colour-class models, how much of the class rebalancing the
             decoding undoes (:class:`kcolor.models.color_classes.AnnealedMeanDecode`).
-        vividness: the preset's colour-strength record (:mod:`kcolor.vividness`): its
+        vividness: the preset's colour-strength record (:mod:`kcolor.inference.vividness`): its
             default vividness (a number in [0, 1]; what ``Colorizer.from_preset`` uses when
             none is asked for), or ``{"default": V, "anchors": [[V, T, alpha], ...]}`` to
             give a colour-class model its own anchors. With anchors and no ``temperature``,
@@ -331,7 +331,7 @@ def _vividness_record(value, temperature, prior_correction):
     """``(record, temperature, prior_correction)`` for :func:`save_to_preset`'s ``vividness``."""
     import math
 
-    from kcolor import vividness
+    from kcolor.inference import vividness
 
     default, anchors = vividness.read_record(value)
     if anchors is not None:

@@ -1,12 +1,12 @@
-"""kcolor.batch: planning outputs, writing beside the inputs, no debris, reporting non-images."""
+"""kcolor.inference.batch: planning outputs, writing beside the inputs, no debris, reporting non-images."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from kcolor import batch
+from kcolor.inference import batch
 from kcolor.cli import main
-from kcolor.colorizer import Colorizer
+from kcolor.inference.colorizer import Colorizer
 
 
 def tiny_model():
@@ -50,11 +50,11 @@ def names(folder):
 
 
 def test_the_colorizer_module_is_split():
-    import kcolor.colorizer
+    import kcolor.inference.colorizer
 
-    assert kcolor.colorizer.ColorizeResult is batch.ColorizeResult
-    assert kcolor.colorizer.plan_outputs is batch.plan_outputs
-    assert not hasattr(kcolor.colorizer, "_safe_part")  # file batching lives in kcolor.batch
+    assert kcolor.inference.colorizer.ColorizeResult is batch.ColorizeResult
+    assert kcolor.inference.colorizer.plan_outputs is batch.plan_outputs
+    assert not hasattr(kcolor.inference.colorizer, "_safe_part")  # file batching lives in kcolor.inference.batch
     source = open(batch.__file__).read()
     assert "mkstemp" not in source and "os.replace" not in source  # atomic writes: kcolor.io
 

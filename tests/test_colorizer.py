@@ -6,7 +6,7 @@ from PIL import Image
 
 import kcolor
 from kcolor import color
-from kcolor.colorizer import Colorizer, plan_outputs
+from kcolor.inference.colorizer import Colorizer, plan_outputs
 
 
 def tiny_model(input_shape=(None, None, 1), saturated=False, seed=0):
@@ -238,7 +238,7 @@ def test_plan_outputs_never_clobbers_inputs_nor_escapes(tmp_path):
         Image.fromarray(photo(4, 4)).save(d / "same.png")
     weird = d1 / "..bad:name?.png"
     Image.fromarray(photo(4, 4)).save(weird)
-    res = kcolor.colorizer.ColorizeResult()
+    res = kcolor.inference.colorizer.ColorizeResult()
     plan = plan_outputs(
         [d1 / "same.png", d2 / "same.png", weird, tmp_path / "nope.png"], tmp_path / "o", result=res
     )
@@ -247,7 +247,7 @@ def test_plan_outputs_never_clobbers_inputs_nor_escapes(tmp_path):
     assert all(dst.parent == tmp_path / "o" for _, dst in plan)
     assert res.failed == [(str(tmp_path / "nope.png"), "no such file or folder")]
     # Writing into the input folder without a suffix would overwrite the input: refused.
-    res = kcolor.colorizer.ColorizeResult()
+    res = kcolor.inference.colorizer.ColorizeResult()
     assert plan_outputs([d1 / "same.png"], d1, result=res) == []
     assert "overwrite an input" in res.failed[0][1]
     assert len(plan_outputs([d1 / "same.png"], d1, suffix="_color")) == 1

@@ -16,7 +16,7 @@ import torch
 
 import kcolor  # noqa: F401  (torch backend before keras)
 from kcolor.backend import CompiledForward, compile_model
-from kcolor.colorizer import Colorizer
+from kcolor.inference.colorizer import Colorizer
 from kcolor.models import beta, fusion
 
 heavy = pytest.mark.skipif(

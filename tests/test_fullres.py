@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from kcolor import color
-from kcolor.colorizer import Colorizer
+from kcolor.inference.colorizer import Colorizer
 
 
 def big_grey(h, w):

@@ -210,3 +210,21 @@ def test_the_checker_resolves_packages_and_names(tmp_path):
     assert set(graph["kcolor.sub.y"]) == {"kcolor.sub.x"}
     assert find_cycles(graph) == [["kcolor.sub.x", "kcolor.sub.y", "kcolor.sub.x"]]
     assert find_cycles(graph, ignore={("kcolor.sub.y", "kcolor.sub.x")}) == []
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("kcolor.colorizer", "kcolor.inference.colorizer"),
+        ("kcolor.batch", "kcolor.inference.batch"),
+        ("kcolor.vividness", "kcolor.inference.vividness"),
+    ],
+)
+def test_old_import_paths_warn_and_are_the_new_modules(old, new):
+    import importlib
+    import sys
+
+    sys.modules.pop(old, None)
+    with pytest.warns(DeprecationWarning, match=new.replace(".", r"\.")):
+        module = importlib.import_module(old)
+    assert module is importlib.import_module(new)

@@ -40,7 +40,7 @@ import kcolor
 from kcolor import color
 from kcolor import io as kio
 from kcolor.cli import main
-from kcolor.colorizer import Colorizer
+from kcolor.inference.colorizer import Colorizer
 from kcolor.errors import ImageWriteError, WeightsError
 
 import keras  # noqa: E402  isort: skip
@@ -573,7 +573,7 @@ def test_ctrl_c_keeps_partial_results_and_exits_130(tmp_path, tiny_keras, capsys
     before = _hashes(src)
     out = tmp_path / "out"
     calls = []
-    real = Colorizer._colorize_batch
+    real = Colorizer.colorize_arrays
 
     def interrupted_on_third_batch(self, photos, **kwargs):
         calls.append(len(photos))
@@ -581,7 +581,7 @@ def test_ctrl_c_keeps_partial_results_and_exits_130(tmp_path, tiny_keras, capsys
             raise KeyboardInterrupt
         return real(self, photos, **kwargs)
 
-    monkeypatch.setattr(Colorizer, "_colorize_batch", interrupted_on_third_batch)
+    monkeypatch.setattr(Colorizer, "colorize_arrays", interrupted_on_third_batch)
     argv = ["colorize", str(src), "-o", str(out), "--model", str(tiny_keras), "--batch-size", "2"]
     assert main([*argv, "-q"]) == 130
     captured = capsys.readouterr()

@@ -56,7 +56,7 @@ def tiny_colorizer(name=None):
     """An untrained alpha (32,202 parameters) whose last bias paints strong colour."""
     import keras
 
-    from kcolor.colorizer import Colorizer
+    from kcolor.inference.colorizer import Colorizer
     from kcolor.models import alpha
 
     keras.utils.set_random_seed(0)

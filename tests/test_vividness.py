@@ -1,4 +1,4 @@
-"""Vividness: the colour-strength knob (kcolor.vividness, Colorizer, presets, the CLI)."""
+"""Vividness: the colour-strength knob (kcolor.inference.vividness, Colorizer, presets, the CLI)."""
 
 import doctest
 import json
@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-import kcolor.vividness as viv
+import kcolor.inference.vividness as viv
 from kcolor import Colorizer, artifacts, color, loading, models, presets
 from kcolor.cli import build_parser, main
 from kcolor.errors import WeightsError

@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     from kcolor import artifacts
-    from kcolor.colorizer import Colorizer
+    from kcolor.inference.colorizer import Colorizer
     from kcolor.evaluation import GREY, evaluate
 
     systems = {

@@ -381,7 +381,7 @@ class AnnealedMeanDecode(keras.layers.Layer):
             ``class_weights ** alpha`` before annealing. Training with rebalancing weights
             ``w`` makes the network's posterior about ``w_q p(q | x)``, biased to rare,
             saturated colours; alpha 1 undoes that bias, 0 (default) keeps it, a negative
-            alpha strengthens it (more saturated still; :mod:`kcolor.vividness` uses it
+            alpha strengthens it (more saturated still; :mod:`kcolor.inference.vividness` uses it
             above a preset's own balance when the preset's alpha is under 0.5).
 
     Example:

@@ -54,7 +54,7 @@ from starlette.routing import Route
 
 from kcolor import io as kio
 from kcolor import presets
-from kcolor import vividness as _vividness
+from kcolor.inference import vividness as _vividness
 from kcolor.errors import ImageReadError, KcolorError
 
 __all__ = ["DEFAULT_MAX_MB", "DEFAULT_MAX_PIXELS", "DEFAULT_MAX_QUEUE", "ModelCache", "create_app"]
@@ -89,7 +89,7 @@ class _BadRequest(Exception):
 
 def _load_colorizer(spec: str):
     """The default ``colorizer_factory``: a preset name, a preset folder or a run folder."""
-    from kcolor.colorizer import Colorizer
+    from kcolor.inference.colorizer import Colorizer
 
     if spec in presets.list_presets():
         return Colorizer.from_preset(spec)

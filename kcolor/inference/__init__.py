@@ -1,0 +1,32 @@
+"""Inference: from a grey photo (or a folder of them) to a colour one.
+
+Public names:
+    Colorizer: a colouriser (network + decoding) that turns photos of any size into
+        colour photos (``kcolor.inference.colorizer``).
+    colorize_files: colour a list of files into a folder, going on past bad files
+        (``kcolor.inference.batch``).
+    vividness: the one vividness knob, mapped to decoding settings; light enough for
+        the CLI's argument parser (``kcolor.inference.vividness``).
+
+The submodules load on first use, so ``import kcolor.inference`` imports neither numpy nor
+Keras.
+"""
+
+import importlib
+
+_LAZY = {
+    "Colorizer": ("kcolor.inference.colorizer", "Colorizer"),
+    "colorize_files": ("kcolor.inference.batch", "colorize_files"),
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'kcolor.inference' has no attribute {name!r}")
+
+
+__all__ = ["Colorizer", "colorize_files"]
