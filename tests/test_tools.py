@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_device_check_passes_on_this_device():
     env = {**os.environ, "MPLBACKEND": "Agg"}
     proc = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "device_check.py")],
+        [sys.executable, str(REPO / "tools" / "release" / "device_check.py")],
         capture_output=True,
         text=True,
         env=env,
@@ -34,7 +34,7 @@ def test_compare_aspect_prints_both_modes(tmp_path):
     proc = subprocess.run(
         [
             sys.executable,
-            str(REPO / "tools" / "compare_aspect.py"),
+            str(REPO / "tools" / "studies" / "compare_aspect.py"),
             str(tmp_path),
             "--n",
             "2",
@@ -54,7 +54,7 @@ def test_compare_aspect_prints_both_modes(tmp_path):
 
 def _run_tool(*args, env=None):
     return subprocess.run(
-        [sys.executable, str(REPO / "tools" / args[0]), *args[1:]],
+        [sys.executable, str(REPO / "tools" / "release" / args[0]), *args[1:]],
         capture_output=True,
         text=True,
         timeout=300,
@@ -113,11 +113,11 @@ def test_export_preset_says_what_is_wrong(tmp_path):
 
 
 def _preset_commands(tmp_path, **env):
-    """The kcolor train arguments and exports tools/train_photo_presets.sh would run."""
+    """The kcolor train arguments and exports tools/release/train_photo_presets.sh would run."""
     proc = subprocess.run(
         [
             "bash",
-            str(REPO / "tools" / "train_photo_presets.sh"),
+            str(REPO / "tools" / "release" / "train_photo_presets.sh"),
             str(tmp_path / "photos"),
             str(tmp_path / "runs"),
             "3.5",

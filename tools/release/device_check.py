@@ -2,7 +2,7 @@
 
 Run it first on a new machine (a GPU box, a new torch build)::
 
-    python tools/device_check.py
+    python tools/release/device_check.py
 
 It builds Wallner's beta network, compares the forward of kcolor's fast-path layers with
 stock Keras layers on the device (they must agree to 1e-3), trains two tiny steps (the loss

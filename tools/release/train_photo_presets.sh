@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Train the photo presets (beta and fusion-lite0, two chroma penalties each) side by side,
 # with `kcolor train` (kcolor.training.train, the one training path), then export each run
-# as a float16 preset folder kcolor/weights/<name>/ (tools/export_preset.py).
+# as a float16 preset folder kcolor/weights/<name>/ (tools/release/export_preset.py).
 #
 #   [PENALTIES="0.5 2"] [FUSION_ARGS=...] [EXPORT_DIR=kcolor/weights] [DRY_RUN=1] \
-#       tools/train_photo_presets.sh DATA_ROOT RUNS_DIR [MINUTES] [WORKERS]
+#       tools/release/train_photo_presets.sh DATA_ROOT RUNS_DIR [MINUTES] [WORKERS]
 #
 # DATA_ROOT holds tiny-imagenet-val/images and bsds500/train (e.g. ../shared/data/photos);
 # bsds500/test is never read. Each run trains at 128 px for MINUTES (default 5) of wall
@@ -39,12 +39,12 @@ train_and_export() {
   local run=$1 name=$2; shift 2
   if [[ -n ${DRY_RUN:-} ]]; then
     echo "$PY -m kcolor train $(printf '%q ' "$@")-o $(printf '%q' "$run")"
-    echo "$PY tools/export_preset.py $(printf '%q' "$run") $(printf '%q' "$name")" \
+    echo "$PY tools/release/export_preset.py $(printf '%q' "$run") $(printf '%q' "$name")" \
          "--weights-dir $(printf '%q' "$EXPORT")"
     return 0
   fi
   { $PY -m kcolor train "$@" -o "$run" \
-      && $PY tools/export_preset.py "$run" "$name" --weights-dir "$EXPORT"; } > "$run.log" 2>&1
+      && $PY tools/release/export_preset.py "$run" "$name" --weights-dir "$EXPORT"; } > "$run.log" 2>&1
 }
 
 if [[ -z ${DRY_RUN:-} ]]; then

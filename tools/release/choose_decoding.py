@@ -17,7 +17,7 @@ With ``--write`` the choice goes into the preset's ``config.json`` (``input_size
 
 Usage::
 
-    python tools/choose_decoding.py runs/unet-lite0-mixed runs/val-photos \\
+    python tools/release/choose_decoding.py runs/unet-lite0-mixed runs/val-photos \\
         --sizes 128 192 256 --temperatures 0.2 0.38 0.6 -o runs/choose --write
 """
 
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
             "data": str(args.data),
             "chosen": {"input_size": size, "temperature": temperature, "prior_correction": prior},
             "rule": "most of issue 17's targets met, then PSNR",
-            "command": "python tools/choose_decoding.py "
+            "command": "python tools/release/choose_decoding.py "
             + " ".join(sys.argv[1:] if argv is None else argv),
             "grey": {k: float(v) for k, v in grey.items()},
             "table": {

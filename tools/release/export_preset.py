@@ -1,6 +1,6 @@
 """Export a run folder (``kcolor train`` or examples 04-06) as a shipped preset folder.
 
-    python tools/export_preset.py RUN_DIR NAME [--weights-dir DIR] [--float32]
+    python tools/release/export_preset.py RUN_DIR NAME [--weights-dir DIR] [--float32]
 
 writes ``kcolor/weights/NAME/`` (config.json, model.weights.h5 as float16, metadata.json
 with the weights' SHA-256, history.csv) with :func:`kcolor.presets.export_preset`, replacing

@@ -1,6 +1,6 @@
 """Squash every photo to the preset's square input, or keep its aspect ratio? Measure both.
 
-    python tools/compare_aspect.py ../shared/data/photos/bsds500/test --n 100
+    python tools/studies/compare_aspect.py ../shared/data/photos/bsds500/test --n 100
 
 Takes the first ``--n`` photos of a folder at half their size (BSDS500's are 3:2), colours
 their grey versions with each preset twice, ``Colorizer(keep_aspect=False)`` (every photo
@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 import kcolor
-from kcolor import color, io, metrics
+from kcolor import io, metrics
 
 
 def main(argv=None):
@@ -31,7 +31,7 @@ def main(argv=None):
     for path in paths[: args.n]:
         rgb = Image.fromarray(io.load_image(path))
         truths.append(np.asarray(rgb.resize((rgb.width // 2, rgb.height // 2), Image.BICUBIC)))
-    greys = [color.to_uint8(color.rgb_to_gray(t.astype(np.float32) / 255)) for t in truths]
+    greys = [io.grey_version(t.astype(np.float32) / 255) for t in truths]
     print(f"{len(truths)} photos of {args.data}, half size")
     print(f"{'preset':22s} {'mode':12s} {'PSNR':>7s} {'AuC':>7s} {'CF':>6s} {'dCF':>6s}")
     for name in args.presets:
