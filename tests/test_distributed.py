@@ -276,16 +276,36 @@ def test_bad_environments_have_clear_messages(monkeypatch):
 def test_config_mismatch_message_names_ranks_and_versions():
 
     from kcolor import distributed as kd
+    from kcolor.distributed import checks
 
     base = {"rank": 0, "host": "a", "kcolor": "0.1.0", "keras": "3", "torch": "2", "hash": "1" * 64}
-    kd._check_entries([base, {**base, "rank": 1}])  # the same: fine
+    checks._check_entries([base, {**base, "rank": 1}])  # the same: fine
     other = {**base, "rank": 1, "host": "b", "hash": "2" * 64}
     with pytest.raises(kd.DistributedError, match=r"different config .*rank 1 \(host b"):
-        kd._check_entries([base, other])
+        checks._check_entries([base, other])
     with pytest.raises(kd.DistributedError, match="different kcolor / Keras / torch versions"):
-        kd._check_entries([base, {**other, "kcolor": "0.2.0"}])
+        checks._check_entries([base, {**other, "kcolor": "0.2.0"}])
     assert kd.config_hash({"a": 1, "b": [1, 2]}) == kd.config_hash({"b": [1, 2], "a": 1})
     assert kd.config_hash({"a": 1}) != kd.config_hash({"a": 2})
+
+
+def test_data_mismatch_names_the_rank_that_differs(monkeypatch):
+    from kcolor import distributed as kd
+    from kcolor.distributed import checks
+
+    train, val = _datasets(4)
+    dist = kd.Dist(rank=0, world_size=2, backend="gloo")
+    mine = {"train": checks._data_fingerprint(train), "val": checks._data_fingerprint(val)}
+    assert mine["train"]["samples"] == N_TRAIN and mine["val"]["samples"] == N_VAL
+    # the gather is looked up in kcolor.distributed.checks: patch it there
+    monkeypatch.setattr(checks, "all_gather_object", lambda d, obj: [obj, obj])
+    train2, val2 = kd.shard_data(dist, train, val)  # the same data on both ranks: sharded
+    assert train2.num_samples == N_TRAIN // 8 * 4 and val2.num_samples == 6
+    other = {**mine, "val": {**mine["val"], "samples": N_VAL - 1}}
+    monkeypatch.setattr(checks, "all_gather_object", lambda d, obj: [obj, other])
+    with pytest.raises(kd.DistributedError, match="ranks see different data: .* but rank 1"):
+        kd.shard_data(dist, train, val)
+    assert kd.shard_data(dist, train, val, check=False)[1].num_samples == 6
 
 
 def test_shards_split_each_global_batch():
