@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from test_cli import make_photos
 
-from kcolor import Colorizer, artifacts, training
+from kcolor import Colorizer, presets, training
 from kcolor.cli import build_parser, main, train_config_from_args
 from kcolor.errors import DataError
 from kcolor.training import TrainConfig
@@ -84,10 +84,10 @@ def test_the_recorded_command_gives_back_the_same_config(config):
 
 
 def test_the_shipped_presets_commands_parse():
-    for name in artifacts.shipped_names():
-        for command in artifacts.read_metadata(artifacts.locate(name))["command"].split(" && "):
+    for name in presets.shipped_names():
+        for command in presets.read_metadata(presets.locate(name))["command"].split(" && "):
             config = _parse(command)
-            assert config.model == artifacts.read_config(artifacts.locate(name))["builder"]
+            assert config.model == presets.read_config(presets.locate(name))["builder"]
 
 
 def test_validate_names_every_bad_field():
@@ -131,7 +131,7 @@ def test_train_writes_a_preset_that_reloads(tmp_path):
     assert run.epochs_run == 2 and list(run.history["epoch"]) == [0, 1]
     assert run.best is not None and np.isfinite(run.best)
     assert run.metrics["photos"] == 2 and run.metrics["grey"]["chroma_ratio"] < 0.01
-    meta = artifacts.read_metadata(run.folder)
+    meta = presets.read_metadata(run.folder)
     assert TrainConfig.from_dict(meta["train_config"]) == config
     assert meta["command"] == config.to_command() and meta["best"]["epoch"] in (1, 2)
     colour = Colorizer.from_preset(run.folder).colorize(np.zeros((20, 24), np.uint8))
@@ -157,8 +157,6 @@ def test_a_retry_after_a_failure_starts_clean(tmp_path, capsys):
 
 def test_freeze_epochs_trains_the_backbone_only_afterwards(tmp_path):
     import keras
-
-    from kcolor import presets
 
     def tiny_backbone_net(input_shape=(None, None, 1)):
         x = keras.Input(input_shape)
@@ -190,7 +188,7 @@ def test_freeze_epochs_trains_the_backbone_only_afterwards(tmp_path):
 
         run = training.train(config, verbose=0, extra_callbacks=[Spy()])
         assert seen == [False, True]
-        assert len(pd.read_csv(run.folder / "history.csv")) == 2
+        assert len(pd.read_csv(run.files.history)) == 2
         trained = presets.build_model(run.folder)
         assert not np.allclose(
             trained.get_layer("backbone_conv").get_weights()[0],
@@ -249,12 +247,10 @@ def test_kcolor_train_makes_a_colour_class_unet_preset(tmp_path, capsys):
     ]
     assert main(argv) == 0
     assert "Skipping variable loading" not in capsys.readouterr().err
-    config = artifacts.read_config(run)
+    config = presets.read_config(run)
     assert config["multiple"] == 32 and config["temperature"] in training.TEMPERATURES
-    meta = artifacts.read_metadata(run)
+    meta = presets.read_metadata(run)
     assert set(meta["temperatures"]) == {str(t) for t in training.TEMPERATURES}
-    from kcolor import presets
-
     model = presets.build_model(run)
     weights = color_classes.get_class_weights(model)
     assert weights.std() > 0  # fitted on the photos, not uniform
@@ -263,7 +259,7 @@ def test_kcolor_train_makes_a_colour_class_unet_preset(tmp_path, capsys):
     assert list((run / "previews").glob("*.png"))
     assert config["prior_correction"] == 0.0 and colorizer.prior_correction == 0.0
     # A prior correction recorded in config.json reaches the decoding layer.
-    artifacts.write_json(run / "config.json", {**config, "prior_correction": 0.5})
+    presets.write_json(run / "config.json", {**config, "prior_correction": 0.5})
     corrected = Colorizer.from_preset(run)
     decode = corrected.model.get_layer("annealed_mean")
     assert corrected.prior_correction == 0.5 and decode.prior_correction == 0.5
@@ -295,7 +291,6 @@ def test_a_preset_name_as_model_says_how_to_fine_tune_it(tmp_path, capsys):
     config.validate()
     # The Python API says the same in its words; any other unknown name lists the builders.
     import kcolor.models
-    from kcolor import presets
 
     assert all(callable(getattr(kcolor.models, b)) for b in presets.BUILDERS)
     with pytest.raises(DataError, match="that is a preset, not a builder.*init='beta-faces'"):
@@ -336,7 +331,7 @@ def test_a_folder_of_grey_photos_says_they_are_grey(tmp_path, capsys):
     assert "no readable images" not in err and "drop_grey=True" not in err
     assert not run.exists()
     assert main([*argv, "--keep-grey"]) == 0  # the advice holds
-    assert artifacts.read_metadata(run)["train_images"] == 2
+    assert presets.read_metadata(run)["train_images"] == 2
 
 
 def test_resume_of_a_finished_run_says_it_is_complete_and_writes_nothing(tmp_path, capsys):
@@ -390,4 +385,4 @@ def test_resume_of_a_finished_run_says_it_is_complete_and_writes_nothing(tmp_pat
     assert list(pd.read_csv(run / "history.csv")["epoch"]) == [0, 1]
     new = tmp_path / "new"
     assert main([*argv[:6], str(new), *argv[7:], "--epochs", "1", "--init", str(run)]) == 0
-    assert artifacts.read_metadata(new)["train_config"]["init"] == str(run)
+    assert presets.read_metadata(new)["train_config"]["init"] == str(run)
