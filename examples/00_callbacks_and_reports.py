@@ -29,7 +29,8 @@ import numpy as np
 from skimage import data as skdata
 from skimage.transform import resize
 
-from kcolor import color, metrics, reports
+from kcolor import color, metrics
+from kcolor import report as reports
 from kcolor.callbacks import ColorizationPreview, PandasLogger
 
 import keras  # noqa: E402  isort: skip  (after kcolor: the torch backend)

@@ -47,7 +47,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # examples/_mnis
 
 import _mnist  # noqa: E402
 
-from kcolor import color, losses, metrics, reports  # noqa: E402
+from kcolor import color, losses, metrics  # noqa: E402
+from kcolor import report as reports  # noqa: E402
 from kcolor.models import cnn  # noqa: E402
 
 import keras  # noqa: E402  isort: skip  (after kcolor: the torch backend)

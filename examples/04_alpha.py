@@ -49,7 +49,8 @@ from pathlib import Path
 import numpy as np
 
 import kcolor
-from kcolor import color, io, metrics, presets, reports, training
+from kcolor import color, io, metrics, presets, training
+from kcolor import report as reports
 from kcolor.callbacks import PandasLogger
 from kcolor.formatting import plural
 from kcolor.models import alpha
@@ -64,7 +65,7 @@ ARTICLE = SHARED / "article" / "alpha"
 
 def grey_of(rgb: np.ndarray) -> np.ndarray:
     """The grey version of a uint8 photo (same L, a = b = 0): what the network is given."""
-    return color.to_uint8(color.rgb_to_gray(rgb.astype(np.float32) / 255.0))
+    return io.grey_version(rgb.astype(np.float32) / 255.0)
 
 
 def scores(pred: np.ndarray, truth: np.ndarray) -> dict:

@@ -55,7 +55,8 @@ from pathlib import Path
 import numpy as np
 
 import kcolor
-from kcolor import color, io, losses, presets, reports, training
+from kcolor import io, losses, presets, training
+from kcolor import report as reports
 from kcolor.callbacks import ColorizationPreview, PandasLogger, TimeBudget
 from kcolor.errors import KcolorError
 from kcolor.formatting import format_value, plural
@@ -219,7 +220,7 @@ def fit_callbacks(config, schedule, fit_val):
 
 def grey_of(rgb: np.ndarray) -> np.ndarray:
     """The grey version of uint8 photos (same L, a = b = 0)."""
-    return color.to_uint8(color.rgb_to_gray(np.asarray(rgb, np.float32) / 255.0))
+    return io.grey_version(np.asarray(rgb, np.float32) / 255.0)
 
 
 def finish(config, model, val, val_paths, *, label, embedder=None, history, wall, argv, meta):

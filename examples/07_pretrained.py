@@ -32,7 +32,8 @@ import numpy as np
 from _load import load_example  # examples/_load.py, beside this script
 
 import kcolor
-from kcolor import io, metrics, presets, reports
+from kcolor import io, metrics, presets
+from kcolor import report as reports
 from kcolor.datasets.augment import resize_fill
 from kcolor.datasets.folder import is_grey
 from kcolor.formatting import format_table, plural

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kcolor import color, metrics, reports
+from kcolor import color, metrics
+from kcolor import report as reports
 from kcolor.callbacks import PandasLogger
 from kcolor.datasets import colored_mnist
 from kcolor.formatting import plural

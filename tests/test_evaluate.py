@@ -229,6 +229,24 @@ def test_oracle_is_perfect_and_beats_grey(photos, tmp_path):
     assert grey["delta_colorfulness"] > 5.0
 
 
+def test_evaluate_and_training_report_the_same_numbers(photos):
+    """One definition of the headline metrics (kcolor.metrics.headline): `kcolor evaluate`
+    (in batches, through its per-image table) and a training run's held-out scores give
+    identical numbers for the same photos."""
+    from kcolor.training.scores import _set_scores
+
+    def warm(greys):
+        return np.clip(greys.astype(int) + [30, 0, -30], 0, 255).astype(np.uint8)
+
+    summary = evaluate(photos, {"warm": warm}, size=SIZE, batch_size=3, progress=False)
+    truths = np.stack(list(_truths(photos).values()))
+    for name, pred in (("warm", warm(grey_version(truths))), (GREY, grey_version(truths))):
+        want = metrics.headline_scores(pred, truths)
+        assert list(want) == SUMMARY
+        assert summary.loc[name, SUMMARY].to_dict() == want
+        assert _set_scores(pred, truths) == want
+
+
 def test_several_models_limit_and_semantic(photos, tmp_path):
     def embedder(rgb):  # a fake classifier: "class" = the dominant RGB channel
         assert rgb.dtype == np.float32 and 0.0 <= rgb.min() and rgb.max() <= 1.0
@@ -286,7 +304,7 @@ def test_unreadable_and_grey_are_counted(photos, tmp_path):
 
 # ---------------------------------------------------------------- the command
 def test_report_caption_and_grid_have_the_same_columns(photos, tmp_path):
-    from kcolor.evaluation import _grid_columns, grid_caption
+    from kcolor.evaluation.report import _grid_columns, grid_caption
 
     evaluate(
         photos,

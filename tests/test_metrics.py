@@ -253,10 +253,12 @@ def test_metrics_do_not_import_datasets_or_models():
     import ast
     from pathlib import Path
 
-    tree = ast.parse(Path(metrics.__file__).read_text())
+    files = sorted(Path(metrics.__file__).parent.glob("*.py"))
+    assert len(files) > 1  # the package's modules, not only its __init__
     imported = {
         (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
-        for node in ast.walk(tree)
+        for path in files
+        for node in ast.walk(ast.parse(path.read_text()))
         if isinstance(node, (ast.Import, ast.ImportFrom))
         for alias in node.names
     }
@@ -306,3 +308,67 @@ def test_frechet_distance_is_a_distance():
     assert d == pytest.approx(10.0, rel=0.2)
     with pytest.raises(ValueError, match="feature arrays"):
         metrics.frechet_distance(a, b[:, :3])
+
+
+# ---------------------------------------------------------------- the headline scores
+def _photos(n, side=24, seed=0):
+    """Blocky random colour photos and a noisy "colourisation" of them, uint8."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (n, side // 4, side // 4, 3), dtype=np.uint8)
+    truth = base.repeat(4, axis=1).repeat(4, axis=2)
+    noise = rng.integers(-40, 41, truth.shape)
+    pred = np.clip(truth.astype(int) + noise, 0, 255).astype(np.uint8)
+    return pred, truth
+
+
+def test_headline_scores_by_the_set_level_functions():
+    """The one definition agrees with the per-image and per-set metric functions."""
+    pred, truth = _photos(5)
+    got = metrics.headline_scores(pred, truth, batch_size=2)
+    assert list(got) == list(metrics.HEADLINE_METRICS)
+    assert got["psnr"] == pytest.approx(np.mean(metrics.psnr(pred, truth)), rel=1e-12)
+    assert got["ssim"] == pytest.approx(np.mean(metrics.ssim(pred, truth)), rel=1e-12)
+    assert got["auc"] == pytest.approx(np.mean(metrics.auc(pred, truth)), rel=1e-12)
+    assert got["colorfulness"] == pytest.approx(np.mean(metrics.colorfulness(pred)), rel=1e-12)
+    assert got["delta_colorfulness"] == pytest.approx(
+        metrics.delta_colorfulness(pred, truth), rel=1e-9
+    )
+    assert got["chroma_ratio"] == pytest.approx(metrics.chroma_ratio(pred, truth), rel=1e-12)
+    assert got["vivid_recall"] == pytest.approx(metrics.vivid_recall(pred, truth), rel=1e-12)
+    # the chunk size changes nothing, not even the last bit
+    assert metrics.headline_scores(pred, truth, batch_size=32) == got
+    assert metrics.headline_scores(pred, truth, batch_size=1) == got
+
+
+def test_image_scores_per_image_and_small_photos():
+    pred, truth = _photos(3, side=8)  # under SSIM's 11 x 11 window
+    scores = metrics.image_scores(pred, truth)
+    assert list(scores) == list(metrics.IMAGE_SCORES)
+    assert all(v.shape == (3,) for v in scores.values())
+    assert np.isnan(scores["ssim"]).all()
+    np.testing.assert_allclose(scores["chroma"], [metrics.chroma(p) for p in pred], rtol=1e-12)
+    hits, strong = metrics.vivid_counts(pred, truth)
+    np.testing.assert_array_equal(scores["vivid_hits"], hits)
+    np.testing.assert_array_equal(scores["vivid_pixels"], strong)
+    summary = metrics.headline_scores(pred, truth)
+    assert math.isnan(summary["ssim"]) and not math.isnan(summary["psnr"])
+    grey = np.full_like(truth, 128)
+    assert math.isnan(metrics.headline_scores(truth, grey)["chroma_ratio"])  # grey originals
+    with pytest.raises(ValueError, match="one shape"):
+        metrics.image_scores(pred[:2], truth)
+    with pytest.raises(ValueError, match="one shape"):
+        metrics.headline_scores(pred[0], truth[0])
+
+
+def test_headline_scores_are_the_old_training_scores():
+    """The numbers a training run reported before there was one definition do not change."""
+    pred, truth = _photos(6, side=32, seed=3)
+    per = [metrics.evaluate_pair(p, t) for p, t in zip(pred, truth, strict=True)]
+    old = {
+        k: float(np.nanmean([r[k] for r in per])) for k in ("psnr", "ssim", "auc", "colorfulness")
+    }
+    old["delta_colorfulness"] = float(metrics.delta_colorfulness(pred, truth))
+    old["chroma_ratio"] = float(metrics.chroma_ratio(pred, truth))
+    new = metrics.headline_scores(pred, truth)
+    for k, v in old.items():
+        assert new[k] == pytest.approx(v, rel=1e-12, abs=0), k

@@ -1,0 +1,209 @@
+"""The one-page HTML report of a training run folder: :func:`build_report`.
+
+Run-directory layout
+--------------------
+A training run (``kcolor train`` writes this; any script can) is a folder::
+
+    run_dir/
+      config.json        the model's configuration (builder and arguments); optional
+      train_config.json  the training configuration (kcolor.training.TrainConfig); optional
+      metadata.json      how it was made (command, data, seed, wall time...); optional
+      history.csv        kcolor.callbacks.PandasLogger, one row per epoch
+      previews/          kcolor.callbacks.ColorizationPreview: preview_epoch_000.png, ...
+      metrics.csv        final evaluation: one row per model/split, one column per
+      (or metrics.json)  metric; a flat {"metric": value} json is one row; optional
+      report.html        written by build_report (self-contained, images embedded)
+      history.png        written by build_report
+      metrics.png        written by build_report (when there are metrics)
+
+Anything else in the folder (checkpoints, weights) is ignored. When
+``history.csv`` is absent, :func:`build_report` uses any other ``*.csv`` that
+has an ``epoch`` column; previews are also looked for directly in ``run_dir``.
+
+Example:
+    >>> from kcolor.report import build_report
+    >>> build_report("runs/demo")                     # doctest: +SKIP
+    PosixPath('runs/demo/report.html')
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from kcolor.errors import DataError
+from kcolor.formatting import format_value
+from kcolor.io import atomic_write_bytes
+from kcolor.report.figures import figure_to_png
+from kcolor.report.history import _load_history, history_caption, plot_history
+from kcolor.report.html import escape, html_page, img_tag, kv_table
+from kcolor.report.tables import _metrics_frame, metrics_html, metrics_table
+
+__all__ = ["build_report"]
+
+
+def _find_history(run_dir: Path):
+    preferred = run_dir / "history.csv"
+    if preferred.exists():
+        return preferred
+    for path in sorted(run_dir.glob("*.csv")):
+        if path.name == "metrics.csv" or path.name.endswith(".batches.csv"):
+            continue
+        try:
+            if "epoch" in pd.read_csv(path, nrows=0).columns:
+                return path
+        except Exception:  # noqa: BLE001 - not a CSV we can read: not a history
+            continue
+    return None
+
+
+def _read_metrics(run_dir: Path):
+    csv, js = run_dir / "metrics.csv", run_dir / "metrics.json"
+    try:
+        if csv.exists():
+            frame = pd.read_csv(csv)
+            first = frame.columns[0]
+            if not pd.api.types.is_numeric_dtype(frame[first]):
+                frame = frame.set_index(first)
+            return frame, csv
+        if js.exists():
+            return _metrics_frame(json.loads(js.read_text())), js
+    except (DataError, TypeError, ValueError, OSError) as exc:
+        raise DataError(f"{csv if csv.exists() else js}: cannot read the metrics: {exc}") from exc
+    return None, None
+
+
+def _summary_cards(history: pd.DataFrame) -> str:
+    cards = [("epochs", str(len(history)))]
+    for col in ("loss", "val_loss"):
+        if col in history.columns and history[col].notna().any():
+            cards.append((f"last {col}", format_value(col, history[col].dropna().iloc[-1])))
+            if col == "val_loss":
+                k = history[col].idxmin()
+                epoch = history["epoch"][k] if "epoch" in history.columns else k
+                best = format_value(col, history[col][k])
+                cards.append(("best val_loss", f"{best} (epoch {format_value('epoch', epoch)})"))
+    if "seconds" in history.columns:
+        cards.append(("training time", f"{format_value('seconds', history['seconds'].sum())} s"))
+    if "images_per_s" in history.columns and history["images_per_s"].notna().any():
+        cards.append(("images / s", format_value("images_per_s", history["images_per_s"].median())))
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><div class="v">{escape(v)}</div><div class="k">{escape(k)}</div></div>'
+            for k, v in cards
+        )
+        + "</div>"
+    )
+
+
+def build_report(run_dir, title=None, max_previews=3, log_scale=False) -> Path:
+    """Write ``run_dir/report.html`` (one self-contained page) and its PNG figures.
+
+    Reads what the run left in ``run_dir`` (see the layout in this module's
+    docstring): the training history, the latest ``max_previews`` preview
+    grids, the metrics, ``config.json``, ``train_config.json`` and ``metadata.json``;
+    sections without data are left out.
+    Writes ``history.png`` (and ``metrics.png``) next to the page; every image
+    is embedded in the HTML as base64, so the page can be mailed on its own.
+
+    Args:
+        run_dir: the run folder.
+        title: page title (default: the folder's name).
+        max_previews: how many of the latest preview grids to show.
+        log_scale: plot the history on a log scale.
+
+    Returns:
+        The path of ``report.html``.
+
+    Raises:
+        DataError: the folder is missing or holds nothing to report.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DataError(f"{run_dir}: no such run folder")
+    title = title or run_dir.resolve().name
+    sections = []
+
+    history_path = _find_history(run_dir)
+    history = _load_history(history_path) if history_path is not None else None
+    if history is not None and not history.empty:
+        fig = plot_history(history, log_scale=log_scale, title=None)
+        png = figure_to_png(fig)
+        atomic_write_bytes(run_dir / "history.png", png)
+        sections.append(
+            "<h2>Training</h2>"
+            + _summary_cards(history)
+            + f"<figure>{img_tag(png, 'training history')}"
+            + f"<figcaption>{escape(history_path.name)}: "
+            + f"{escape(history_caption(history))}</figcaption></figure>"
+        )
+
+    previews = sorted((run_dir / "previews").glob("preview_*.png")) + sorted(
+        run_dir.glob("preview_*.png")
+    )
+    previews = sorted(previews, key=lambda p: p.name)[-max_previews:] if max_previews else []
+    if previews:
+        figures = "".join(
+            f"<figure>{img_tag(p.read_bytes(), p.stem)}"
+            f"<figcaption>{escape(p.name)}</figcaption></figure>"
+            for p in reversed(previews)
+        )
+        sections.append(f'<h2>Previews (latest first)</h2><div class="row">{figures}</div>')
+
+    metrics, metrics_path = _read_metrics(run_dir)
+    if metrics is not None:
+        fig = metrics_table(metrics)
+        atomic_write_bytes(run_dir / "metrics.png", figure_to_png(fig))
+        sections.append(
+            f"<h2>Metrics</h2>{metrics_html(metrics)}"
+            f'<p class="sub">From {escape(metrics_path.name)}; best value per column in bold.</p>'
+        )
+
+    for name, heading in _JSON_SECTIONS:
+        section = _json_section(run_dir / name, heading)
+        if section:
+            sections.append(section)
+
+    if not sections:
+        raise DataError(
+            f"{run_dir}: nothing to report (no history.csv, previews/, metrics.csv|json, "
+            "config.json, train_config.json or metadata.json)"
+        )
+    page = html_page(title, sections, subtitle=["kcolor training report", str(run_dir)])
+    out = run_dir / "report.html"
+    atomic_write_bytes(out, page.encode("utf-8"))
+    return out
+
+
+#: The JSON files of a run shown as key/value tables, with their headings.
+_JSON_SECTIONS = (
+    ("config.json", "Configuration"),
+    ("train_config.json", "Training configuration"),
+    ("metadata.json", "Metadata"),
+)
+
+
+def _json_section(path: Path, heading: str) -> str | None:
+    """A ``<h2>`` and a key/value table of the JSON file ``path``, or ``None`` if absent."""
+    if not path.exists():
+        return None
+    try:
+        value = json.loads(path.read_text())
+    except ValueError as exc:
+        raise DataError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(value, Mapping):
+        return f"<h2>{heading}</h2><pre>{escape(json.dumps(value, indent=2))}</pre>"
+    rows = [(k, _config_value(v)) for k, v in value.items()]
+    return f"<h2>{heading}</h2>{kv_table(rows)}"
+
+
+def _config_value(value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (Sequence, Mapping)):
+        return json.dumps(value)
+    return str(value)
