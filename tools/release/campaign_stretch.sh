@@ -43,6 +43,11 @@ log=$run/stretch-$(date -u +%Y%m%dT%H%M).log
 # raising a priority needs root, so without it the stretch runs at the default.
 prio=(nice -n -5)
 nice -n -5 true 2>/dev/null || prio=()
+# Linux's autogroup shares the CPU between sessions (each shell, each tool call) before nice
+# counts, so a nice value alone does not reach processes started from other sessions: raise
+# the stretch's autogroup too (root only). With autogroup nice -10 the stretch kept about
+# 1.6 of the 2 cores beside six busy test sessions; with plain nice -5 it got 0.3.
+( echo -10 >/proc/self/autogroup ) 2>/dev/null || true
 nohup "${prio[@]}" "$python" "$wt/tools/release/campaign.py" train \
     --campaign "$run/unet-lite0-photos" --cache-dir "$data/cache" --val "$data/val.csv" \
     --init unet-lite0-photos --hours "$hours" --checkpoint-minutes 30 \
