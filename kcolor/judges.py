@@ -1,6 +1,8 @@
-"""Frozen ImageNet classifiers that judge semantic agreement (``kcolor evaluate --semantic``).
+"""Judges: frozen ImageNet classifiers that score semantic agreement (``kcolor evaluate --semantic``).
 
-A judge takes float RGB ``(N, H, W, 3)`` in ``[0, 1]`` (uint8 is divided by 255) and returns
+A judge (a :class:`kcolor.models.classifiers.FrozenClassifier`, as the fusion model's
+embedders of :mod:`kcolor.models.embedders` are; a judge scores photos, an embedder feeds
+a model) takes float RGB ``(N, H, W, 3)`` in ``[0, 1]`` (uint8 is divided by 255) and returns
 class probabilities ``(N, 1000)``; :func:`kcolor.metrics.semantic_agreement` and
 :func:`kcolor.evaluation.score_batch` compare its top-1 class on a colourised photo with its
 top-1 class on the original. Two are registered:
@@ -26,12 +28,12 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from kcolor.models.embedders import (
+from kcolor.models.classifiers import (
     ClassifierPreprocessing,
-    EfficientNetLite0Embedder,
     EfficientNetLiteClassifier,
-    Embedder,
+    FrozenClassifier,
 )
+from kcolor.models.embedders import EfficientNetLite0Embedder
 
 __all__ = [
     "DEFAULT_JUDGE",
@@ -45,7 +47,7 @@ __all__ = [
 DEFAULT_JUDGE = "efficientnet_lite1"
 
 
-class EfficientNetLite1Judge(Embedder):
+class EfficientNetLite1Judge(FrozenClassifier):
     """EfficientNet-Lite1 ImageNet probabilities at 240x240 (the default judge).
 
     Args:
@@ -101,10 +103,10 @@ JUDGES = {
     EfficientNetLite0Embedder.name: EfficientNetLite0Embedder,
 }
 
-_CACHE: dict[str, Embedder] = {}
+_CACHE: dict[str, FrozenClassifier] = {}
 
 
-def get_judge(name: str = DEFAULT_JUDGE) -> Embedder:
+def get_judge(name: str = DEFAULT_JUDGE) -> FrozenClassifier:
     """The judge registered as ``name`` (built once per process, then reused).
 
     Raises:

@@ -1,4 +1,4 @@
-"""kcolor.data: scan, clean, split, overlap, manifests, and the `kcolor data` command."""
+"""kcolor.curation: scan, clean, split, overlap, manifests, and the `kcolor data` command."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import pytest
 from PIL import Image
 from skimage import data as skdata
 
-from kcolor import data as kdata
+from kcolor import curation as kdata
 from kcolor.cli import main
-from kcolor.data import cleaning, duplicates, labels, splitting
-from kcolor.data.manifest import COLUMNS
+from kcolor.curation import cleaning, duplicates, labels, splitting
+from kcolor.curation.manifest import COLUMNS
 from kcolor.errors import DataError
 
 
@@ -372,7 +372,7 @@ def test_clean_exclude_and_leaks():
 def test_clean_report(tmp_path, manifest):
     kept, dropped = kdata.clean(manifest)
     summary = cleaning.summary_table(len(manifest), dropped)
-    from kcolor.data.report import write_report
+    from kcolor.curation.report import write_report
 
     path = write_report(tmp_path / "r.html", kept, dropped, summary, png_dir=tmp_path / "png")
     text = path.read_text()

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 from skimage import data as skdata
 
-from kcolor import data as kdata
+from kcolor import curation as kdata
 from kcolor.cli import main
-from kcolor.data.exclusion import find_excluded, held_out_path
+from kcolor.curation.exclusion import find_excluded, held_out_path
 from kcolor.errors import DataError
 
 

@@ -124,3 +124,21 @@ def test_inception_resnet_v2_random_and_file_origin(tmp_path):
     for a, b in zip(first.network.weights, second.network.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     print(f"InceptionResNetV2 test body: {time.perf_counter() - start:.1f} s")
+
+
+def test_embedders_and_judges_are_frozen_classifiers_with_one_name_each():
+    from kcolor import judges
+    from kcolor.models import classifiers
+
+    # one base class for every frozen ImageNet classifier; "Embedder" only feeds fusion
+    for cls in (*embedders.EMBEDDERS.values(), *judges.JUDGES.values()):
+        assert issubclass(cls, classifiers.FrozenClassifier)
+    assert set(embedders.EMBEDDERS.values()) <= {
+        c
+        for c in vars(embedders).values()
+        if isinstance(c, type) and issubclass(c, embedders.Embedder)
+    }
+    assert not issubclass(judges.EfficientNetLite1Judge, embedders.Embedder)
+    # the layers moved to kcolor.models.classifiers; the old import path still works
+    assert embedders.ClassifierPreprocessing is classifiers.ClassifierPreprocessing
+    assert judges.EfficientNetLiteClassifier is classifiers.EfficientNetLiteClassifier

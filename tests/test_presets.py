@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import kcolor
-from kcolor import Colorizer, artifacts, loading, models, presets
+from kcolor import Colorizer, models, presets
 from kcolor.errors import WeightsError
 
 REAL = ["alpha-woman", "beta-faces", "beta-photos", "fusion-lite0-photos", "unet-lite0-photos"]
@@ -30,33 +30,31 @@ def alpha_preset(tmp_path):
 
 
 def test_the_shipped_presets_are_folders_with_hash_checked_weights():
-    assert artifacts.shipped_names() == REAL
+    assert presets.shipped_names() == REAL
     assert kcolor.DEFAULT_PRESET == presets.DEFAULT_PRESET == "unet-lite0-photos"
     for name in REAL:
-        folder = artifacts.locate(name)
-        config = artifacts.read_config(folder)
-        meta = artifacts.read_metadata(folder)
+        folder = presets.locate(name)
+        config = presets.read_config(folder)
+        meta = presets.read_metadata(folder)
         assert config["builder"] in ("alpha", "beta", "fusion", "unet")
         assert meta["description"] and meta["command"].startswith("kcolor train ")
-        assert meta["weights_sha256"] == artifacts.sha256sum(folder / "model.weights.h5")
-    sizes = sum((artifacts.locate(n) / "model.weights.h5").stat().st_size for n in REAL)
+        assert meta["weights_sha256"] == presets.sha256sum(folder / "model.weights.h5")
+    sizes = sum((presets.locate(n) / "model.weights.h5").stat().st_size for n in REAL)
     assert sizes < 40e6
 
 
 def test_save_to_preset_and_build_model_are_symmetric(alpha_preset):
     model, folder = alpha_preset
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "config.json",
-        "metadata.json",
-        "model.weights.h5",
-    ]
+    names = {p.name for p in folder.iterdir()}
+    assert {"config.json", "metadata.json", "model.weights.h5"} <= names
+    assert names <= {"config.json", "metadata.json", "model.weights.h5", "model.onnx"}
     rebuilt = presets.build_model(folder)
     x = np.random.default_rng(0).uniform(-1, 1, (1, 16, 16, 1)).astype("float32")
     np.testing.assert_allclose(
         rebuilt.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6
     )
-    meta = artifacts.read_metadata(folder)
-    assert meta["weights_sha256"] == artifacts.sha256sum(folder / "model.weights.h5")
+    meta = presets.read_metadata(folder)
+    assert meta["weights_sha256"] == presets.sha256sum(folder / "model.weights.h5")
     assert meta["kcolor_version"] == kcolor.__version__
     with pytest.raises(WeightsError, match="holds a preset already"):
         presets.save_to_preset(model, folder, builder="alpha", args={})
@@ -68,7 +66,7 @@ def test_a_folder_loads_everywhere_a_name_does(alpha_preset):
     assert colorizer.input_size == (32, 32)
     assert colorizer.colorize(np.zeros((20, 30), np.uint8)).shape == (20, 30, 3)
     assert models.alpha((None, None, 1), weights=str(folder)).count_params() == 32_202
-    loaded = loading.load(folder)
+    loaded = presets.load(folder)
     assert loaded.folder == folder and loaded.input_size == 32
 
 
@@ -87,7 +85,7 @@ def test_from_preset_without_a_name_is_the_default():
 
 def test_unknown_preset_lists_the_available_ones():
     with pytest.raises(WeightsError, match="beta-photos") as info:
-        loading.check_spec("no-such-preset")
+        presets.check_spec("no-such-preset")
     assert "kcolor models" in str(info.value)
 
 
@@ -131,7 +129,7 @@ def test_url_preset_downloads_once_checks_its_hash_and_is_cached(
     with zipfile.ZipFile(archive, "w") as z:
         for f in folder.iterdir():
             z.write(f, f"my-alpha/{f.name}")
-    digest = artifacts.sha256sum(archive)
+    digest = presets.sha256sum(archive)
     presets.register_preset("test-url", url=archive.as_uri(), sha256=digest)
     try:
         assert not presets.is_installed("test-url")
@@ -192,7 +190,7 @@ def test_old_run_folders_say_how_to_convert_and_convert(tmp_path):
         )
     )
     with pytest.raises(WeightsError, match="kcolor convert"):
-        loading.check_spec(old)
+        presets.check_spec(old)
     new = presets.convert_legacy(old, tmp_path / "new")
     assert Colorizer.from_preset(new).input_size == (32, 32)
     example = tmp_path / "example-run"
@@ -213,7 +211,7 @@ def test_export_preset_stores_float16_and_keeps_history(alpha_preset, tmp_path):
     _, folder = alpha_preset
     (folder / "history.csv").write_text("epoch,loss\n0,1.0\n")
     out = presets.export_preset(folder, tmp_path / "shipped", note="x")
-    assert artifacts.read_metadata(out)["weights_dtype"] == "float16"
+    assert presets.read_metadata(out)["weights_dtype"] == "float16"
     assert (out / "history.csv").read_text().startswith("epoch,loss")
     assert presets.build_model(out).count_params() == 32_202
     shutil.rmtree(out)

@@ -1,44 +1,45 @@
-"""Preparing photo sets with pandas: scan folders into a manifest, clean it, split it.
+"""Deprecated: ``kcolor.data`` is now :mod:`kcolor.curation` (this alias goes in the next release).
 
-* :func:`scan` - one row per file: size, mode, greyness, colourfulness, perceptual hash,
-  near-duplicates, read errors (:mod:`kcolor.data.scanner`);
-* :func:`clean` - drop rows by rule (errors, grey, duplicates, small) with a report;
-* :func:`split` - deterministic train/val/test, stratified, near-duplicate groups kept whole;
-* :func:`find_overlap` - photos of a folder that near-duplicate a manifest's (leakage check);
-* :func:`read_manifest`, :func:`write_manifest`, :func:`manifest_paths` - manifest files.
-
-The ``kcolor data`` command (:mod:`kcolor.data.cli`) runs them from the shell. Nothing here
-imports Keras or torch; pandas and matplotlib load on first use.
+Importing ``kcolor.data`` warns once with ``DeprecationWarning`` and gives the
+:mod:`kcolor.curation` package itself; ``kcolor.data.manifest`` and the other submodules
+are the ``kcolor.curation`` ones (same module objects, so patches reach both).
 
 Example:
-    >>> from kcolor import data
-    >>> manifest = data.scan(["photos/"])                          # doctest: +SKIP
-    >>> kept, dropped = data.clean(manifest, drop=("errors", "grey", "duplicates"))  # doctest: +SKIP
-    >>> splits = data.split(kept, val=0.05, test=0.05, seed=0)     # doctest: +SKIP
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", DeprecationWarning)
+    ...     from kcolor.data.manifest import COLUMNS
+    >>> from kcolor.curation import manifest
+    >>> COLUMNS is manifest.COLUMNS
+    True
 """
 
-from __future__ import annotations
+import importlib.abc
+import importlib.util
+import sys
 
-_LAZY = {
-    "scan": "kcolor.data.scanner",
-    "clean": "kcolor.data.cleaning",
-    "split": "kcolor.data.splitting",
-    "find_overlap": "kcolor.data.overlap",
-    "read_manifest": "kcolor.data.manifest",
-    "write_manifest": "kcolor.data.manifest",
-    "manifest_paths": "kcolor.data.manifest",
-    "COLUMNS": "kcolor.data.manifest",
-}
+from kcolor._deprecated import alias
 
-__all__ = sorted(_LAZY)
+_OLD, _NEW = __name__, "kcolor.curation"
 
 
-def __getattr__(name):
-    # Lazy, so that `kcolor --help` (which registers `kcolor data`) does not load pandas.
-    if name in _LAZY:
-        import importlib
+class _SubmoduleAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Import ``kcolor.data.X`` as the module ``kcolor.curation.X``."""
 
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'kcolor.data' has no attribute {name!r}")
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.startswith(_OLD + "."):
+            return importlib.util.spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec):
+        module = importlib.import_module(_NEW + spec.name[len(_OLD) :])
+        sys.modules[spec.name] = module
+        return module
+
+    def exec_module(self, module):
+        pass
+
+
+if not any(isinstance(f, _SubmoduleAlias) for f in sys.meta_path):
+    sys.meta_path.insert(0, _SubmoduleAlias())
+alias(__name__, _NEW)

@@ -190,7 +190,7 @@ class ImageFolderDataset(LabBatches):
             >>> train = ImageFolderDataset.from_manifest("splits/train.csv", size=128,
             ...                                          augment=True)   # doctest: +SKIP
         """
-        from kcolor.data.manifest import manifest_paths
+        from kcolor.curation.manifest import manifest_paths
 
         return cls(manifest_paths(manifest), **kwargs)
 

@@ -34,7 +34,6 @@ Example:
 """
 
 from kcolor.models import backbones, color_classes
-from kcolor.models._weights import KNOWN_PARAM_COUNTS, load_weights
 from kcolor.models.alpha import alpha
 from kcolor.models.beta import beta
 from kcolor.models.cnn import cnn
@@ -43,6 +42,7 @@ from kcolor.models.fusion import BroadcastEmbedding, fusion
 from kcolor.models.linear import linear
 from kcolor.models.model import ColorModel
 from kcolor.models.unet import set_backbone_trainable, unet
+from kcolor.presets.weights import KNOWN_PARAM_COUNTS, load_weights
 
 _EMBEDDERS = ("Embedder", "EfficientNetLite0Embedder", "InceptionResNetV2Embedder", "get_embedder")
 

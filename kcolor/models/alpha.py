@@ -5,8 +5,8 @@ from __future__ import annotations
 import keras
 
 from kcolor.models._blocks import conv, image_shape, stack, up
-from kcolor.models._weights import load_weights
 from kcolor.models.model import ColorModel
+from kcolor.presets.weights import load_weights
 
 
 def alpha(input_shape=(None, None, 1), weights=None):

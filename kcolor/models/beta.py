@@ -5,8 +5,8 @@ from __future__ import annotations
 import keras
 
 from kcolor.models._blocks import conv, image_shape, stack, up
-from kcolor.models._weights import load_weights
 from kcolor.models.model import ColorModel
+from kcolor.presets.weights import load_weights
 
 
 def beta(input_shape=(256, 256, 1), weights=None):

@@ -6,9 +6,9 @@ import keras
 
 from kcolor import layers
 from kcolor.models._blocks import conv, up
-from kcolor.models._weights import load_weights
 from kcolor.models.fusion import BroadcastEmbedding
 from kcolor.models.model import ColorModel
+from kcolor.presets.weights import load_weights
 
 
 def cnn(

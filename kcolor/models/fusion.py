@@ -6,8 +6,8 @@ import keras
 from keras import ops
 
 from kcolor.models._blocks import conv, image_shape, stack, up
-from kcolor.models._weights import load_weights
 from kcolor.models.model import ColorModel
+from kcolor.presets.weights import load_weights
 
 
 @keras.saving.register_keras_serializable(package="kcolor")

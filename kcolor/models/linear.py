@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import keras
 
-from kcolor.models._weights import load_weights
 from kcolor.models.model import ColorModel
+from kcolor.presets.weights import load_weights
 
 
 def linear(

@@ -8,7 +8,6 @@ from keras import ops
 from kcolor import color
 from kcolor import layers as klayers
 from kcolor.models._blocks import image_shape
-from kcolor.models._weights import load_weights
 from kcolor.models.backbones import _fast
 from kcolor.models.backbones.efficientnet_lite import (
     RGB_MEAN,
@@ -19,6 +18,7 @@ from kcolor.models.backbones.efficientnet_lite import (
 )
 from kcolor.models.color_classes import ColorClassLogits, set_class_weights
 from kcolor.models.model import ColorModel
+from kcolor.presets.weights import load_weights
 
 #: Input height and width must be multiples of this (the encoder's stride).
 UNET_STRIDE = 32

@@ -305,7 +305,7 @@ def load_backbone_weights(model, weights):
     path = Path(os.fspath(weights)).expanduser()
     if path.suffix.lower() in (".pth", ".pt"):
         return load_torch_checkpoint(model, path)
-    from kcolor.models._weights import load_weights_file
+    from kcolor.presets.weights import load_weights_file
 
     return load_weights_file(model, path)
 

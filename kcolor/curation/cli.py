@@ -32,7 +32,7 @@ _int_at_least, _fraction = argtypes.int_at_least, argtypes.fraction
 
 
 def _rules(text):
-    from kcolor.data.cleaning import RULES  # numpy only
+    from kcolor.curation.cleaning import RULES  # numpy only
 
     rules = [r.strip() for r in text.split(",") if r.strip()]
     unknown = [r for r in rules if r not in RULES]
@@ -50,7 +50,7 @@ def _hash_options(p):
         default=None,
         metavar="BITS",
         help="most phash bits (of 64) near-duplicates may differ in (default %(default)s: "
-        "see kcolor.data.duplicates)",
+        "see kcolor.curation.duplicates)",
     )
     p.add_argument(
         "--max-dhash-distance",
@@ -258,8 +258,8 @@ def scan_summary(df):
 
 
 def _cmd_scan(args) -> int:
-    from kcolor.data.manifest import write_manifest
-    from kcolor.data.scanner import GREY_THRESHOLD, scan
+    from kcolor.curation.manifest import write_manifest
+    from kcolor.curation.scanner import GREY_THRESHOLD, scan
 
     suffix = args.output.lower().rsplit(".", 1)[-1]
     if suffix not in ("csv", "parquet", "pq"):
@@ -295,10 +295,10 @@ def _cmd_scan(args) -> int:
 def _cmd_clean(args) -> int:
     import os
 
-    from kcolor.data.cleaning import clean, summary_table
-    from kcolor.data.exclusion import held_out_path
-    from kcolor.data.manifest import read_manifest, write_manifest
-    from kcolor.data.report import write_report
+    from kcolor.curation.cleaning import clean, summary_table
+    from kcolor.curation.exclusion import held_out_path
+    from kcolor.curation.manifest import read_manifest, write_manifest
+    from kcolor.curation.report import write_report
 
     df = read_manifest(args.manifest)
     kept, dropped = clean(
@@ -330,8 +330,8 @@ def _cmd_clean(args) -> int:
 def _cmd_split(args) -> int:
     from pathlib import Path
 
-    from kcolor.data.manifest import read_manifest, write_manifest
-    from kcolor.data.splitting import SPLITS, split, split_table
+    from kcolor.curation.manifest import read_manifest, write_manifest
+    from kcolor.curation.splitting import SPLITS, split, split_table
 
     manifest = read_manifest(args.manifest)
     leaks = _split_leaks(args, manifest)
@@ -363,7 +363,7 @@ def _cmd_split(args) -> int:
 
 
 def _has_held_out(manifest) -> bool:
-    from kcolor.data.exclusion import held_out_path
+    from kcolor.curation.exclusion import held_out_path
 
     return os.path.exists(held_out_path(manifest))
 
@@ -372,7 +372,7 @@ def _split_leaks(args, manifest):
     """Rows of ``manifest`` that are, or near-duplicate, a held-out photo."""
     import pandas as pd
 
-    from kcolor.data.exclusion import find_excluded, held_out_path, leak_check
+    from kcolor.curation.exclusion import find_excluded, held_out_path, leak_check
     from kcolor.errors import KcolorError
 
     leaks = []
@@ -412,7 +412,7 @@ def _warn_test_like(manifest) -> None:
 
 
 def _cmd_overlap(args) -> int:
-    from kcolor.data.overlap import find_overlap
+    from kcolor.curation.overlap import find_overlap
 
     pairs, scanned = find_overlap(
         args.manifest,

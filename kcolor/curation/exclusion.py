@@ -9,7 +9,7 @@ when the pattern matches
   folder on disk, the row's file lies under it (the same file, however it was named when
   scanned).
 
-A row is a **leak** when it is a near-duplicate (:mod:`kcolor.data.duplicates`: both
+A row is a **leak** when it is a near-duplicate (:mod:`kcolor.curation.duplicates`: both
 perceptual hashes close) of an excluded row, or of a photo in a pattern's folder on disk
 that the manifest does not hold: a copy of a test photo under another name is caught too.
 
@@ -40,7 +40,7 @@ from pathlib import PurePath
 
 import numpy as np
 
-from kcolor.data.duplicates import MAX_DHASH_DISTANCE, MAX_DISTANCE, manifest_pairs
+from kcolor.curation.duplicates import MAX_DHASH_DISTANCE, MAX_DISTANCE, manifest_pairs
 from kcolor.errors import DataError
 
 __all__ = ["ExclusionResult", "find_excluded", "held_out_path", "leak_check"]
@@ -117,10 +117,10 @@ def find_excluded(
             present).
         patterns: folder labels, shell patterns or folders on disk.
         max_distance, max_dhash_distance: near-duplicate thresholds
-            (:mod:`kcolor.data.duplicates`).
-        scan_kwargs: for :func:`kcolor.data.scan` when a pattern is a folder on disk
+            (:mod:`kcolor.curation.duplicates`).
+        scan_kwargs: for :func:`kcolor.curation.scan` when a pattern is a folder on disk
             (``workers``, ``progress``).
-        groups: each row's near-duplicate group (:func:`kcolor.data.cleaning.group_keys`);
+        groups: each row's near-duplicate group (:func:`kcolor.curation.cleaning.group_keys`);
             a row sharing a group with an excluded row is a leak too.
 
     Raises:
@@ -197,7 +197,7 @@ def find_excluded(
 
 def _scan_folder(folder, scan_kwargs):
     """Hashes of the photos in a held-out folder on disk (cached by the scanner's callers)."""
-    from kcolor.data.scanner import scan
+    from kcolor.curation.scanner import scan
 
     kwargs = {"progress": False, **(scan_kwargs or {})}
     try:

@@ -10,8 +10,6 @@ for ``small`` the smallest first; for ``errors`` a table of files and reasons.
 
 from __future__ import annotations
 
-import base64
-import html
 import io as pyio
 import os
 from pathlib import Path
@@ -19,9 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from kcolor import io
-from kcolor.data.cleaning import RULES
-from kcolor.data.duplicates import _popcount, hash_values
+from kcolor.curation.cleaning import RULES
+from kcolor.curation.duplicates import _popcount, hash_values
 from kcolor.errors import ImageReadError
+from kcolor.report.html import escape, img_tag, page
 
 __all__ = ["contact_sheet", "histograms", "write_report"]
 
@@ -223,8 +222,8 @@ def write_report(
 
     Args:
         path: the ``.html`` file to write.
-        kept, dropped: what :func:`kcolor.data.clean` returned.
-        summary: :func:`kcolor.data.cleaning.summary_table`.
+        kept, dropped: what :func:`kcolor.curation.clean` returned.
+        summary: :func:`kcolor.curation.cleaning.summary_table`.
         per_rule: photos per contact sheet.
         title: the page title.
         png_dir: also save each figure there as a PNG file.
@@ -237,11 +236,6 @@ def write_report(
     figures = [("sizes, chroma and colourfulness", histograms(kept, dropped))]
     figures += _sheets(kept, dropped, per_rule)
     parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em;max-width:1200px}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px}"
-        "img{max-width:100%}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
         f"<p>{len(kept) + len(dropped)} rows: {len(kept)} kept, {len(dropped)} dropped.</p>",
         summary.to_html(index=False),
     ]
@@ -251,11 +245,9 @@ def write_report(
         png = _png(fig)
         if png_dir is not None:
             Path(png_dir, f"figure_{k}.png").write_bytes(png)
-        data = base64.b64encode(png).decode("ascii")
-        parts.append(f"<h2>{html.escape(caption)}</h2><img src='data:image/png;base64,{data}'>")
+        parts.append(f"<h2>{escape(caption)}</h2>{img_tag(png, caption)}")
     errors = dropped[dropped["reason"] == "errors"] if len(dropped) else dropped
     if len(errors):
         parts.append(f"<h2>errors ({len(errors)})</h2>")
         parts.append(errors[["path", "error"]].head(500).to_html(index=False))
-    parts.append("</body></html>")
-    return io.atomic_write_bytes(path, "\n".join(parts).encode("utf-8"))
+    return io.atomic_write_bytes(path, page(title, "\n".join(parts)).encode("utf-8"))

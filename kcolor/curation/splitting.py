@@ -2,7 +2,7 @@
 
 How rows are assigned:
 
-1. Rows are grouped by near-duplicate group (:func:`kcolor.data.cleaning.group_keys`);
+1. Rows are grouped by near-duplicate group (:func:`kcolor.curation.cleaning.group_keys`);
    a group is one unit and goes to one split whole, so near-duplicates never straddle
    splits. A unit belongs to the folder and label of its original (the row that the
    others' ``duplicate_of`` names; else its first path).
@@ -14,7 +14,7 @@ How rows are assigned:
    share (to within a group's size), and each label about its share (exactly, when a label
    has enough units; a label with one unit goes to a split at random).
 
-Labels come from the manifest's ``label`` column (see :mod:`kcolor.data.labels`), else
+Labels come from the manifest's ``label`` column (see :mod:`kcolor.curation.labels`), else
 from the file names. The randomness of a folder depends only on ``seed`` and the folder's
 name, and units are ordered by their paths first, so the split does not depend on the
 manifest's row order nor on the other folders.
@@ -26,9 +26,9 @@ import zlib
 
 import numpy as np
 
-from kcolor.data.cleaning import group_keys
-from kcolor.data.labels import label_from_name
-from kcolor.data.manifest import read_manifest
+from kcolor.curation.cleaning import group_keys
+from kcolor.curation.labels import label_from_name
+from kcolor.curation.manifest import read_manifest
 from kcolor.errors import DataError
 
 __all__ = ["SPLITS", "split", "split_table"]
@@ -40,7 +40,7 @@ def split(manifest, *, val: float = 0.05, test: float = 0.05, seed: int = 0):
     """The manifest with a ``split`` column: ``"train"``, ``"val"`` or ``"test"``.
 
     Args:
-        manifest: a manifest file or ``DataFrame`` (see :func:`kcolor.data.read_manifest`).
+        manifest: a manifest file or ``DataFrame`` (see :func:`kcolor.curation.read_manifest`).
         val: fraction of each folder's rows for validation.
         test: fraction of each folder's rows for testing.
         seed: the random seed; the same manifest and seed always give the same split.

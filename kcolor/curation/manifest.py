@@ -16,7 +16,7 @@ from kcolor.io import atomic_path
 
 __all__ = ["COLUMNS", "manifest_paths", "normalise", "read_manifest", "write_manifest"]
 
-#: The columns :func:`kcolor.data.scan` writes, in order (see :mod:`kcolor.data.scanner`).
+#: The columns :func:`kcolor.curation.scan` writes, in order (see :mod:`kcolor.curation.scanner`).
 COLUMNS = (
     "path",
     "folder",

@@ -5,10 +5,10 @@ then shrunk to at most :data:`THUMB_SIDE` pixels a side), in worker processes; n
 but the row comes back, so memory does not grow with the photos' sizes. A file that
 cannot be read becomes a row with its ``error`` and never stops the scan.
 
-Columns (see :data:`kcolor.data.manifest.COLUMNS`):
+Columns (see :data:`kcolor.curation.manifest.COLUMNS`):
 
 * ``path`` (absolute), ``folder`` (the scanned folder, relative to the common parent of
-  all folders scanned), ``label`` (see :func:`kcolor.data.labels.LabelFinder`), ``bytes``;
+  all folders scanned), ``label`` (see :func:`kcolor.curation.labels.LabelFinder`), ``bytes``;
 * ``format``, ``mode``, ``width``, ``height`` (as displayed, after the EXIF orientation);
 * ``chroma``: the 99th percentile of the CIELAB chroma ``sqrt(a**2 + b**2)`` over the
   thumbnail's pixels; ``grey``: ``chroma < grey_threshold`` (:data:`GREY_THRESHOLD`);
@@ -16,7 +16,7 @@ Columns (see :data:`kcolor.data.manifest.COLUMNS`):
   ``mean_l``: the thumbnail's mean CIELAB L (0-100);
 * ``hash`` and ``dhash``: ``imagehash.phash`` and ``imagehash.dhash`` of the thumbnail
   (64 bits each, hexadecimal); ``duplicate_of`` and ``group``: see
-  :func:`kcolor.data.duplicates.near_duplicates`;
+  :func:`kcolor.curation.duplicates.near_duplicates`;
 * ``error``: why the file could not be read, empty otherwise.
 """
 
@@ -33,9 +33,9 @@ import numpy as np
 from PIL import Image
 
 from kcolor import color, io
-from kcolor.data.duplicates import near_duplicates
-from kcolor.data.labels import LabelFinder
-from kcolor.data.manifest import COLUMNS, normalise
+from kcolor.curation.duplicates import near_duplicates
+from kcolor.curation.labels import LabelFinder
+from kcolor.curation.manifest import COLUMNS, normalise
 from kcolor.errors import DataError, ImageReadError
 
 __all__ = ["GREY_THRESHOLD", "THUMB_SIDE", "analyse_file", "folder_names", "scan"]
@@ -257,11 +257,11 @@ def scan(
             get an ``error``, e.g. "not an image file").
         progress: show a progress bar on stderr.
         duplicates: fill ``duplicate_of`` and ``group`` (see
-            :func:`kcolor.data.duplicates.near_duplicates`).
+            :func:`kcolor.curation.duplicates.near_duplicates`).
         **duplicate_kwargs: ``max_distance`` / ``max_dhash_distance`` for it.
 
     Returns:
-        The manifest, columns :data:`kcolor.data.manifest.COLUMNS`.
+        The manifest, columns :data:`kcolor.curation.manifest.COLUMNS`.
 
     Raises:
         kcolor.errors.DataError: when a folder does not exist or none holds any file.

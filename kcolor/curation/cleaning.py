@@ -3,7 +3,7 @@
 The rules, applied in this order (a row is counted under the first rule that drops it):
 
 * ``excluded``: rows of the held-out sets given in ``exclude`` (by folder label, by path,
-  or under a folder on disk: :mod:`kcolor.data.exclusion`), e.g. test folders; always
+  or under a folder on disk: :mod:`kcolor.curation.exclusion`), e.g. test folders; always
   applied when ``exclude`` is given;
 * ``leak``: rows that near-duplicate a held-out photo (in the manifest or in an excluded
   folder on disk), or share a near-duplicate group (:func:`group_keys`) with one: copies of
@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kcolor.data.exclusion import find_excluded
-from kcolor.data.manifest import read_manifest
+from kcolor.curation.exclusion import find_excluded
+from kcolor.curation.manifest import read_manifest
 from kcolor.errors import DataError
 
 __all__ = ["RULES", "clean", "cluster_keys", "group_keys", "summary_table"]
@@ -57,20 +57,20 @@ def clean(
     """Split a manifest into the rows kept and the rows dropped, with the reason.
 
     Args:
-        manifest: a manifest (file or ``DataFrame``, see :func:`kcolor.data.read_manifest`).
+        manifest: a manifest (file or ``DataFrame``, see :func:`kcolor.curation.read_manifest`).
         drop: the rules to apply, any of :data:`RULES` (a comma-separated string works).
         min_side: for ``small``: the fewest pixels the shorter side may have.
         grey_threshold: for ``grey``: re-decide greyness as ``chroma < grey_threshold``
             instead of using the manifest's ``grey`` column.
         exclude: held-out sets: folder labels, shell patterns (``bsds500/test``,
             ``*/test``) or folders on disk, whose rows, and their near-duplicates
-            anywhere, are dropped (:func:`kcolor.data.exclusion.find_excluded`).
+            anywhere, are dropped (:func:`kcolor.curation.exclusion.find_excluded`).
         scan_kwargs: for scanning an excluded folder on disk that the manifest lacks.
 
     Returns:
         ``(kept, dropped)``: two ``DataFrame`` in manifest order; ``dropped`` has a
         ``reason`` column (the rule's name). With ``exclude``, ``dropped.attrs["exclusion"]``
-        is the :class:`~kcolor.data.exclusion.ExclusionResult` (what each pattern matched,
+        is the :class:`~kcolor.curation.exclusion.ExclusionResult` (what each pattern matched,
         and the held-out photos).
 
     Raises:

@@ -11,14 +11,14 @@ import os
 
 import numpy as np
 
-from kcolor.data.duplicates import (
+from kcolor.curation.duplicates import (
     MAX_DHASH_DISTANCE,
     MAX_DISTANCE,
     hash_values,
     manifest_pairs,
 )
-from kcolor.data.manifest import read_manifest
-from kcolor.data.scanner import scan
+from kcolor.curation.manifest import read_manifest
+from kcolor.curation.scanner import scan
 
 __all__ = ["find_overlap"]
 
@@ -42,8 +42,8 @@ def find_overlap(
     Args:
         manifest: a manifest file or ``DataFrame`` with ``hash`` and ``dhash`` columns.
         dirs: folders (or files) to check.
-        max_distance, max_dhash_distance: as in :mod:`kcolor.data.duplicates`.
-        **scan_kwargs: for :func:`kcolor.data.scan` (``workers``, ``progress`` ...).
+        max_distance, max_dhash_distance: as in :mod:`kcolor.curation.duplicates`.
+        **scan_kwargs: for :func:`kcolor.curation.scan` (``workers``, ``progress`` ...).
 
     Returns:
         ``(overlap, scanned)``: ``overlap`` a ``DataFrame`` with one row per matching pair,

@@ -1,0 +1,96 @@
+"""kcolor.data -> kcolor.curation, kcolor.artifacts/loading/models._weights -> kcolor.presets.
+
+The old import paths still work, warn once with ``DeprecationWarning`` naming the new path,
+and give the new module objects (so a patch reaches both); kcolor itself never uses them;
+presets and curation import nothing above them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+import warnings
+
+import pytest
+from test_imports import PACKAGE, import_graph
+
+OLD_TO_NEW = [
+    ("kcolor.data", "kcolor.curation"),
+    ("kcolor.data.manifest", "kcolor.curation.manifest"),
+    ("kcolor.data.cli", "kcolor.curation.cli"),
+    ("kcolor.artifacts", "kcolor.presets"),
+    ("kcolor.loading", "kcolor.presets.loader"),
+    ("kcolor.models._weights", "kcolor.presets.weights"),
+]
+
+
+def _forget(old: str) -> None:
+    """Drop ``old`` (and, for ``kcolor.data``, the package too) from ``sys.modules``."""
+    for name in [old, old.rpartition(".")[0] if old.startswith("kcolor.data.") else ""]:
+        sys.modules.pop(name, None)
+
+
+@pytest.mark.parametrize("old, new", OLD_TO_NEW)
+def test_old_paths_warn_and_are_the_new_modules(old, new):
+    _forget(old)
+    with pytest.warns(DeprecationWarning, match=r"kcolor\.(curation|presets)"):
+        module = importlib.import_module(old)
+    assert module is importlib.import_module(new)
+
+
+def test_old_names_still_work():
+    for name in ("kcolor.data", "kcolor.data.manifest", "kcolor.artifacts", "kcolor.loading"):
+        sys.modules.pop(name, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from kcolor.data.manifest import COLUMNS
+
+        from kcolor.artifacts import DEFAULT_PRESET, locate, read_config
+        from kcolor.data import scan
+        from kcolor.loading import Loaded, check_spec, load
+    from kcolor import curation, presets
+
+    assert COLUMNS is curation.manifest.COLUMNS and scan is curation.scan
+    assert read_config(locate(DEFAULT_PRESET))["builder"] == "unet"
+    assert (Loaded, check_spec, load) == (presets.Loaded, presets.check_spec, presets.load)
+
+
+def test_kcolor_itself_uses_no_old_path():
+    old = {"kcolor.data", "kcolor.artifacts", "kcolor.loading", "kcolor.models._weights"}
+    graph = import_graph(PACKAGE)
+    users = {m: sorted(set(e) & old) for m, e in graph.items() if set(e) & old and m not in old}
+    assert not users, f"import the new paths instead: {users}"
+    # and the `kcolor data` command runs without a DeprecationWarning
+    done = subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning", "-m", "kcolor", "data", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "scan" in done.stdout
+
+
+# Upward imports tolerated for now, as (importer, imported), each with a TODO.
+# TODO(export helper): save_to_preset calls kcolor.inference.export.after_save (model.onnx);
+# move the ONNX writing below presets (or have the callers run it) and drop this entry.
+KNOWN_UPWARD = {("kcolor.presets.save", "kcolor.inference.export")}
+
+
+@pytest.mark.parametrize("package", ["kcolor.presets", "kcolor.curation"])
+def test_presets_and_curation_import_nothing_above_them(package):
+    above = ("kcolor.inference", "kcolor.training", "kcolor.evaluation", "kcolor.cli")
+    above += ("kcolor.serve", "kcolor.distributed", "kcolor.colorizer")
+    graph = import_graph(PACKAGE)
+    bad = {
+        m: [t for t in edges if t.startswith(above) and (m, t) not in KNOWN_UPWARD]
+        for m, edges in graph.items()
+        if m == package or m.startswith(package + ".")
+    }
+    assert not {m: t for m, t in bad.items() if t}, bad
+
+
+def test_known_upward_imports_are_still_real():
+    graph = import_graph(PACKAGE)
+    assert not [(a, b) for a, b in KNOWN_UPWARD if b not in graph.get(a, {})], "remove them"
