@@ -45,8 +45,8 @@ def main() -> None:
     parser.add_argument("-o", "--output", default=None, help="also write the manifest")
     args = parser.parse_args()
 
-    from kcolor.data import scanner
-    from kcolor.data.manifest import write_manifest
+    from kcolor.curation import scanner
+    from kcolor.curation.manifest import write_manifest
 
     missing = [d for d in args.dirs if not os.path.isdir(d)]
     if missing:

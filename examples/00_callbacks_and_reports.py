@@ -2,7 +2,7 @@
 
 Trains a small convolutional colouriser on crops of scikit-image's sample
 photos (no download) with the kcolor callbacks, then writes the run folder
-that ``kcolor.reports.build_report`` turns into one HTML page::
+that ``kcolor.report.build_report`` turns into one HTML page::
 
     runs/00_callbacks/
       config.json    history.csv    previews/preview_epoch_*.png

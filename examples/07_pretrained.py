@@ -4,7 +4,7 @@ The article ends by colouring photos the networks never saw. This example loads 
 preset that ships with kcolor (:mod:`kcolor.presets`: the alpha, beta and full versions,
 trained by examples 04-06) through :meth:`kcolor.Colorizer.from_preset` and colours the
 article's test photos (``../shared/data/article/test``), writing one comparison grid
-(:func:`kcolor.reports.compare_grid`): grey | each preset | truth.
+(:func:`kcolor.report.compare_grid`): grey | each preset | truth.
 
 ``--evaluate DIR`` measures presets on a folder of colour photos (grey ones dropped, each
 resized to fill ``--eval-size`` and centre-cropped): PSNR, SSIM, AuC, colourfulness, ΔCF

@@ -54,8 +54,8 @@ def fraction(text: str) -> float:
 
 
 def vividness(text: str) -> float:
-    """A ``type=`` for ``--vividness``: a number from 0 to 1 (:func:`kcolor.inference.vividness.check`)."""
-    from kcolor import vividness as _vividness  # no numpy, no Keras
+    """A ``type=`` for ``--vividness``: a number from 0 to 1 (:func:`kcolor.presets.vividness_record.check`)."""
+    from kcolor.presets import vividness_record as _vividness  # no numpy, no Keras
 
     try:
         return _vividness.check(text)

@@ -5,6 +5,8 @@
   the true colour photo, plus an optional MSE on ab.
 * :class:`SaturationMSE` - MSE on ab plus a penalty on *lost* chroma, against
   the "mostly brown" outputs of MSE.
+* :class:`AbHuber` - Huber loss on ab (quadratic below ``delta`` ab units, linear above),
+  the regression counterpart of :class:`kcolor.models.color_classes.ColorClassLoss`.
 
 **Where the luminance comes from.** A Keras loss only sees ``(y_true, y_pred)``,
 but a colour image (and so a perceptual loss) needs L as well as ab. kcolor
@@ -343,8 +345,46 @@ class SaturationMSE(keras.losses.Loss):
         return {**super().get_config(), "penalty": self.penalty}
 
 
+@keras.saving.register_keras_serializable(package="kcolor")
+class AbHuber(keras.losses.Loss):
+    """Huber loss on encoded ab, the regression head's counterpart of :class:`ColorClassLoss`.
+
+    Reads ab from the last two channels of ``y_true`` (so packed ``(N, H, W, 3)``
+    targets work); ``delta`` is in ab units (quadratic below, linear above).
+
+    Args:
+        delta: the switch from quadratic to linear, in ab units (default 10).
+        reduction, name: as ``keras.losses.Loss``.
+
+    Example:
+        >>> import numpy as np
+        >>> loss = AbHuber(delta=10.0)
+        >>> y_true = np.zeros((1, 2, 2, 2), "float32")
+        >>> round(float(loss(y_true, y_true + 5 / 128)), 4)  # 5 ab units off: 0.5 * (5/128)**2
+        0.0008
+    """
+
+    def __init__(
+        self, delta: float = 10.0, reduction="sum_over_batch_size", name="ab_huber", **kwargs
+    ):
+        super().__init__(name=name, reduction=reduction, **kwargs)
+        self.delta = float(delta)
+
+    def call(self, y_true, y_pred):
+        d = self.delta / color.AB_SCALE
+        error = ops.abs(ops.cast(y_pred, "float32") - ops.cast(y_true[..., -2:], "float32"))
+        quadratic = ops.minimum(error, d)
+        loss = 0.5 * quadratic**2 + d * (error - quadratic)
+        # In units of (ab / 128)**2 as MSE on encoded ab, per pixel (mean over a and b).
+        return ops.mean(loss, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "delta": self.delta}
+
+
 __all__ = [
     "FEATURE_MODELS",
+    "AbHuber",
     "PackedLTargets",
     "PerceptualLoss",
     "SaturationMSE",

@@ -351,6 +351,53 @@ def test_lazy_import():
     assert kcolor.callbacks.PandasLogger is PandasLogger
 
 
+def test_the_package_keeps_every_old_name():
+    from kcolor import callbacks
+    from kcolor.callbacks import checkpoint, pandas_logger, preview, time_budget
+
+    old = ["BestModelCheckpoint", "ColorizationPreview", "PandasLogger", "TimeBudget"]
+    old += ["BOOKKEEPING_COLUMNS", "EPOCH", "LEARNING_RATE", "SECONDS", "SAMPLES"]
+    old += ["IMAGES_PER_S"]
+    assert not [name for name in old if not hasattr(callbacks, name)]
+    for module in (checkpoint, pandas_logger, preview, time_budget):
+        for name in module.__all__:
+            assert getattr(callbacks, name) is getattr(module, name), name
+            assert name in callbacks.__all__
+
+
+# ---------------------------------------------------------------- BestModelCheckpoint
+class _Logs(keras.callbacks.Callback):
+    """Puts the next of ``values`` into the epoch's logs as ``score`` (before the checkpoint)."""
+
+    def __init__(self, values):
+        super().__init__()
+        self.values = list(values)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["score"] = self.values[epoch]
+
+
+def test_best_model_checkpoint_saves_improvements_only_and_remembers(tmp_path):
+    from kcolor.callbacks import BestModelCheckpoint
+
+    x, y = tiny_data(8)
+    model = tiny_model()
+    path = tmp_path / "run" / "model.keras"
+    ckpt = BestModelCheckpoint(path, monitor="score")
+    scores = [3.0, float("nan"), 1.0, 2.0]
+    model.fit(x, y, batch_size=8, epochs=4, verbose=0, callbacks=[_Logs(scores), ckpt])
+    assert (ckpt.best, ckpt.best_epoch) == (1.0, 2)  # the NaN and the worse epoch: not saved
+    assert path.is_file() and sorted(p.name for p in path.parent.iterdir()) == [
+        "model.best.json",
+        "model.keras",
+    ]
+    assert BestModelCheckpoint.read_best(path) == {"epoch": 2, "monitor": "score", "value": 1.0}
+    again = BestModelCheckpoint(path, monitor="score")  # a resumed run: the best is kept
+    assert (again.best, again.best_epoch) == (1.0, 2)
+    with pytest.raises(ValueError, match=".keras"):
+        BestModelCheckpoint(tmp_path / "model.h5")
+
+
 class _FakeClock:
     """A clock that a callback advances by ``step`` seconds per training batch."""
 

@@ -139,3 +139,37 @@ def test_prior_correction_divides_the_probabilities_by_the_weights():
         cc.AnnealedMeanDecode(bins, class_weights=weights, prior_correction=1.5)
     with pytest.raises(ValueError, match="needs the head's class_weights"):
         cc.AnnealedMeanDecode(bins, prior_correction=0.5)
+
+
+def _model(channels, head=False):
+    inputs = keras.Input((8, 8, 1))
+    features = keras.layers.Conv2D(channels if not head else 4, 1)(inputs)
+    return keras.Model(inputs, cc.ColorClassLogits()(features) if head else features)
+
+
+def test_is_class_model_is_the_one_output_check():
+    assert cc.is_class_model(_model(4, head=True))
+    assert not cc.is_class_model(_model(2))
+    # Q channels without a ColorClassLogits layer (e.g. cast away): still class logits.
+    assert cc.is_class_model(_model(len(cc.gamut_bins())))
+    assert cc.AB_CHANNELS == 2
+    decoded = cc.to_ab_model(_model(4, head=True))
+    assert not cc.is_class_model(decoded)
+    assert not cc.is_class_model(object())  # no symbolic outputs: not a class model
+
+
+def test_the_package_keeps_every_old_name():
+    import importlib
+
+    for module in ("bins", "rebalancing", "head", "loss", "decoding"):
+        sub = importlib.import_module(f"kcolor.models.color_classes.{module}")
+        for name in sub.__all__:
+            assert getattr(cc, name) is getattr(sub, name), (module, name)
+    old = [
+        "AbHuber", "AnnealedMeanDecode", "ColorClassLogits", "ColorClassLoss", "ab_histogram",
+        "class_head", "class_loss", "class_weights_from_counts", "fit_class_weights",
+        "gamut_bins", "get_class_weights", "is_class_model", "make_loss", "nearest_bin",
+        "set_class_weights", "soft_encode", "to_ab_model", "DEFAULT_GRID", "DEFAULT_NEIGHBOURS",
+        "DEFAULT_SIGMA", "DEFAULT_LAMBDA", "DEFAULT_TEMPERATURE",
+    ]  # fmt: skip
+    assert not [name for name in old if not hasattr(cc, name)]

@@ -84,7 +84,7 @@ def test_permission_error_is_reported_even_as_root(tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(io, "open", denied, raising=False)  # shadows the builtin in kcolor.io
+    monkeypatch.setattr(io.reading, "open", denied, raising=False)  # shadows the builtin there
     with pytest.raises(ImageReadError, match="permission denied"):
         io.load_image(path)
 
@@ -104,7 +104,7 @@ def test_pixel_limit_checked_from_header_before_decoding(tmp_path, monkeypatch):
     path.write_bytes(fake_png_header(5000, 5000))
     with pytest.raises(ImageReadError, match="over the limit of 1,000,000"):
         io.load_image(path, max_pixels=1_000_000)
-    monkeypatch.setattr(io, "DEFAULT_MAX_PIXELS", 10_000)
+    monkeypatch.setattr(io.reading, "DEFAULT_MAX_PIXELS", 10_000)
     with pytest.raises(ImageReadError, match="decompression bomb"):
         io.load_image(path)
     assert io.image_size(path, max_pixels=0) == (5000, 5000)
@@ -115,9 +115,9 @@ def test_pixel_limit_checked_from_header_before_decoding(tmp_path, monkeypatch):
 
 def test_max_pixels_env(monkeypatch):
     monkeypatch.setenv("KCOLOR_MAX_PIXELS", "1234")
-    assert io._env_max_pixels() == 1234
+    assert io.reading._env_max_pixels() == 1234
     monkeypatch.delenv("KCOLOR_MAX_PIXELS")
-    assert io._env_max_pixels() == 2 * 89_478_485
+    assert io.reading._env_max_pixels() == 2 * 89_478_485
 
 
 def test_draft_size_decodes_jpeg_smaller(tmp_path):
@@ -218,7 +218,7 @@ def test_save_image_formats(tmp_path):
     for ext in [".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"]:
         path = io.save_image(tmp_path / f"x{ext}", rgb.astype(np.float32) / 255.0)
         with Image.open(path) as im:
-            assert im.format == io._EXT_FORMAT[ext]
+            assert im.format == io.formats._EXT_FORMAT[ext]
         assert np.abs(io.load_image(path).astype(int) - rgb).max() <= 30, ext
 
 
@@ -268,10 +268,10 @@ def test_iter_images_is_lazy_and_reports_skips(corpus, monkeypatch):
     stream = io.iter_images(folder)
     calls = []
     real = io.load_image
-    monkeypatch.setattr(io, "load_image", lambda p, **kw: calls.append(p) or real(p, **kw))
+    monkeypatch.setattr(io.stream, "load_image", lambda p, **kw: calls.append(p) or real(p, **kw))
     it = iter(stream)
     next(it)
-    assert len(calls) <= 2  # one image decoded per step, not the whole folder
+    assert 1 <= len(calls) <= 2  # one image decoded per step, not the whole folder
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", io.ExtensionMismatchWarning)
         got = {p.name for p, rgb in stream}
@@ -332,3 +332,65 @@ def test_metadata_only_when_asked_and_bmp_cannot_hold_it(tmp_path):
     plain = {}
     io.load_image(tmp_path / "out.bmp", metadata=plain)
     assert plain == {}
+
+
+# ---------------------------------------------------------------- the package's pieces
+# Colours whose grey version rounds differently from uint8 (exact table) and from float
+# input (float powers): grey_version must keep each caller's result as it was.
+_ROUNDING_EDGE = np.array([[0, 40, 252], [0, 190, 146], [0, 224, 199], [2, 189, 72]], np.uint8)
+
+
+def test_grey_version_is_the_old_expression_for_uint8_and_float_input():
+    from kcolor import color, evaluation
+
+    rng = np.random.default_rng(0)
+    photo = np.concatenate([rng.integers(0, 256, (500, 3)), _ROUNDING_EDGE]).astype(np.uint8)
+    photo = photo.reshape(1, -1, 1, 3)
+    as_float = photo.astype(np.float32) / 255.0
+    old_uint8 = color.to_uint8(color.rgb_to_gray(photo))  # kcolor evaluate's grey
+    old_float = color.to_uint8(color.rgb_to_gray(as_float))  # kcolor train's, the examples'
+    assert not np.array_equal(old_uint8, old_float)  # the edge colours tell them apart
+    np.testing.assert_array_equal(io.grey_version(photo), old_uint8)
+    np.testing.assert_array_equal(io.grey_version(as_float), old_float)
+    np.testing.assert_array_equal(evaluation.grey_version(photo[0]), old_uint8[0])
+    np.testing.assert_array_equal(io.grey_version(photo.tolist()), old_uint8)
+    grey = io.grey_version(photo)
+    spread = grey.max(-1).astype(int) - grey.min(-1)  # a = b = 0, up to float rounding
+    assert grey.dtype == np.uint8 and spread.max() <= 1
+
+
+def test_find_photos_raises_in_the_words_of_a_command(tmp_path):
+    from kcolor.errors import DataError
+
+    (tmp_path / "sub").mkdir()
+    Image.fromarray(colour_image(4, 4)).save(tmp_path / "sub" / "a.png")
+    with pytest.raises(DataError, match=r"no images found in .* \(--recursive looks"):
+        io.find_photos(tmp_path)
+    with pytest.raises(DataError, match="missing: no such file or folder"):
+        io.find_photos([tmp_path / "missing"])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match="no images found") as err:
+        io.find_photos(empty, recursive=True)
+    assert "--recursive" not in str(err.value)
+    paths, skipped = io.find_photos([tmp_path, tmp_path / "missing"], recursive=True)
+    assert paths == [tmp_path / "sub" / "a.png"]
+    assert skipped == [(tmp_path / "missing", "not found")]
+
+
+def test_the_package_keeps_every_old_name_and_each_piece_stays_small():
+    import importlib
+    from pathlib import Path
+
+    old = [
+        "DEFAULT_MAX_PIXELS", "IMAGE_EXTENSIONS", "METADATA_FORMATS",
+        "ExtensionMismatchWarning", "ImageStream", "as_rgb", "atomic_path",
+        "atomic_write_bytes", "find_images", "holds_metadata", "image_size", "iter_images",
+        "load_image", "save_image",
+    ]  # fmt: skip
+    assert not [name for name in old if name not in io.__all__ or not hasattr(io, name)]
+    for path in sorted(Path(io.__file__).parent.glob("*.py")):
+        module = importlib.import_module(f"kcolor.io.{path.stem}".removesuffix(".__init__"))
+        assert len(path.read_text().splitlines()) <= 500, path
+        for name in getattr(module, "__all__", ()):
+            assert hasattr(module, name), (path.stem, name)

@@ -34,7 +34,7 @@ class RunFolder:
           previews/            preview grids, one per epoch (kcolor.callbacks.ColorizationPreview)
           backup/              Keras' BackupAndRestore state, for --resume
                                (backup/training_metadata.json: the epochs done)
-          report.html          kcolor.reports.build_report's page, with its figures
+          report.html          kcolor.report.build_report's page, with its figures
           history.png          (and metrics.png when there are metrics)
 
     The preset files are written whenever the monitored loss improves, so

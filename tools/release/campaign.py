@@ -98,8 +98,8 @@ def cmd_data(args) -> int:
     import numpy as np
     import pandas as pd
 
-    from kcolor import data as kdata
-    from kcolor.data.exclusion import leak_check
+    from kcolor import curation as kdata
+    from kcolor.curation.exclusion import leak_check
 
     root, out = Path(args.photos), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -137,7 +137,7 @@ def cmd_data(args) -> int:
 def cmd_prepare(args) -> int:
     import numpy as np
 
-    from kcolor.data.manifest import read_manifest
+    from kcolor.curation.manifest import read_manifest
     from kcolor.datasets.cache import build_photo_cache
 
     df = read_manifest(args.train)
@@ -199,7 +199,7 @@ def _mix(text, caches, batch_scale: int = 1):
 def score_preset(folder, val_manifest, limit=None, temperature=None, prior=None, judge=True):
     """``evaluate`` the preset ``folder`` on the validation photos at 256 px: a dict."""
     from kcolor import Colorizer, evaluation
-    from kcolor.data.manifest import manifest_paths
+    from kcolor.curation.manifest import manifest_paths
 
     files = [os.fspath(p) for p in manifest_paths(val_manifest)][: limit or None]
     kwargs = {}
@@ -232,7 +232,7 @@ def cmd_train(args) -> int:
     import torch
 
     import kcolor  # noqa: F401  (torch backend)
-    from kcolor import artifacts, presets
+    from kcolor import presets
     from kcolor.datasets.cache import CachedCrops, PhotoCache
     from kcolor.models import color_classes
     from kcolor.training import set_backbone_trainable
@@ -299,7 +299,7 @@ def cmd_train(args) -> int:
 
     budget_s = args.hours * 3600.0
     every_s = args.checkpoint_minutes * 60.0
-    builder_args = artifacts.read_config(artifacts.locate(start_from))["args"]
+    builder_args = presets.read_config(presets.locate(start_from))["args"]
 
     state = {
         "stop": None,

@@ -53,9 +53,9 @@ def main(argv=None) -> int:
     p.add_argument("--write", action="store_true", help="record the choice in the preset")
     args = p.parse_args(argv)
 
-    from kcolor import artifacts
-    from kcolor.inference.colorizer import Colorizer
+    from kcolor import presets
     from kcolor.evaluation import GREY, evaluate
+    from kcolor.inference.colorizer import Colorizer
 
     systems = {
         f"{size}px T={t:g} a={a:g}": Colorizer.from_preset(
@@ -81,11 +81,11 @@ def main(argv=None) -> int:
     print(f"chosen: {best} ({table.loc[best, 'targets_met']} of 4 targets on {args.data})")
     if args.write:
         folder = Path(args.preset)
-        config = artifacts.read_config(folder)
+        config = presets.read_config(folder)
         config["input_size"], config["temperature"] = size, temperature
         config["prior_correction"] = prior
-        artifacts.write_json(folder / artifacts.CONFIG, config)
-        meta = artifacts.read_metadata(folder)
+        presets.write_json(folder / presets.CONFIG, config)
+        meta = presets.read_metadata(folder)
         meta["decoding_choice"] = {
             "data": str(args.data),
             "chosen": {"input_size": size, "temperature": temperature, "prior_correction": prior},
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
                 name: {k: float(v) for k, v in row.items()} for name, row in table.iterrows()
             },
         }
-        artifacts.write_json(folder / artifacts.METADATA, meta)
+        presets.write_json(folder / presets.METADATA, meta)
         print(
             f"{folder}: input_size {size}, temperature {temperature:g}, "
             f"prior_correction {prior:g} written"

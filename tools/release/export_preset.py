@@ -26,7 +26,7 @@ def main(argv=None) -> int:
     parser.add_argument("--float32", action="store_true", help="keep the weights as float32")
     args = parser.parse_args(argv)
 
-    from kcolor import artifacts, presets
+    from kcolor import presets
     from kcolor.errors import KcolorError
 
     if not args.name or Path(args.name).name != args.name:
@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     except KcolorError as err:
         print(f"export_preset: {err}", file=sys.stderr)
         return 2
-    digest = artifacts.read_metadata(folder)["weights_sha256"]
+    digest = presets.read_metadata(folder)["weights_sha256"]
     print(f"preset {args.name}: {folder}  sha256 {digest}")
     return 0
 
