@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kcolor.inference import batch
 from kcolor.cli import main
+from kcolor.inference import batch
 from kcolor.inference.colorizer import Colorizer
 
 
@@ -299,7 +299,7 @@ def test_model_loading_status_only_on_a_terminal(tmp_path, colorizer, monkeypatc
     import time
 
     import kcolor.cli
-    from kcolor.artifacts import DEFAULT_PRESET
+    from kcolor.presets import DEFAULT_PRESET
 
     def slow_load(spec, **kwargs):
         time.sleep(0.35)

@@ -99,8 +99,8 @@ def test_models_json_names_the_default_and_the_commands(capsys):
 def test_demo_with_the_default_preset(tmp_path, capsys):
     out = tmp_path / "demo.png"
     assert main(["demo", "-o", str(out)]) == 0
-    from kcolor.artifacts import DEFAULT_PRESET
     from kcolor.cli import DEMO_ARTICLE_PRESET
+    from kcolor.presets import DEFAULT_PRESET
 
     panels = 2 if DEFAULT_PRESET == DEMO_ARTICLE_PRESET else 3  # the default next to beta
     sheet = np.asarray(Image.open(out))

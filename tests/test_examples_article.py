@@ -40,12 +40,12 @@ def _numbers(text, name):
 def _preset(out, builder):
     """Check that ``out`` is a preset folder of ``builder`` that loads and colours a photo."""
     import kcolor
-    from kcolor import artifacts
+    from kcolor import presets
 
-    config = artifacts.read_config(out)
+    config = presets.read_config(out)
     assert config["builder"] == builder
-    meta = artifacts.read_metadata(out)
-    assert meta["weights_sha256"] == artifacts.sha256sum(out / "model.weights.h5")
+    meta = presets.read_metadata(out)
+    assert meta["weights_sha256"] == presets.sha256sum(out / "model.weights.h5")
     rgb = np.random.default_rng(0).integers(0, 256, (40, 48, 3), dtype=np.uint8)
     colour = kcolor.Colorizer.from_preset(out).colorize(rgb)
     assert colour.shape == rgb.shape and colour.dtype == np.uint8
@@ -169,7 +169,7 @@ def test_05_beta_smoke(tmp_path, monkeypatch):
     assert set(table) == {"beta (held out)", "grey baseline (held out)"}
     assert table["grey baseline (held out)"]["chroma_ratio"] < 0.01  # grey has no colour
     # --save-preset NAME: the run exported as the float16 preset folder WEIGHTS_DIR/NAME
-    from kcolor import artifacts, presets
+    from kcolor import presets
 
     sys.path.insert(0, str(REPO / "examples"))
     from _load import load_example
@@ -177,9 +177,9 @@ def test_05_beta_smoke(tmp_path, monkeypatch):
     monkeypatch.setattr(presets, "WEIGHTS_DIR", tmp_path / "weights")
     shipped = load_example("05_beta.py").export(out, "beta-test")
     assert shipped == tmp_path / "weights" / "beta-test"
-    meta = artifacts.read_metadata(shipped)
+    meta = presets.read_metadata(shipped)
     assert meta["name"] == "beta-test" and meta["weights_dtype"] == "float16"
-    assert meta["command"] == artifacts.read_metadata(out)["command"] and "run" not in meta
+    assert meta["command"] == presets.read_metadata(out)["command"] and "run" not in meta
     _preset(shipped, "beta")
 
 

@@ -228,3 +228,90 @@ def test_old_import_paths_warn_and_are_the_new_modules(old, new):
     with pytest.warns(DeprecationWarning, match=new.replace(".", r"\.")):
         module = importlib.import_module(old)
     assert module is importlib.import_module(new)
+
+
+# The floors of the house, lowest first: a module may import its own floor and the floors
+# below, never one above (the data's path: pixels -> networks -> presets -> colouring ->
+# training -> measuring -> the user's commands). The longest matching prefix decides a
+# module's floor. Deprecated alias modules (kcolor._deprecated users) are exempt.
+FLOORS: list[tuple[str, ...]] = [
+    (  # ground floor: no Keras model, no preset
+        "kcolor.errors",
+        "kcolor._deprecated",
+        "kcolor.backend",
+        "kcolor.formatting",
+        "kcolor.palette",
+        "kcolor.color",
+        "kcolor.io",
+        "kcolor.layers",
+        "kcolor.losses",
+        "kcolor.metrics",
+        "kcolor.report",
+    ),
+    (  # preset files (format, registry, downloads, weights) and CLI argument types
+        "kcolor.presets.format",
+        "kcolor.presets.registry",
+        "kcolor.presets.download",
+        "kcolor.presets.weights",
+        "kcolor.presets.vividness_record",
+        "kcolor.argtypes",
+    ),
+    ("kcolor.models", "kcolor.curation", "kcolor.video"),
+    # the root package's __init__ (version, DEFAULT_PRESET) sits with the presets
+    ("kcolor.datasets", "kcolor.presets", "kcolor.callbacks", "kcolor.judges", "kcolor"),
+    ("kcolor.inference", "kcolor.fast"),
+    ("kcolor.distributed",),
+    ("kcolor.training",),
+    ("kcolor.evaluation",),
+    ("kcolor.serve", "kcolor.cli", "kcolor.__main__"),
+]
+
+# Upward imports tolerated while a refactor is under way, each with the reason.
+KNOWN_UPWARD: set[tuple[str, str]] = {
+    # TODO(export): save_to_preset writes the ONNX export; the writer moves below presets.
+    ("kcolor.presets.save", "kcolor.inference.export"),
+}
+
+
+def floor_of(module: str) -> int | None:
+    best, floor = -1, None
+    for i, prefixes in enumerate(FLOORS):
+        for prefix in prefixes:
+            below = module.startswith(prefix + ".") and prefix != "kcolor"  # root: itself only
+            if (module == prefix or below) and len(prefix) > best:
+                best, floor = len(prefix), i
+    return floor
+
+
+def _aliases(graph) -> set[str]:
+    return {m for m, edges in graph.items() if "kcolor._deprecated" in edges} | {
+        m for m in graph if m == "kcolor.data" or m.startswith("kcolor.data.")
+    }
+
+
+def test_every_module_has_a_floor():
+    graph = import_graph(PACKAGE)
+    assert not [m for m in graph if floor_of(m) is None and m not in _aliases(graph)]
+
+
+def test_nothing_imports_upward():
+    graph = import_graph(PACKAGE)
+    aliases = _aliases(graph)
+    upward = [
+        f"{a} (floor {floor_of(a)}) -> {b} (floor {floor_of(b)}), line {line}"
+        for a, edges in graph.items()
+        if a not in aliases
+        for b, line in edges.items()
+        if b not in aliases
+        and floor_of(b) is not None
+        and floor_of(a) is not None
+        and floor_of(b) > floor_of(a)
+        and (a, b) not in KNOWN_UPWARD
+    ]
+    assert not upward, "upward imports:\n  " + "\n  ".join(sorted(upward))
+
+
+def test_known_upward_imports_are_still_real():
+    graph = import_graph(PACKAGE)
+    stale = [(a, b) for a, b in KNOWN_UPWARD if b not in graph.get(a, {})]
+    assert not stale, f"remove {stale} from KNOWN_UPWARD: those imports are gone"

@@ -5,7 +5,7 @@ import pytest
 from test_cli import make_photos
 from test_training import _parse
 
-from kcolor import artifacts, training
+from kcolor import presets, training
 from kcolor.cli import main
 from kcolor.datasets import MixedSizes
 from kcolor.datasets.arrays import ArrayDataset
@@ -109,9 +109,9 @@ def test_kcolor_train_with_sizes_trains_on_both(tmp_path, capsys):
     ]
     assert main(argv) == 0
     assert "16/32 px" in capsys.readouterr().err
-    meta = artifacts.read_metadata(run)
+    meta = presets.read_metadata(run)
     assert meta["train_config"]["sizes"] == [32]
-    assert artifacts.read_config(run)["input_size"] == 16
+    assert presets.read_config(run)["input_size"] == 16
     train, _ = training.make_datasets(
         TrainConfig.from_dict(meta["train_config"]),
         training.config_photos(TrainConfig.from_dict(meta["train_config"]))[0],

@@ -70,27 +70,3 @@ def test_kcolor_itself_uses_no_old_path():
     )
     assert done.returncode == 0, done.stderr
     assert "scan" in done.stdout
-
-
-# Upward imports tolerated for now, as (importer, imported), each with a TODO.
-# TODO(export helper): save_to_preset calls kcolor.inference.export.after_save (model.onnx);
-# move the ONNX writing below presets (or have the callers run it) and drop this entry.
-KNOWN_UPWARD = {("kcolor.presets.save", "kcolor.inference.export")}
-
-
-@pytest.mark.parametrize("package", ["kcolor.presets", "kcolor.curation"])
-def test_presets_and_curation_import_nothing_above_them(package):
-    above = ("kcolor.inference", "kcolor.training", "kcolor.evaluation", "kcolor.cli")
-    above += ("kcolor.serve", "kcolor.distributed", "kcolor.colorizer")
-    graph = import_graph(PACKAGE)
-    bad = {
-        m: [t for t in edges if t.startswith(above) and (m, t) not in KNOWN_UPWARD]
-        for m, edges in graph.items()
-        if m == package or m.startswith(package + ".")
-    }
-    assert not {m: t for m, t in bad.items() if t}, bad
-
-
-def test_known_upward_imports_are_still_real():
-    graph = import_graph(PACKAGE)
-    assert not [(a, b) for a, b in KNOWN_UPWARD if b not in graph.get(a, {})], "remove them"

@@ -66,7 +66,7 @@ def test_export_preset_makes_a_float16_shipping_folder(tmp_path):
     import h5py
     import numpy as np
 
-    from kcolor import artifacts, models, presets
+    from kcolor import models, presets
 
     model = models.alpha((None, None, 1))
     run = presets.save_to_preset(
@@ -87,13 +87,13 @@ def test_export_preset_makes_a_float16_shipping_folder(tmp_path):
         "metadata.json",
         "model.weights.h5",
     ]
-    meta = artifacts.read_metadata(folder)
+    meta = presets.read_metadata(folder)
     assert meta["name"] == "mine" and "run" not in meta  # a shipped preset, not a run
     assert (
         meta["command"] == "kcolor train --model alpha ..." and meta["weights_dtype"] == "float16"
     )
     assert meta["weights_sha256"] in proc.stdout
-    assert meta["weights_sha256"] == artifacts.sha256sum(folder / "model.weights.h5")
+    assert meta["weights_sha256"] == presets.sha256sum(folder / "model.weights.h5")
     with h5py.File(folder / "model.weights.h5") as f:
         dtypes = set()
         f.visititems(lambda k, v: dtypes.add(v.dtype) if isinstance(v, h5py.Dataset) else None)

@@ -10,7 +10,7 @@ from PIL import Image
 from skimage import data
 
 import kcolor.inference.vividness as viv
-from kcolor import Colorizer, artifacts, color, loading, models, presets
+from kcolor import Colorizer, color, models, presets
 from kcolor.cli import build_parser, main
 from kcolor.errors import WeightsError
 
@@ -130,7 +130,7 @@ def test_default_is_exactly_the_presets_decoding(default_colorizer):
     assert np.array_equal(base, c.colorize(grey, vividness=0.5))
     assert np.array_equal(base, Colorizer.from_preset(vividness=0.5).colorize(grey))
     # the decoding of kcolor before vividness: the preset's T and alpha, given explicitly
-    loaded = loading.load(None)
+    loaded = presets.load(None)
     plain = Colorizer(
         loaded.model, input_size=128, multiple=32, temperature=0.38, prior_correction=0.5
     )
@@ -200,7 +200,7 @@ def test_save_to_preset_records_the_default_and_loading_reads_it(tmp_path):
     config = json.loads((folder / "config.json").read_text())
     assert config["vividness"] == {"default": 0.7, "anchors": None}
     assert presets.get_preset(folder)["vividness"] == config["vividness"]
-    assert loading.load(folder).vividness == 0.7
+    assert presets.load(folder).vividness == 0.7
     c = Colorizer.from_preset(folder)
     assert c.vividness == 0.7 and c.decoding()["gain"] == pytest.approx(1.6**0.4)
     assert Colorizer.from_preset(folder, vividness=0.2).vividness == 0.2
@@ -237,11 +237,11 @@ def test_save_to_preset_with_anchors_writes_their_decoding(tmp_path):
 
 def test_a_presets_own_anchors_are_used_and_checked(tmp_path, default_colorizer):
     folder = tmp_path / "own"
-    shutil.copytree(artifacts.locate(presets.DEFAULT_PRESET), folder)
+    shutil.copytree(presets.locate(presets.DEFAULT_PRESET), folder)
     config = json.loads((folder / "config.json").read_text())
     anchors = [[0, 0.5, 1.0], [0.5, 0.38, 0.5], [1, 0.3, -0.2]]
     config["vividness"] = {"default": 0.5, "anchors": anchors}
-    artifacts.write_json(folder / "config.json", config)
+    presets.write_json(folder / "config.json", config)
     c = Colorizer.from_preset(folder)
     assert c.vividness_anchors == anchors and c.decoding(1.0)["prior_correction"] == -0.2
     grey = grey_of(data.coffee())[::2, ::2]
@@ -252,19 +252,19 @@ def test_a_presets_own_anchors_are_used_and_checked(tmp_path, default_colorizer)
     )
     # a record that disagrees with the preset's temperature is refused, naming the file
     config["vividness"]["default"] = 1.0
-    artifacts.write_json(folder / "config.json", config)
+    presets.write_json(folder / "config.json", config)
     with pytest.raises(WeightsError, match="config.json.*make them agree"):
         Colorizer.from_preset(folder)
     config["vividness"] = {"anchors": [[0, 0.5, 3.0], [1, 0.3, 0]]}
-    artifacts.write_json(folder / "config.json", config)
+    presets.write_json(folder / "config.json", config)
     with pytest.raises(WeightsError, match="alpha in"):
-        loading.load(folder)
+        presets.load(folder)
 
 
 def test_shipped_presets_record_no_vividness_and_still_verify():
-    for name in artifacts.shipped_names():
-        folder = artifacts.locate(name)  # the weights' SHA-256 still checks
-        assert artifacts.read_config(folder)["vividness"] is None
+    for name in presets.shipped_names():
+        folder = presets.locate(name)  # the weights' SHA-256 still checks
+        assert presets.read_config(folder)["vividness"] is None
         assert viv.preset_default(name) == 0.5
 
 

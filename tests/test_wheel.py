@@ -113,14 +113,14 @@ def test_package_data_covers_every_data_file():
 def test_the_data_the_package_reads_is_there():
     # What covered() is checked against: the shipped presets (each a folder with its three
     # files, the default one included) and the page of `kcolor serve`.
-    from kcolor import artifacts
+    from kcolor import presets
 
     files = data_files(PACKAGE)
-    names = artifacts.shipped_names()
-    assert artifacts.DEFAULT_PRESET in names
+    names = presets.shipped_names()
+    assert presets.DEFAULT_PRESET in names
     for name in names:
-        for part in (artifacts.CONFIG, artifacts.WEIGHTS, artifacts.METADATA):
-            assert (artifacts.WEIGHTS_DIR / name / part).resolve() in files
+        for part in (presets.CONFIG, presets.WEIGHTS, presets.METADATA):
+            assert (presets.WEIGHTS_DIR / name / part).resolve() in files
     assert (PACKAGE / "serve" / "static" / "index.html").resolve() in files
 
 
