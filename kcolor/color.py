@@ -24,7 +24,7 @@ Example:
     >>> from kcolor import color
     >>> rgb = np.random.default_rng(0).random((2, 8, 8, 3))
     >>> lab = color.rgb_to_lab(rgb)
-    >>> np.abs(color.lab_to_rgb(lab) - rgb).max() < 1e-6
+    >>> bool(np.abs(color.lab_to_rgb(lab) - rgb).max() < 1e-6)
     True
 """
 

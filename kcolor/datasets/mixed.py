@@ -41,10 +41,19 @@ class MixedSizes(keras.utils.PyDataset):
             the epoch are shared by all).
 
     Example:
+        >>> import tempfile
+        >>> import numpy as np
+        >>> from PIL import Image
         >>> from kcolor.datasets import ImageFolderDataset
-        >>> parts = [ImageFolderDataset("photos/", size=s, augment=True) for s in (64, 128)]
-        >>> train = MixedSizes(parts)                                   # doctest: +SKIP
-        >>> model.fit(train, epochs=2)                                  # doctest: +SKIP
+        >>> folder = tempfile.mkdtemp()
+        >>> rng = np.random.default_rng(0)
+        >>> for i in range(4):
+        ...     pixels = rng.integers(0, 255, (80, 80, 3), dtype=np.uint8)
+        ...     Image.fromarray(pixels).save(f"{folder}/{i}.png")
+        >>> parts = [ImageFolderDataset(folder, size=s, batch_size=2) for s in (32, 64)]
+        >>> train = MixedSizes(parts)  # model.fit(train, ...) sees both sizes
+        >>> sorted(train[i][0].shape for i in range(len(train)))
+        [(2, 32, 32, 1), (2, 64, 64, 1)]
     """
 
     def __init__(self, datasets, workers=None, use_multiprocessing=None, max_queue_size=None):

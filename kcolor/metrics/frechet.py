@@ -43,9 +43,23 @@ def frechet_distance(features_a, features_b) -> float:
         raise ValueError(f"need two (n >= 2, d) feature arrays of one d, got {a.shape}, {b.shape}")
     mu = a.mean(0) - b.mean(0)
     sa, sb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root, _ = linalg.sqrtm(sa @ sb, disp=False)
+    root = _sqrtm(sa @ sb)
     if not np.isfinite(root).all():  # nearly singular: a small ridge, as pytorch-fid does
         eps = np.eye(len(sa)) * 1e-6
-        root = linalg.sqrtm((sa + eps) @ (sb + eps))
+        root = _sqrtm((sa + eps) @ (sb + eps))
     value = mu @ mu + np.trace(sa) + np.trace(sb) - 2.0 * np.trace(np.real(root))
     return float(max(value, 0.0))
+
+
+def _sqrtm(matrix):
+    """scipy's matrix square root, quietly: SciPy 1.16+ deprecates ``disp`` and returns the
+    root alone (older versions returned ``(root, error)`` with ``disp=False``)."""
+    import warnings
+
+    from scipy import linalg
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        root = linalg.sqrtm(matrix)
+    return root[0] if isinstance(root, tuple) else root
