@@ -36,6 +36,15 @@ class ImageWriteError(KcolorError, OSError):
         super().__init__(f"{self.path}: {reason}")
 
 
+class VideoReadError(ImageReadError):
+    """A video file could not be read: no video stream, truncated or corrupt, too large
+    (:mod:`kcolor.video`). A kind of :class:`ImageReadError`, so folder jobs report it per file."""
+
+
+class VideoWriteError(ImageWriteError):
+    """A colour video could not be written (exists already, or the encoder/muxer refused it)."""
+
+
 class WeightsError(KcolorError, ValueError):
     """A weights file is missing, corrupt, of the wrong architecture or fails its hash check."""
 
@@ -73,3 +82,8 @@ class RunComplete(KcolorError):
             f"best weights with --init {self.folder} -o NEW_RUN_DIR (same --model and "
             "--model-arg)."
         )
+
+
+class HintError(KcolorError, ValueError):
+    """Colour hints that cannot be used: a point outside the photo, a colour that cannot be
+    parsed, too many points, a scribble of the wrong size. The message names the hint."""
