@@ -12,7 +12,6 @@ from kcolor.backend import device, ensure_torch_backend
 
 ensure_torch_backend()
 
-from kcolor.artifacts import DEFAULT_PRESET  # noqa: E402
 from kcolor.errors import (  # noqa: E402
     BackendError,
     DataError,
@@ -21,6 +20,7 @@ from kcolor.errors import (  # noqa: E402
     KcolorError,
     WeightsError,
 )
+from kcolor.presets.registry import DEFAULT_PRESET  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -32,6 +32,7 @@ _LAZY = {
     "losses": "kcolor.losses",
     "metrics": "kcolor.metrics",
     "callbacks": "kcolor.callbacks",
+    "report": "kcolor.report",
     "reports": "kcolor.reports",
     "presets": "kcolor.presets",
     "artifacts": "kcolor.artifacts",

@@ -29,10 +29,12 @@ PROG = "kcolor"
 _EPILOG_COLORIZE = """\
 examples:
   kcolor colorize old.jpg -o coloured/
+  kcolor colorize film.mp4 -o coloured/ --crf 20            # a video: steady colours, sound kept
   kcolor colorize album/ scans/ -o coloured/ --recursive
   kcolor colorize album/ -o coloured/ --model runs/faces      # a `kcolor train` run
   kcolor colorize album/ -o coloured/ --model my_model.keras --size 384
   kcolor colorize old.jpg -o vivid/ --vividness 0.8           # stronger colours
+  kcolor colorize old.jpg -o coloured/ --hints hints.json     # colour hints (docs/hints.md)
 
 Outputs keep the input's name (and, for folders, its sub-path) under OUTDIR; formats
 without a writer (e.g. GIF) are written as PNG; two inputs with the same output name
@@ -89,7 +91,12 @@ def _add_colorize(sub):
         epilog=_EPILOG_COLORIZE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and/or folders")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="image files, video files (mp4, mov, mkv, avi, webm) and/or folders",
+    )
     p.add_argument(
         "-o",
         "--output",
@@ -127,6 +134,16 @@ def _add_colorize(sub):
     )
     p.add_argument("--suffix", default="", help="appended to each output name, e.g. _color")
     p.add_argument(
+        "--crf",
+        type=int,
+        choices=range(52),
+        default=18,
+        metavar="0-51",
+        help="H.264 quality of video outputs: 0 lossless, 18 (default) looks lossless, 23 "
+        "FFmpeg's default, higher is smaller. Videos keep their frame rate, size and sound; "
+        "webm and avi inputs are written as .mkv",
+    )
+    p.add_argument(
         "--skip-color",
         action="store_true",
         help="leave colour photos alone: no output, listed as skipped (by default they are "
@@ -147,13 +164,81 @@ def _add_colorize(sub):
         action="store_true",
         help="also list the non-image files found in input folders (they are only counted)",
     )
+    p.add_argument(
+        "--engine",
+        choices=("auto", "onnx", "keras"),
+        default="auto",
+        help="auto (default): the preset's exported graph (model.onnx, run by onnxruntime: "
+        "no Keras, a start in about a second) when it has one, else Keras; onnx: the export "
+        "or an error; keras: always Keras (see docs/export.md)",
+    )
+    hint = p.add_mutually_exclusive_group()
+    hint.add_argument(
+        "--hints",
+        default=None,
+        metavar="HINTS.json",
+        help="colour hints for a single photo: a JSON list of {'x': .., 'y': .., 'color': "
+        "'#rrggbb'} or [x, y, '#rrggbb'] in the photo's pixels (at most 500 points); each "
+        "colour spreads over its region (see docs/hints.md)",
+    )
+    hint.add_argument(
+        "--scribble",
+        default=None,
+        metavar="SCRIBBLE.png",
+        help="colour hints for a single photo as an image of its size: pixels with alpha "
+        "(or, without alpha, coloured pixels) give their colour to their region",
+    )
     return p
 
 
-def _load_colorizer(spec, **kwargs):
+def _colorize_hinted(args, kwargs) -> int:
+    """``kcolor colorize PHOTO --hints/--scribble``: one photo, with the Keras colouriser."""
+    from kcolor import io as kio
+    from kcolor.errors import HintError, KcolorError
+    from kcolor.inference import batch
     from kcolor.inference.colorizer import Colorizer
+    from kcolor.inference.hints import check_hints
 
-    return Colorizer.load(spec, **kwargs)
+    flag = "--hints" if args.hints else "--scribble"
+    if len(args.inputs) != 1 or not os.path.isfile(args.inputs[0]):
+        _err(f"{flag} takes a single photo file as input, got {' '.join(args.inputs)}")
+        return 2
+    try:
+        if args.hints:
+            try:
+                with open(args.hints, encoding="utf-8") as f:
+                    hints = json.load(f)
+            except (OSError, ValueError) as err:
+                _err(f"{args.hints}: cannot read the hints: {err}")
+                return 2
+        else:
+            hints = Path(args.scribble)
+        [(src, dst)] = batch.plan_outputs(args.inputs, args.output, suffix=args.suffix)
+        if dst.exists() and not args.overwrite:
+            _err(f"{dst} exists already (use --overwrite to replace it)")
+            return 1
+        photo = kio.load_image(src, keep_grey=True)
+        hints = check_hints(hints, photo)  # refused before the model loads
+        with _status(f"loading {_model_name(args.model)}", enabled=not args.quiet):
+            colorizer = Colorizer.from_preset(args.model, **kwargs)
+        rgb = colorizer.colorize(photo, hints=hints)
+        kio.save_image(dst, rgb, overwrite=args.overwrite)
+    except KcolorError as err:
+        _err(f"{args.hints or args.scribble}: {err}" if isinstance(err, HintError) else str(err))
+        return 2
+    print(f"wrote {dst}")
+    return 0
+
+
+def _load_colorizer(spec, engine: str = "auto", **kwargs):
+    """The colouriser of ``spec`` on ``engine``: with ``"auto"``, the preset's exported graph
+    (no Keras: :mod:`kcolor.fast`) when it has one, else Keras with a one-line note."""
+    from kcolor.fast.engine import load_colorizer
+
+    def note(text):
+        print(f"{PROG}: note: {text}", file=sys.stderr)
+
+    return load_colorizer(spec, engine=engine, on_fallback=note, **kwargs)
 
 
 #: The spinner's frames (ASCII: every terminal encoding has them).
@@ -202,7 +287,7 @@ def _status(text: str, enabled: bool = True, interval: float = 0.1):
 def _model_name(spec) -> str:
     """What ``--model`` names, for people: the preset name or the path as given."""
     if spec is None:
-        from kcolor.artifacts import DEFAULT_PRESET
+        from kcolor.presets import DEFAULT_PRESET
 
         return DEFAULT_PRESET
     return os.fspath(spec)
@@ -228,13 +313,17 @@ def _cmd_colorize(args) -> int:
         kwargs["vividness"] = args.vividness
     if getattr(args, "unsafe", False):
         kwargs["safe_mode"] = False
-    from kcolor import loading
+    if getattr(args, "hints", None) or getattr(args, "scribble", None):
+        return _colorize_hinted(args, kwargs)
+    if getattr(args, "engine", "auto") != "auto":
+        kwargs["engine"] = args.engine
+    from kcolor import presets
     from kcolor.inference import batch
 
     try:
         # Usage errors before torch and Keras load: an unknown preset, a missing model file;
         # and no model at all when nothing needs colouring (missing inputs, all done).
-        loading.check_spec(args.model)
+        presets.check_spec(args.model)
         plan = batch.plan_outputs(
             args.inputs, args.output, suffix=args.suffix, recursive=args.recursive
         )
@@ -263,6 +352,7 @@ def _cmd_colorize(args) -> int:
             progress=not args.quiet,
             recursive=args.recursive,
             skip_color=getattr(args, "skip_color", False),
+            crf=getattr(args, "crf", 18),
         )
     except KcolorError as err:
         _err(str(err))
@@ -301,146 +391,9 @@ def _add_train(sub):
         epilog=_EPILOG_TRAIN,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    g = p.add_argument_group("data")
-    g.add_argument("--data", nargs="+", default=[], metavar="DIR", help="photo folders or files")
-    g.add_argument("--manifest", metavar="CSV", help="train on a `kcolor data` manifest instead")
-    g.add_argument(
-        "--val-manifest",
-        metavar="CSV",
-        help="held-out photos from this manifest (instead of --val-split)",
-    )
-    g.add_argument("-r", "--recursive", action="store_true", help="also use sub-folders of --data")
-    g.add_argument(
-        "--val-split",
-        type=_fraction,
-        default=0.05,
-        metavar="F",
-        help="share of the photos held out for validation (default 0.05)",
-    )
-    g.add_argument(
-        "--val-max",
-        type=int,
-        default=256,
-        metavar="N",
-        help="at most N held-out photos (0: all; default 256)",
-    )
-    g.add_argument(
-        "--max-images", type=int, default=0, metavar="N", help="train on at most N photos"
-    )
-    g.add_argument(
-        "--repeat", type=_positive_int, default=1, metavar="N", help="each photo N times per epoch"
-    )
-    g.add_argument(
-        "--no-augment",
-        dest="augment",
-        action="store_false",
-        help="no augmentation (e.g. alpha: one photo learnt as it is)",
-    )
-    g.add_argument(
-        "--keep-grey",
-        dest="drop_grey",
-        action="store_false",
-        help="keep photos without colour (dropped by default)",
-    )
-    g.add_argument(
-        "--workers",
-        type=_positive_int,
-        default=1,
-        metavar="N",
-        help="data-loading processes (default 1)",
-    )
-    g = p.add_argument_group("network")
-    g.add_argument(
-        "--model",
-        required=True,
-        metavar="BUILDER",
-        help="alpha, beta, fusion, unet (a kcolor.models builder); to fine-tune a "
-        "preset, give its builder and --init PRESET",
-    )
-    g.add_argument(
-        "--model-arg",
-        action="append",
-        default=[],
-        metavar="KEY=JSON",
-        help="builder argument, e.g. --model-arg head='\"classes\"' (repeatable)",
-    )
-    g.add_argument(
-        "--embedder",
-        default=None,
-        metavar="NAME",
-        help="fusion only: the frozen classifier (default efficientnet_lite0)",
-    )
-    g.add_argument(
-        "--embed-cache",
-        action="store_true",
-        help="fusion only: embed each photo once, un-augmented (faster)",
-    )
-    g.add_argument("--init", metavar="PRESET|DIR|FILE", help="start from these weights")
-    g = p.add_argument_group("training")
-    g.add_argument("-o", "--output", required=True, metavar="RUN_DIR", help="run folder (created)")
-    g.add_argument(
-        "--size",
-        type=_size,
-        default=128,
-        metavar="N",
-        help="training crop side, a multiple of 8 (default 128); also the "
-        "held-out photos' and the preset's inference size",
-    )
-    g.add_argument(
-        "--sizes",
-        type=_size,
-        nargs="+",
-        default=[],
-        metavar="N",
-        help="more training crop sides: each batch is cropped at one of --size "
-        "and these (mixed-size training)",
-    )
-    g.add_argument("--epochs", type=_positive_int, default=10, metavar="N", help="default 10")
-    g.add_argument("--batch-size", type=_positive_int, default=16, metavar="N", help="default 16")
-    g.add_argument("--lr", type=float, default=1e-3, help="Adam's peak learning rate (1e-3)")
-    g.add_argument(
-        "--schedule",
-        choices=("cosine", "constant"),
-        default="cosine",
-        help="cosine: decay to 5%% over the run (default)",
-    )
-    g.add_argument(
-        "--loss",
-        default="mse",
-        choices=("mse", "saturation", "perceptual", "huber", "color_classes"),
-        help="mse: the article's; saturation: MSE + lost-chroma penalty; "
-        "color_classes: rebalanced colour classes (unet head=classes)",
-    )
-    g.add_argument("--penalty", type=float, default=1.0, help="SaturationMSE's penalty (1.0)")
-    g.add_argument(
-        "--loss-arg",
-        action="append",
-        default=[],
-        metavar="KEY=JSON",
-        help="loss argument (repeatable)",
-    )
-    g.add_argument(
-        "--minutes",
-        type=float,
-        default=None,
-        metavar="M",
-        help="stop after the whole epochs that fit in M minutes (the decay "
-        "fitted to them; --resume continues later)",
-    )
-    g.add_argument(
-        "--freeze-epochs",
-        type=int,
-        default=0,
-        metavar="N",
-        help="first N epochs with the backbone frozen (unet)",
-    )
-    g.add_argument("--seed", type=int, default=0, help="seed for split, order, augmentation")
-    g.add_argument(
-        "--compile",
-        action="store_true",
-        help="torch.compile the network's forward and backward passes (each batch "
-        "shape compiles at its first step; fit, loss and optimizer stay Keras)",
-    )
+    from kcolor.training.config import add_arguments
+
+    add_arguments(p)  # every TrainConfig field, from its one option table
     p.add_argument(
         "--config",
         metavar="JSON",
@@ -451,68 +404,13 @@ def _add_train(sub):
     return p
 
 
-def _key_values(items, flag) -> dict:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"{flag} takes KEY=VALUE, got {item!r}")
-        try:
-            out[key] = json.loads(value)
-        except ValueError:
-            out[key] = value  # a bare word is a string
-    return out
-
-
-def _train_values(args) -> dict:
-    return {
-        "output": args.output,
-        "data": args.data,
-        "manifest": args.manifest,
-        "val_manifest": args.val_manifest,
-        "recursive": args.recursive,
-        "model": args.model,
-        "model_args": _key_values(args.model_arg, "--model-arg"),
-        "embedder": args.embedder,
-        "embed_cache": args.embed_cache,
-        "init": args.init,
-        "size": args.size,
-        "sizes": args.sizes,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "lr": args.lr,
-        "schedule": args.schedule,
-        "loss": args.loss,
-        "penalty": args.penalty,
-        "loss_args": _key_values(args.loss_arg, "--loss-arg"),
-        "val_split": args.val_split,
-        "val_max": args.val_max,
-        "max_images": args.max_images,
-        "repeat": args.repeat,
-        "augment": args.augment,
-        "drop_grey": args.drop_grey,
-        "minutes": args.minutes,
-        "freeze_epochs": args.freeze_epochs,
-        "workers": args.workers,
-        "seed": args.seed,
-        "compile": args.compile,
-    }
-
-
 def train_config_from_args(args):
     """The :class:`kcolor.training.TrainConfig` of parsed ``kcolor train`` arguments
     (with ``--config FILE``, the file's options, overridden by those given)."""
-    from kcolor.training import TrainConfig
+    from kcolor.training.config import TrainConfig
 
-    values = _train_values(args)
-    if args.config:
-        base = TrainConfig.from_json(args.config).to_dict()
-        defaults = _train_values(build_parser().parse_args(["train", "--model", "x", "-o", "x"]))
-        for key, value in values.items():
-            if key in ("output", "model") or value != defaults[key]:
-                base[key] = value
-        values = base
-    return TrainConfig(**values)
+    base = TrainConfig.from_json(args.config) if args.config else None
+    return TrainConfig.from_args(args, base=base)
 
 
 def _check_train_args(args) -> None:
@@ -525,9 +423,9 @@ def _check_train_args(args) -> None:
     for m in (args.manifest, args.val_manifest, args.config):
         if m and not Path(m).is_file():
             raise DataError(f"{m}: no such file")
-    from kcolor import artifacts, presets
+    from kcolor import presets
 
-    if args.model not in presets.BUILDERS and args.model in artifacts.preset_names():
+    if args.model not in presets.BUILDERS and args.model in presets.preset_names():
         flags = " ".join(shlex.quote(f) for f in presets.fine_tune_flags(args.model))
         raise DataError(
             f"--model {args.model} is a preset, not a builder. --model takes a "
@@ -536,10 +434,8 @@ def _check_train_args(args) -> None:
             "--data PHOTOS -o RUN_DIR"
         )
     if args.init:
-        from kcolor import loading
-
         if not Path(args.init).is_file():
-            loading.check_spec(args.init)
+            presets.check_spec(args.init)
     if args.minutes is not None and not args.minutes > 0:
         raise DataError(f"--minutes must be positive, got {args.minutes:g}")
 
@@ -594,7 +490,7 @@ def _train_summary(run) -> int:
         epoch, batch, value = run.nan
         kept = (
             f"{run.folder} still holds the best finite epoch ({run.monitor} {best})"
-            if (run.folder / "model.weights.h5").is_file()
+            if run.files.weights.is_file()
             else "no model was saved (no epoch finished with a finite loss)"
         )
         _err(
@@ -644,18 +540,48 @@ def _add_convert(sub):
 
 
 def _cmd_convert(args) -> int:
-    from kcolor import artifacts
+    from kcolor import presets
 
-    if artifacts.legacy_kind(args.source) is None:
+    if presets.legacy_kind(args.source) is None:
         _err(f"{args.source}: not an old kcolor run folder (nothing to convert)")
         return 2
     if Path(args.target).exists():
         _err(f"{args.target}: exists already; choose a new folder")
         return 2
-    from kcolor import presets
-
     out = presets.convert_legacy(args.source, args.target, safe_mode=not args.unsafe)
     print(f"converted: {out}  (use it with --model {out})")
+    return 0
+
+
+# ---------------------------------------------------------------- export
+def _add_export(sub):
+    p = sub.add_parser(
+        "export",
+        help="write a model as an ONNX file (model.onnx + model.json) to deploy elsewhere",
+        description="Write the network of a preset, run folder or .keras file, with its colour "
+        "decoding, as one ONNX graph (model.onnx) and a JSON of its inputs, outputs and pre- "
+        "and post-processing (model.json); see docs/export.md. With OUTDIR the preset folder "
+        "itself, its own export (what `kcolor colorize` uses) is written again.",
+    )
+    p.add_argument("model", metavar="PRESET_OR_RUN")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing model.onnx")
+    p.add_argument("--unsafe", action="store_true", help="allow a .keras file with a Lambda layer")
+    return p
+
+
+def _cmd_export(args) -> int:
+    from kcolor.inference.export import export_to_folder
+
+    try:
+        onnx_file, json_file = export_to_folder(
+            args.model, args.output, safe_mode=not args.unsafe, overwrite=args.overwrite
+        )
+    except FileExistsError as err:
+        _err(str(err))
+        return 2
+    size = onnx_file.stat().st_size / 1e6
+    print(f"wrote {onnx_file} ({size:.1f} MB) and {json_file}")
     return 0
 
 
@@ -672,17 +598,17 @@ def _add_models(sub):
 
 
 def _cmd_models(args) -> int:
-    from kcolor import artifacts
+    from kcolor import presets
 
     rows = []
-    for name in artifacts.preset_names():
+    for name in presets.preset_names():
         try:
-            rows.append(artifacts.describe(name))
+            rows.append(presets.describe(name))
         except Exception as err:  # noqa: BLE001 - list the others, name the broken one
             rows.append(
                 {
                     "name": name,
-                    "default": name == artifacts.DEFAULT_PRESET,
+                    "default": name == presets.DEFAULT_PRESET,
                     "description": f"(unreadable: {err})",
                     "installed": False,
                 }
@@ -701,7 +627,7 @@ def _cmd_models(args) -> int:
     for row in [head, *table]:
         print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
     print(
-        f"\nThe default is {artifacts.DEFAULT_PRESET}. `{PROG} models --json` shows the "
+        f"\nThe default is {presets.DEFAULT_PRESET}. `{PROG} models --json` shows the "
         f"`{PROG} train` command that made each."
     )
     return 0
@@ -744,7 +670,7 @@ DEMO_ARTICLE_PRESET = "beta-photos"
 def _demo_models(models) -> list:
     if models:
         return list(models)
-    from kcolor.artifacts import DEFAULT_PRESET
+    from kcolor.presets import DEFAULT_PRESET
 
     return [DEFAULT_PRESET] + (
         [DEMO_ARTICLE_PRESET] if DEFAULT_PRESET != DEMO_ARTICLE_PRESET else []
@@ -788,7 +714,7 @@ def _cmd_demo(args) -> int:
         return 2
     from skimage import data
 
-    from kcolor.artifacts import DEFAULT_PRESET
+    from kcolor.presets import DEFAULT_PRESET
 
     grey = kio.as_rgb(data.camera())
     panels = [("black and white", grey)]
@@ -874,7 +800,7 @@ def _add_evaluate(sub):
 
 
 def _cmd_evaluate(args) -> int:
-    from kcolor import loading
+    from kcolor import presets
     from kcolor.errors import DataError, KcolorError
 
     try:  # usage errors before torch and Keras load
@@ -882,7 +808,7 @@ def _cmd_evaluate(args) -> int:
             if not Path(data).exists():
                 raise DataError(f"{data}: no such file or folder")
         for spec in args.model or [None]:
-            loading.check_spec(spec)
+            presets.check_spec(spec)
     except KcolorError as err:
         _err(str(err))
         return 2
@@ -911,7 +837,7 @@ def _cmd_evaluate(args) -> int:
 
 
 # ---------------------------------------------------------------- main
-from kcolor.data import cli as _data_cli  # noqa: E402  (argparse only until `kcolor data` runs)
+from kcolor.curation import cli as _data_cli  # noqa: E402  (argparse only until `kcolor data` runs)
 
 #: name -> (add parser, run): every `kcolor` sub-command.
 COMMANDS = {
@@ -921,8 +847,9 @@ COMMANDS = {
     "demo": (_add_demo, _cmd_demo),
     "evaluate": (_add_evaluate, _cmd_evaluate),
     "convert": (_add_convert, _cmd_convert),
+    "export": (_add_export, _cmd_export),
     "serve": (_serve_cli.add_parser, _serve_cli.run),
-    "data": (_data_cli.add_parser, _data_cli.run),  # kcolor/data/cli.py: no Keras, no torch
+    "data": (_data_cli.add_parser, _data_cli.run),  # kcolor/curation/cli.py: no Keras, no torch
 }
 
 

@@ -11,7 +11,7 @@
 * (slow) flat memory: peak RSS of ``kcolor colorize`` on 50 and on 500 images.
 
 Running as root: root reads chmod-000 files, so in-process tests fake the permission error
-for that one file (``kcolor.io.open`` raises ``PermissionError`` for it); the subprocess test
+for that one file (``kcolor.io.reading.open`` raises ``PermissionError`` for it); the subprocess test
 makes it real with ``setpriv`` (CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH dropped).
 """
 
@@ -132,7 +132,7 @@ def fake_unreadable(corpus, monkeypatch):
                 raise PermissionError(13, "Permission denied", target)
             return builtins.open(path, *args, **kwargs)
 
-        monkeypatch.setattr(kio, "open", guarded, raising=False)  # shadows the builtin there
+        monkeypatch.setattr(kio.reading, "open", guarded, raising=False)  # shadows the builtin there
     return target
 
 
@@ -610,7 +610,7 @@ def test_disk_write_error_names_the_file_and_the_rest_goes_on(tmp_path, colorize
             raise OSError(28, "No space left on device")
         return real_fsync(fd)
 
-    monkeypatch.setattr(kio.os, "fsync", full_disk)
+    monkeypatch.setattr(kio.writing.os, "fsync", full_disk)
     res = colorizer.colorize_files([src], out, progress=False)
     assert [Path(p).name for p in res.written] == ["p000.png", "p001.png", "p003.png"]
     ((path, reason),) = res.failed

@@ -281,6 +281,46 @@ def test_vividness_out_of_range_or_not_a_number_is_400(server, value):
     assert "0 muted, 0.5 the preset's balance, 1 vivid" in message and repr(value) in message
 
 
+# ---------------------------------------------------------------- colour hints
+def test_hints_field_colours_the_hinted_region(server):
+    grey = np.full((40, 60, 3), 90, np.uint8)
+    grey[:, 30:] = 220  # a strong edge: the hint stays on the dark side
+    data = encode(grey)
+    _, _, plain = colorize(server, "h.png", data)
+    hints = json.dumps([{"x": 8, "y": 20, "color": "#4a8a10"}, [10, 30, "#4a8a10"]])
+    status, headers, body = colorize(server, "h.png", data, hints=hints)
+    assert status == 200, body[:300]
+    out = np.asarray(Image.open(io.BytesIO(body)).convert("RGB"))
+    ab = color.rgb_to_lab(out / 255.0)[..., 1:]
+    # green all over the dark side (the stand-in network paints magenta: a > 0, b < 0)
+    assert ab[:, :26, 0].mean() < -15 and ab[:, :26, 1].mean() > 15
+    before = color.rgb_to_lab(np.asarray(Image.open(io.BytesIO(plain)).convert("RGB")) / 255.0)
+    assert np.abs(ab[:, 34:] - before[:, 34:, 1:]).mean() < 1.5  # the bright side as before
+    assert np.abs(lightness(out) - lightness(grey)).max() <= 1.5
+    # the same photo again with another stroke: answered from the cached network colours
+    more = json.dumps([{"points": [[40, 5], [55, 30]], "color": "#c0392b", "radius": 2}])
+    status, _, body2 = colorize(server, "h.png", data, hints=more)
+    assert status == 200 and body2 != body
+    # no hints (or an empty list): exactly the plain answer
+    assert colorize(server, "h.png", data, hints="[]")[2] == plain
+
+
+@pytest.mark.parametrize(
+    ("hints", "words"),
+    [
+        ('[{"x": 60, "y": 5, "color": "#ff0000"}]', "hint 1: the point (60, 5) is outside"),
+        ('[[5, 5, "#ff0000"], [5, 5, "reddish"]]', "hint 2: cannot parse the colour 'reddish'"),
+        ("[[5, 5", "the hints are not valid JSON"),
+        (json.dumps([[1, 1, "#fff"]] * 501), "too many hint points: more than 500"),
+    ],
+)
+def test_bad_hints_are_400_naming_the_problem(server, hints, words):
+    status, headers, body = colorize(server, "h.png", encode(grey_photo(40, 60)), hints=hints)
+    assert status == 400
+    message = error_of(status, headers, body)
+    assert message.startswith("h.png: ") and words in message, message
+
+
 # ---------------------------------------------------------------- errors
 def _truncated_png():
     rng = np.random.default_rng(3)

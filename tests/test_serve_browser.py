@@ -164,6 +164,42 @@ def test_grey_photo_coloured_downloaded_full_size_same_lightness(page, tmp_path)
     assert np.abs(rgb.astype(int) - grey).max() > 10  # coloured, not the grey photo back
 
 
+def test_colour_hints_drawn_on_the_photo_recolour_it_undo_and_download(page, tmp_path):
+    grey = np.full((120, 200, 3), 90, np.uint8)
+    grey[:, 100:] = 225  # a strong edge: the green stays on the dark side
+    src = tmp_path / "street.png"
+    Image.fromarray(grey).save(src)
+    page.set_input_files("#files", str(src))
+    page.wait_for_selector(".card[data-state='done']", timeout=60_000)
+    page.click(".card .hints-open")
+    page.wait_for_function("() => document.querySelector('.hintpad canvas').width === 200")
+    page.eval_on_selector(
+        ".card input[type=color]",
+        "p => { p.value = '#4a8a10'; p.dispatchEvent(new Event('input', {bubbles: true})); }",
+    )
+    box = page.query_selector(".hintpad canvas").bounding_box()
+    x0, y0, sx = box["x"], box["y"], box["width"] / 200
+    page.mouse.move(x0 + 20 * sx, y0 + 30 * sx)
+    page.mouse.down()
+    for k in range(1, 6):  # a stroke down the dark half
+        page.mouse.move(x0 + (20 + 8 * k) * sx, y0 + (30 + 12 * k) * sx)
+    page.mouse.up()
+    page.wait_for_selector(".card[data-state='done'][data-hints='1']", timeout=60_000)
+    page.wait_for_function(
+        "() => !document.querySelector('.card').classList.contains('refreshing')"
+    )
+    saved = download(page, ".card .download", tmp_path)
+    rgb = np.asarray(Image.open(saved).convert("RGB"))
+    assert rgb.shape == (120, 200, 3)
+    ab = color.rgb_to_lab(rgb.astype(np.float32) / 255.0)[..., 1:]
+    # green over the dark half (the stand-in network paints magenta: a > 0, b < 0)
+    assert ab[:, :90, 0].mean() < -15 and ab[:, :90, 1].mean() > 15
+    assert np.abs(lightness(rgb) - lightness(grey)).max() <= 1.5
+    page.click(".card .hints-undo")
+    page.wait_for_selector(".card[data-state='done'][data-hints='0']", timeout=60_000)
+    assert page.is_disabled(".card .hints-undo")
+
+
 def test_bad_file_shows_a_message_naming_it_and_the_others_go_on(page, tmp_path):
     good = tmp_path / "street.jpg"
     Image.fromarray(grey_photo(40, 56, seed=2)).save(good, quality=95)
@@ -280,7 +316,8 @@ def test_failed_file_is_not_offered_colour_again(page, tmp_path):
     page.unroute("**/api/colorize")
     page.click(f"{card} button")
     page.wait_for_selector(f"{card}[data-state='done']", timeout=60_000)
-    assert buttons(page, card) == ["Colour again"]  # a coloured photo may go again
+    # a coloured photo may go again, or get colour hints
+    assert buttons(page, card) == ["Colour again", "Colour hints"]
     assert buttons(page, ".card[data-name='notes.jpg']") == []
     assert page.inner_text("#summary") == "1 coloured · 1 failed"
 

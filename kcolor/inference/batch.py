@@ -37,6 +37,7 @@ import numpy as np
 from kcolor import io as kio
 from kcolor.errors import ImageReadError, ImageWriteError, KcolorError
 from kcolor.formatting import plural as _plural
+from kcolor.video import io as _vio
 
 __all__ = [
     "ColorPhotoWarning",
@@ -194,6 +195,8 @@ def _output_name(rel: Path, suffix: str) -> Path:
     parts = [_safe_part(p) for p in rel.parts]
     name = Path(parts[-1])
     ext = name.suffix.lower() if name.suffix.lower() in _WRITABLE else ".png"
+    if _vio.is_video_name(name):  # a video's colour copy: H.264 in mp4/mov/mkv
+        ext = _vio.output_extension(name)
     stem = name.stem if name.suffix else name.name
     parts[-1] = f"{stem}{_safe_part(suffix) if suffix else ''}{ext}"
     return Path(*parts)
@@ -263,7 +266,9 @@ def plan_outputs(
         if inp.is_dir():
             ignored: list[Path] = []
             files, unusable = kio.find_images([inp], recursive=recursive, ignored=ignored)
-            result.ignored.extend(os.fspath(p) for p in ignored)
+            videos = [p for p in ignored if _vio.is_video_name(p)]  # coloured too
+            files = sorted([*files, *videos])
+            result.ignored.extend(os.fspath(p) for p in ignored if not _vio.is_video_name(p))
             # Broken links and folders that cannot be listed: photos the user asked for.
             result.failed.extend((os.fspath(p), r) for p, r in unusable)
             if not recursive:
@@ -352,6 +357,7 @@ def colorize_files(
     recursive: bool = False,
     skip_color: bool = False,
     keep_metadata: bool = True,
+    crf: int = 18,
 ) -> ColorizeResult:
     """Colour image files and folders into ``out_dir``, one batch in memory at a time.
 
@@ -380,6 +386,11 @@ def colorize_files(
         skip_color: leave colour photos alone (no output; listed in ``.skipped``) instead of
             recolouring them with a warning.
         keep_metadata: carry EXIF and ICC profiles into the outputs.
+        crf: H.264 quality of video outputs (0 lossless ... 51; 18 looks lossless).
+            Video files (:data:`kcolor.video.VIDEO_EXTENSIONS`) are coloured after the
+            photos, one at a time, by :func:`kcolor.video.colorize_video` (steady colours,
+            sound kept, a progress bar in frames each); a bad video is reported in
+            ``.failed`` and the job goes on.
 
     Returns:
         A :class:`ColorizeResult` (``.written``, ``.failed``, ``.skipped``, ``.ignored``).
@@ -405,6 +416,8 @@ def colorize_files(
             )
         else:
             todo.append((src, dst))
+    videos = [(src, dst) for src, dst in todo if _vio.is_video_name(src)]
+    todo = [(src, dst) for src, dst in todo if not _vio.is_video_name(src)]
 
     bar = None
     if progress and todo:
@@ -566,7 +579,7 @@ def colorize_files(
         finished = {src for src, _ in result.failed} | {src for src, _ in result.pairs}
         finished |= {src for src, _ in result.skipped}
         result.interrupted = True
-        result.not_done = sum(1 for src, _ in todo if src not in finished)
+        result.not_done = sum(1 for src, _ in todo if src not in finished) + len(videos)
         interrupt.result = result
         raise
     finally:
@@ -574,4 +587,28 @@ def colorize_files(
         writer.shutdown(wait=True, cancel_futures=True)
         if bar is not None:
             bar.close()
+    _colorize_videos(colorizer, videos, result, overwrite=overwrite, progress=progress, crf=crf)
     return result
+
+
+def _colorize_videos(colorizer, videos, result, *, overwrite, progress, crf) -> None:
+    """Colour video files one at a time into ``result``; a bad one is reported, not fatal."""
+    from kcolor.video import colorize_video
+
+    for k, (src, dst) in enumerate(videos):
+        try:
+            colorize_video(colorizer, src, dst, crf=crf, overwrite=overwrite, progress=progress)
+        except KeyboardInterrupt as interrupt:  # the output is not written (atomic)
+            result.interrupted = True
+            result.not_done = len(videos) - k
+            interrupt.result = result
+            raise
+        except ImageReadError as err:  # VideoReadError: truncated, no video stream, ...
+            result.failed.append((src, _reason(err)))
+        except ImageWriteError as err:
+            result.failed.append((src, f"cannot write {err.path}: {err.reason}"))
+        except Exception as err:  # noqa: BLE001 - one bad video never stops the job
+            result.failed.append((src, f"colorizing the video failed: {_reason(err)}"))
+        else:
+            result.written.append(os.fspath(dst))
+            result.pairs.append((src, os.fspath(dst)))

@@ -32,10 +32,11 @@ import threading
 import numpy as np
 
 from kcolor import color
-from kcolor.inference import vividness as _vividness
 from kcolor.backend import device as _device
+from kcolor.errors import HintError, WeightsError
+from kcolor.inference import hints as _hints
+from kcolor.inference import vividness as _vividness
 from kcolor.inference.batch import ColorizeResult, colorize_files, plan_outputs
-from kcolor.errors import WeightsError
 
 __all__ = ["ColorizeResult", "Colorizer", "plan_outputs"]
 
@@ -60,7 +61,7 @@ class Colorizer:
             about ``input_size``'s area but with the photo's own aspect ratio (sides rounded
             to ``multiple``, the longer one at most ``max(max_side, input_size)``), so that
             nothing is squashed; ``False`` resizes every photo to exactly ``input_size``.
-            On 100 BSDS500 test photos at 3:2 (``tools/compare_aspect.py``), keeping the
+            On 100 BSDS500 test photos at 3:2 (``tools/studies/compare_aspect.py``), keeping the
             aspect raised the fusion preset's PSNR by 0.27 dB and AuC by 0.004 (beta:
             +0.07 dB, +0.001).
         batch_size: photos per model call.
@@ -134,14 +135,15 @@ class Colorizer:
         n_inputs = len(model.inputs)
         if n_inputs not in (1, 2):
             raise ValueError(f"Colorizer expects a model with 1 or 2 inputs, got {n_inputs}")
-        out_shape = tuple(model.outputs[0].shape)
         #: The colour-class model itself (logits out), or ``None`` for a regression model.
         self.class_model = None
         #: The ``[[V, T, alpha], ...]`` a colour-class model's vividness follows, else ``None``.
         self.vividness_anchors = None
         self._decoders: dict[tuple[float, float], object] = {}  # other vividness, by (T, alpha)
         self._decoders_lock = threading.Lock()
-        if out_shape and out_shape[-1] is not None and out_shape[-1] > 2:
+        from kcolor.models.color_classes import is_class_model
+
+        if is_class_model(model):
             self.class_model = model
             self.vividness_anchors = self._anchors(temperature, prior_correction, vividness_anchors)
             d = self.decoding()
@@ -256,11 +258,11 @@ class Colorizer:
             kcolor.errors.WeightsError: naming the preset, folder or file and what is wrong.
             ValueError: a ``vividness`` outside [0, 1].
         """
-        from kcolor import loading
+        from kcolor import presets  # the one loader: kcolor.presets.loader.load
 
         if kwargs.get("vividness") is not None:  # a usage error, before anything loads
             kwargs["vividness"] = _vividness.check(kwargs["vividness"])
-        loaded = loading.load(name, safe_mode=safe_mode)
+        loaded = presets.load(name, safe_mode=safe_mode)
         preset = loaded.colorizer_kwargs()
         if {"temperature", "prior_correction"} & kwargs.keys():
             preset.pop("vividness_anchors", None)  # centred on the preset's own decoding
@@ -272,7 +274,8 @@ class Colorizer:
         except (ValueError, TypeError, AttributeError) as err:
             raise WeightsError(loaded.name, f"not a kcolor colourisation model: {err}") from err
 
-    #: The same as :meth:`from_preset` (any preset name, folder or ``.keras`` file).
+    #: Other names of :meth:`from_preset` (the canonical one), kept for old code: the same
+    #: method, through the same loader (:func:`kcolor.presets.load`).
     load = from_preset
     from_run = from_preset
 
@@ -296,7 +299,7 @@ class Colorizer:
         return snap(height), snap(width)
 
     # ------------------------------------------------------------ colourising
-    def colorize(self, images, *, vividness: float | None = None):
+    def colorize(self, images, *, vividness: float | None = None, hints=None):
         """Colour one photo or a list of photos.
 
         Args:
@@ -306,22 +309,34 @@ class Colorizer:
                 balance, 1 vivid); ``None``: the colorizer's own. A colour-class model
                 decoded at another vividness than its own runs eagerly, even with
                 ``compile=True``.
+            hints: colour hints for one photo (:mod:`kcolor.inference.hints`): points
+                ``[(x, y, "#c0392b"), ...]`` in the photo's pixels (or dicts, strokes), or a
+                scribble image of its size; for a list of photos, a list of these (``None``
+                for none). ``None`` or empty: the network's colours exactly.
 
         Returns:
             uint8 RGB ``(H, W, 3)`` with each input's height and width: one array for one
             input, a list for a list, a 4-D array for a 4-D array.
+
+        Raises:
+            kcolor.errors.HintError: a hint outside the photo, an unparsable colour, more
+                than 500 points, a scribble of another size.
         """
         if vividness is not None:
             vividness = _vividness.check(vividness)
         if isinstance(images, np.ndarray) and images.ndim == 4:
-            return np.stack(self.colorize(list(images), vividness=vividness))
+            return np.stack(self.colorize(list(images), vividness=vividness, hints=hints))
         if isinstance(images, (list, tuple)):
+            if hints is not None and (not isinstance(hints, list) or len(hints) != len(images)):
+                raise HintError(f"for {len(images)} photos, give a list of {len(images)} hints")
             out = []
             for i in range(0, len(images), self.batch_size):
                 chunk = [_as_photo(im) for im in images[i : i + self.batch_size]]
-                out.extend(self.colorize_arrays(chunk, vividness=vividness))
+                part = None if hints is None else hints[i : i + self.batch_size]
+                out.extend(self.colorize_arrays(chunk, vividness=vividness, hints=part))
             return out
-        return self.colorize_arrays([_as_photo(images)], vividness=vividness)[0]
+        hints = None if hints is None else [hints]
+        return self.colorize_arrays([_as_photo(images)], vividness=vividness, hints=hints)[0]
 
     def colorize_files(self, paths, out_dir, **kwargs) -> ColorizeResult:
         """Colour image files and folders into ``out_dir``: :func:`kcolor.inference.batch.colorize_files`
@@ -329,8 +344,29 @@ class Colorizer:
         ``recursive``)."""
         return colorize_files(self, paths, out_dir, **kwargs)
 
+    def colorize_video(self, src, dst, **kwargs):
+        """Colour a black-and-white video file, with steady colours and its sound kept:
+        :func:`kcolor.video.colorize_video` with this colorizer (same keyword arguments:
+        ``method``, ``crf``, ``preset``, ``overwrite``, ``progress``, ``vividness``, ...).
+
+        Returns:
+            A :class:`kcolor.video.VideoResult`.
+
+        Example:
+            >>> colorizer.colorize_video("old.mp4", "colour.mp4", crf=20)  # doctest: +SKIP
+        """
+        from kcolor.video import colorize_video
+
+        return colorize_video(self, src, dst, **kwargs)
+
     def colorize_arrays(
-        self, photos: list[np.ndarray], *, rgbx: bool = False, vividness: float | None = None
+        self,
+        photos: list[np.ndarray],
+        *,
+        rgbx: bool = False,
+        vividness: float | None = None,
+        hints: list | None = None,
+        ab_only: bool = False,
     ) -> list[np.ndarray]:
         """Colour decoded uint8 photos in one go: the fast entry point for callers that
         already hold pixels (file batches, the server, video frames).
@@ -343,6 +379,11 @@ class Colorizer:
             rgbx: return ``(H, W, 4)`` RGBX arrays (the fourth channel unused), which
                 Pillow saves without a copy.
             vividness: colour strength in [0, 1]; ``None``: the colorizer's own.
+            hints: one entry per photo, ``None`` or its colour hints (see :meth:`colorize`);
+                checked before the network runs.
+            ab_only: return each photo's network ab instead (float32 ``(h', w', 2)``, Lab
+                units at the model's size), for callers that add hints later
+                (:class:`kcolor.inference.hints.HintCache`).
 
         Returns:
             A list of uint8 RGB ``(H, W, 3)`` arrays (RGBX with ``rgbx=True``), each with its
@@ -362,6 +403,8 @@ class Colorizer:
         model, forward = self._decoder(vividness)
         gain = 1.0 if self.class_model is not None else self.decoding(vividness)["gain"]
         photos = [_grey_if_grey(p) for p in photos]
+        if hints is not None:  # refused before the network runs; [] and None: no hints
+            hints = [_hints.check_hints(h, p) for h, p in zip(hints, photos, strict=True)]
         groups: dict[tuple[int, int], list[int]] = {}
         for i, p in enumerate(photos):
             groups.setdefault(self.target_size(p.shape[0], p.shape[1]), []).append(i)
@@ -386,7 +429,10 @@ class Colorizer:
                 if gain != 1.0:  # out-of-gamut colours are desaturated by join_lightness
                     ab = ab * np.float32(gain)
                 for j, i in enumerate(idx):
-                    out[i] = color.join_lightness(photos[i], ab[j], rgbx=rgbx)
+                    abj = ab[j]
+                    if hints is not None and hints[i]:
+                        abj = _hints.apply_hints(photos[i], abj, hints[i])
+                    out[i] = abj if ab_only else color.join_lightness(photos[i], abj, rgbx=rgbx)
         return out  # type: ignore[return-value]
 
     def _predict(self, x, model=None, forward=None):
@@ -413,14 +459,14 @@ class Colorizer:
 def _class_model_to_ab(model, temperature: float, prior_correction: float = 0.0):
     """A colour-class model (more than 2 output channels) wrapped to output encoded ab."""
     try:
-        from kcolor.models.color_classes import to_ab_model
+        from kcolor.models.color_classes import is_class_model, to_ab_model
     except ImportError as err:
         raise ValueError(
             f"Model {model.name!r} outputs {model.outputs[0].shape[-1]} channels (colour "
             f"classes?) but kcolor.models.color_classes is not available to decode them: {err}"
         ) from err
     ab_model = to_ab_model(model, temperature, prior_correction)
-    if ab_model.outputs[0].shape[-1] != 2:
+    if is_class_model(ab_model):  # still not encoded ab: no colour-class head to decode
         raise ValueError(
             f"Model {model.name!r} outputs {model.outputs[0].shape[-1]} channels: neither "
             "encoded ab (2) nor a kcolor colour-class head"

@@ -12,12 +12,15 @@ Routes:
 * ``POST /api/colorize`` - a ``multipart/form-data`` body with the photo in the field
   ``image`` (and optionally a model name in ``model`` and a colour strength in
   ``vividness``, a number from 0 to 1: 0 muted, 0.5 the preset's balance, 1 vivid;
-  without it, the model's default); answers the colour photo, at the
+  without it, the model's default; and colour hints in ``hints``, JSON as
+  :func:`kcolor.inference.hints.parse_hints` takes, e.g. ``[{"x": 10, "y": 20, "color":
+  "#c0392b"}]``: the network's colours of the last few photos are kept, so the same photo
+  sent again with other hints only re-runs their spreading); answers the colour photo, at the
   upload's full size, as ``image/jpeg`` when the upload was a JPEG and ``image/png``
   otherwise. Bad input answers 4xx with ``{"error": "..."}`` naming the file and what is
-  wrong: 400 not an image, truncated, empty, a malformed form, an unknown model or a
-  vividness that is not a number from 0 to 1; 413 over the size limit
-  (``max_mb``) or over the pixel limit (``max_pixels``, read from the file's header before
+  wrong: 400 not an image, truncated, empty, a malformed form, an unknown model, a
+  vividness that is not a number from 0 to 1 or bad hints (naming the hint); 413 over the
+  size limit (``max_mb``) or over the pixel limit (``max_pixels``, read from the file's header before
   any pixel is decoded); 415 not a form; 503 (with ``Retry-After``) when ``max_queue``
   requests wait already.
 
@@ -54,8 +57,10 @@ from starlette.routing import Route
 
 from kcolor import io as kio
 from kcolor import presets
+from kcolor.errors import HintError, ImageReadError, KcolorError
 from kcolor.inference import vividness as _vividness
-from kcolor.errors import ImageReadError, KcolorError
+from kcolor.inference.hints import HintCache
+from kcolor.serve import hints as serve_hints
 
 __all__ = ["DEFAULT_MAX_MB", "DEFAULT_MAX_PIXELS", "DEFAULT_MAX_QUEUE", "ModelCache", "create_app"]
 
@@ -88,13 +93,11 @@ class _BadRequest(Exception):
 
 
 def _load_colorizer(spec: str):
-    """The default ``colorizer_factory``: a preset name, a preset folder or a run folder."""
-    from kcolor.inference.colorizer import Colorizer
+    """The default ``colorizer_factory``: a preset name, a preset or run folder, or a
+    ``.keras`` file; its exported graph (no Keras, :mod:`kcolor.fast`) when it has one."""
+    from kcolor.fast.engine import load_colorizer
 
-    if spec in presets.list_presets():
-        return Colorizer.from_preset(spec)
-    load = getattr(Colorizer, "load", None)  # run folders / .keras files
-    return load(spec) if load is not None else Colorizer.from_preset(spec)
+    return load_colorizer(spec, on_fallback=lambda note: logging.getLogger("kcolor").warning(note))
 
 
 class ModelCache:
@@ -371,6 +374,7 @@ def create_app(
     cache = ModelCache(colorizer_factory or _load_colorizer)
     # One photo at a time from decoding to encoding (the queue): the memory of one photo.
     queue = _Queue(max_queue)
+    hint_cache = HintCache(size=4)
     page = resources.files("kcolor.serve").joinpath("static/index.html").read_bytes()
 
     async def index(request: Request) -> Response:
@@ -426,7 +430,7 @@ def create_app(
             return {"type": "http.request", "body": chunk, "more_body": body.tell() < size}
 
         try:
-            return await Request(request.scope, replay).form(max_files=1, max_fields=4)
+            return await Request(request.scope, replay).form(max_files=1, max_fields=5)
         except MultiPartException as err:
             raise _BadRequest(400, f"malformed multipart form: {err.message}") from None
         except HTTPException as err:  # Starlette's own wrapping of the parser's errors
@@ -472,6 +476,10 @@ def create_app(
                     vividness = _vividness.check(vividness.strip())
                 except ValueError as err:
                     raise _BadRequest(400, f"{filename}: {err}") from None
+            try:
+                hints = serve_hints.parse_field(form.get("hints"))
+            except HintError as err:
+                raise _BadRequest(400, f"{filename}: {err}") from None
             size, head = await _save_upload(upload, path, max_bytes)
         finally:
             await form.close()
@@ -492,7 +500,14 @@ def create_app(
             except KcolorError as err:
                 raise _BadRequest(500, f"model {name!r} cannot be loaded: {err}") from None
             rgb = _decode(path, filename, max_pixels)
-            if vividness is None:
+            if hints:  # the network's ab is cached per photo: a new stroke re-runs only hints
+                try:
+                    coloured = serve_hints.colorize_with_hints(
+                        hint_cache, colorizer, rgb, path, name, vividness, hints
+                    )
+                except HintError as err:
+                    raise _BadRequest(400, f"{filename}: {err}") from None
+            elif vividness is None:
                 coloured = colorizer.colorize(rgb)
             else:
                 coloured = colorizer.colorize(rgb, vividness=vividness)
