@@ -320,7 +320,9 @@ def main(argv=None):
     p.add_argument("--frames", type=int, default=48)
     p.add_argument("--clips", type=int, default=2)
     p.add_argument("--model", default=None, help="preset (default: the default preset)")
-    p.add_argument("--strip", default=None, help="save a strip of frames here (PNG, or JPEG by the suffix)")
+    p.add_argument(
+        "--strip", default=None, help="save a strip of frames here (PNG, or JPEG by the suffix)"
+    )
     p.add_argument("--no-speed", action="store_true", help="only flicker and quality")
     p.add_argument("--no-quality", action="store_true", help="only speed")
     args = p.parse_args(argv)

@@ -571,7 +571,7 @@ def _add_export(sub):
 
 
 def _cmd_export(args) -> int:
-    from kcolor.inference.export import export_to_folder
+    from kcolor.presets.export import export_to_folder
 
     try:
         onnx_file, json_file = export_to_folder(

@@ -54,7 +54,9 @@ def test_the_colorizer_module_is_split():
 
     assert kcolor.inference.colorizer.ColorizeResult is batch.ColorizeResult
     assert kcolor.inference.colorizer.plan_outputs is batch.plan_outputs
-    assert not hasattr(kcolor.inference.colorizer, "_safe_part")  # file batching lives in kcolor.inference.batch
+    assert not hasattr(
+        kcolor.inference.colorizer, "_safe_part"
+    )  # file batching lives in kcolor.inference.batch
     source = open(batch.__file__).read()
     assert "mkstemp" not in source and "os.replace" not in source  # atomic writes: kcolor.io
 
@@ -328,7 +330,6 @@ def test_is_color_photo_on_the_articles_photos():
     """The article's test photos are black and white; its training photos are colour, one of
     them a faint portrait (skin beside a grey hoodie of the same lightness)."""
     from conftest import shared_path
-
     from kcolor import io as kio
 
     test, train = shared_path("article", "test"), shared_path("article", "train")

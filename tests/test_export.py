@@ -1,4 +1,4 @@
-"""The exported graph (kcolor.inference.export) and the fast path that runs it (kcolor.fast).
+"""The exported graph (kcolor.presets.export) and the fast path that runs it (kcolor.fast).
 
 The fast path must give the Keras path's colours (max |delta ab| <= 1) over sizes and
 aspect ratios, never import Keras, torch or kcolor's model code, and refuse a corrupt or
@@ -23,9 +23,9 @@ from kcolor.errors import WeightsError
 from kcolor.fast import FastColorizer
 from kcolor.fast.engine import load_colorizer
 from kcolor.inference.colorizer import Colorizer
-from kcolor.inference.export import EXPORT_FILE, export_onnx
 from kcolor.presets import format as preset_format
 from kcolor.presets import registry
+from kcolor.presets.export import EXPORT_FILE, export_onnx
 
 SIZES = [(40, 60), (77, 33), (128, 128), (50, 200), (211, 97)]
 VIVIDNESS = [None, 0.0, 1.0]

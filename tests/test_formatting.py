@@ -65,8 +65,8 @@ def test_format_table_keeps_labels_and_formats_by_column():
 def test_plural_is_the_one_helper():
     """Issue 27.10: "1 epoch", never "1 epochs"; kcolor's modules share this one helper."""
     from kcolor import cli
-    from kcolor.inference import batch
     from kcolor.formatting import plural
+    from kcolor.inference import batch
 
     assert plural(1, "epoch") == "1 epoch" and plural(2, "epoch") == "2 epochs"
     assert plural(0, "step") == "0 steps" and plural(np.int64(1), "step") == "1 step"

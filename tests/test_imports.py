@@ -267,10 +267,7 @@ FLOORS: list[tuple[str, ...]] = [
 ]
 
 # Upward imports tolerated while a refactor is under way, each with the reason.
-KNOWN_UPWARD: set[tuple[str, str]] = {
-    # TODO(export): save_to_preset writes the ONNX export; the writer moves below presets.
-    ("kcolor.presets.save", "kcolor.inference.export"),
-}
+KNOWN_UPWARD: set[tuple[str, str]] = set()
 
 
 def floor_of(module: str) -> int | None:

@@ -40,8 +40,8 @@ import kcolor
 from kcolor import color
 from kcolor import io as kio
 from kcolor.cli import main
-from kcolor.inference.colorizer import Colorizer
 from kcolor.errors import ImageWriteError, WeightsError
+from kcolor.inference.colorizer import Colorizer
 
 import keras  # noqa: E402  isort: skip
 
@@ -132,7 +132,9 @@ def fake_unreadable(corpus, monkeypatch):
                 raise PermissionError(13, "Permission denied", target)
             return builtins.open(path, *args, **kwargs)
 
-        monkeypatch.setattr(kio.reading, "open", guarded, raising=False)  # shadows the builtin there
+        monkeypatch.setattr(
+            kio.reading, "open", guarded, raising=False
+        )  # shadows the builtin there
     return target
 
 

@@ -1,6 +1,6 @@
 """The fast path: colour photos with a preset's exported ONNX graph, with no Keras and no torch.
 
-A preset folder that holds ``model.onnx`` (written by :mod:`kcolor.inference.export`,
+A preset folder that holds ``model.onnx`` (written by :mod:`kcolor.presets.export`,
 hash-checked through ``metadata.json``) is run here by onnxruntime; the pre- and
 post-processing is numpy and Pillow (:mod:`kcolor.color`, :mod:`kcolor.io`). Importing this
 package, or colouring with it, imports neither Keras, torch nor kcolor's model code, so

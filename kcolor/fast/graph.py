@@ -2,7 +2,7 @@
 
 The export is recorded in the preset's ``metadata.json`` under ``"export"``: its file,
 SHA-256, the SHA-256 of the weights it was made from, and its inputs and outputs
-(:mod:`kcolor.inference.export` writes it). :func:`open_session` refuses a missing, corrupt,
+(:mod:`kcolor.presets.export` writes it). :func:`open_session` refuses a missing, corrupt,
 replaced or stale file with a :class:`~kcolor.errors.WeightsError` naming it.
 
 Example:
@@ -23,9 +23,9 @@ from kcolor.presets import format as preset_format
 __all__ = ["EXPORT_FILE", "EXPORT_KEY", "find_export", "open_session", "providers"]
 
 #: The export's file name in a preset folder.
-EXPORT_FILE = "model.onnx"
+EXPORT_FILE = preset_format.EXPORT_FILE
 #: The key of the export's record in a preset's ``metadata.json``.
-EXPORT_KEY = "export"
+EXPORT_KEY = preset_format.EXPORT_KEY
 
 
 def find_export(folder: str | os.PathLike) -> dict | None:

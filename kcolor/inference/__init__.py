@@ -8,7 +8,7 @@ Public names:
     vividness: the one vividness knob, mapped to decoding settings; light enough for
         the CLI's argument parser (``kcolor.inference.vividness``).
     export: write a model and its colour decoding as one ONNX graph, the preset's
-        ``model.onnx`` that :mod:`kcolor.fast` runs (``kcolor.inference.export``).
+        ``model.onnx`` that :mod:`kcolor.fast` runs (``kcolor.presets.export``).
 
 The submodules load on first use, so ``import kcolor.inference`` imports neither numpy nor
 Keras.

@@ -35,7 +35,6 @@ def frechet_distance(features_a, features_b) -> float:
         >>> frechet_distance(x, 2 * x) > 0
         True
     """
-    from scipy import linalg
 
     a = np.asarray(features_a, np.float64)
     b = np.asarray(features_b, np.float64)

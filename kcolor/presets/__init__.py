@@ -11,7 +11,7 @@ A preset is a folder (a shipped one under ``kcolor/weights/``, or any ``kcolor t
 
 Submodules, lowest first (none imports Keras at import time, none imports
 ``kcolor.inference``, ``training``, ``evaluation`` or ``cli``; one exception for now:
-``save_to_preset`` writes ``model.onnx`` through ``kcolor.inference.export.after_save``):
+``save_to_preset`` writes ``model.onnx`` through ``kcolor.presets.export.after_save``):
 
 * :mod:`~kcolor.presets.format` - the folder layout, ``config.json``/``metadata.json``
   schema and SHA-256 check (``read_config``, ``read_metadata``, ``verify``, ...);

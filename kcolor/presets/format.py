@@ -181,3 +181,9 @@ def verify(folder: str | os.PathLike) -> Path:
                 "train or copy the folder again.",
             )
     return weights
+
+
+#: The exported inference graph in a preset folder (:mod:`kcolor.presets.export` writes it,
+#: :mod:`kcolor.fast` runs it), and its record's key in ``metadata.json``.
+EXPORT_FILE = "model.onnx"
+EXPORT_KEY = "export"

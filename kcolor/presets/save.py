@@ -106,6 +106,7 @@ def save_to_preset(
     metadata: dict | None = None,
     float16: bool = False,
     overwrite: bool = False,
+    export: bool = True,
 ) -> Path:
     """Write ``model`` as a preset folder that :func:`build_model` reads back.
 
@@ -132,6 +133,10 @@ def save_to_preset(
         metadata: how it was made (command, config, data, metrics, ...); the weights'
             SHA-256, kcolor version and date are added.
         float16: store the weights as float16 (half the size; for shipping).
+        overwrite: replace a preset already in ``folder``.
+        export: also write ``model.onnx``, the exported inference graph that
+            :mod:`kcolor.fast` runs (1-18 s on a CPU; ``kcolor train`` saves its best
+            epochs without one and exports once at the end).
 
     Returns:
         The folder.
@@ -172,9 +177,12 @@ def save_to_preset(
     meta.setdefault("kcolor_version", kcolor.__version__)
     meta["saved"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     write_json(folder / METADATA, meta)
-    from kcolor.inference.export import after_save  # model.onnx for the fast path (docs/export.md)
+    from kcolor.presets.export import EXPORT_FILE, after_save
 
-    after_save(model, folder)
+    if export:  # model.onnx for the fast path (docs/export.md)
+        after_save(model, folder)
+    else:  # a graph of older weights would be refused anyway: leave none behind
+        (folder / EXPORT_FILE).unlink(missing_ok=True)
     return folder
 
 

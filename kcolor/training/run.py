@@ -273,6 +273,7 @@ def _fit(job: _Job, resume, verbose, extra_callbacks) -> Run:
             embedder=config.embedder,
             metadata={**base_meta, **extra},
             overwrite=True,
+            export=False,  # once, at the end (_finish): an export takes seconds
         )
 
     nan_guard = StopOnNaN()
@@ -441,6 +442,9 @@ def _finish(job: _Job, best, monitor, nan_guard, budget, wall) -> Run:
             }
         )
         preset_format.write_json(files.metadata, meta)
+        from kcolor.presets.export import after_save
+
+        after_save(best_model, folder)  # model.onnx of the best epoch, for the fast path
     from kcolor.report import build_report
 
     try:

@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from kcolor import color
-from kcolor.fast.graph import EXPORT_FILE, EXPORT_KEY
 from kcolor.presets import format as preset_format
+from kcolor.presets.format import EXPORT_FILE, EXPORT_KEY
 
 __all__ = [
     "EXPORT_FILE",
