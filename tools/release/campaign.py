@@ -373,6 +373,7 @@ def cmd_train(args) -> int:
                     "ledger": ledger + [entry],
                 },
                 float16=True,
+                export=False,  # checkpoints are committed: keep them ~9 MB, no model.onnx
                 overwrite=True,
             )
         finally:
