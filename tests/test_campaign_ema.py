@@ -1,0 +1,29 @@
+"""The campaign's weight average covers the batch norms' moving statistics too."""
+
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools" / "release"))
+import campaign  # noqa: E402
+
+
+def test_ema_averages_batch_norm_statistics_and_swaps_them():
+    inp = keras.Input((8, 8, 3))
+    out = keras.layers.BatchNormalization()(keras.layers.Conv2D(4, 3)(inp))
+    model = keras.Model(inp, out)
+    bn = model.layers[-1]
+    ema = campaign._EMA(model, 0.5)
+    assert {"batch_normalization/moving_mean", "batch_normalization/moving_variance"} <= {
+        v.path for v in ema.vars
+    }
+    model(np.random.default_rng(0).random((4, 8, 8, 3)).astype("float32"), training=True)
+    live = keras.ops.convert_to_numpy(bn.moving_mean).copy()
+    assert np.abs(live).max() > 0
+    ema.update()
+    ema.swap()  # the checkpoint's statistics: halfway between the start (0) and the live ones
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_mean), live / 2, rtol=1e-5)
+    ema.swap()
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_mean), live, rtol=1e-6)
