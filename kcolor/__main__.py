@@ -1,4 +1,4 @@
-"""``python -m kcolor``: the same as the ``kcolor`` command."""
+"""``python -m kcolor``: the same as the ``kcolor`` command (:func:`kcolor.cli.main`)."""
 
 import sys
 

@@ -30,9 +30,9 @@ def colorizer():
 @pytest.fixture
 def cli(colorizer, monkeypatch):
     """`kcolor colorize ...` in-process, with the tiny colorizer instead of a preset."""
-    import kcolor.cli
+    import kcolor.cli.colorize
 
-    monkeypatch.setattr(kcolor.cli, "_load_colorizer", lambda spec, **kw: colorizer)
+    monkeypatch.setattr(kcolor.cli.colorize, "_load_colorizer", lambda spec, **kw: colorizer)
     return lambda *argv: main(["colorize", *map(str, argv)])
 
 
@@ -300,14 +300,14 @@ def test_model_loading_status_only_on_a_terminal(tmp_path, colorizer, monkeypatc
     import sys
     import time
 
-    import kcolor.cli
+    import kcolor.cli.colorize
     from kcolor.presets import DEFAULT_PRESET
 
     def slow_load(spec, **kwargs):
         time.sleep(0.35)
         return colorizer
 
-    monkeypatch.setattr(kcolor.cli, "_load_colorizer", slow_load)
+    monkeypatch.setattr(kcolor.cli.colorize, "_load_colorizer", slow_load)
     src = photos(tmp_path / "in", n=1)
     captured_err, term = sys.stderr, Terminal()
     monkeypatch.setattr(sys, "stderr", term)

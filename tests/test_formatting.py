@@ -64,14 +64,14 @@ def test_format_table_keeps_labels_and_formats_by_column():
 
 def test_plural_is_the_one_helper():
     """Issue 27.10: "1 epoch", never "1 epochs"; kcolor's modules share this one helper."""
-    from kcolor import cli
+    from kcolor.cli import train
     from kcolor.formatting import plural
     from kcolor.inference import batch
 
     assert plural(1, "epoch") == "1 epoch" and plural(2, "epoch") == "2 epochs"
     assert plural(0, "step") == "0 steps" and plural(np.int64(1), "step") == "1 step"
     assert plural(1234, "photo") == "1,234 photos" and plural(3, "batch", "batches") == "3 batches"
-    assert cli._plural is plural and batch._plural is plural
+    assert train._plural is plural and batch._plural is plural
 
 
 def test_formatting_imports_without_pandas():

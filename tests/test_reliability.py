@@ -219,7 +219,9 @@ def test_kcolor_colorize_each_case(
     # (loading is tested by the whole-corpus subprocess and the weights tests below).
     loads = []
     monkeypatch.setattr(
-        kcolor.cli, "_load_colorizer", lambda spec, **kw: loads.append((spec, kw)) or colorizer
+        kcolor.cli.colorize,
+        "_load_colorizer",
+        lambda spec, **kw: loads.append((spec, kw)) or colorizer,
     )
     path, exp = corpus[name]
     out = tmp_path / "out"

@@ -298,7 +298,7 @@ def test_cli_refuses_vividness_outside_0_1(command, value, capsys):
 
 
 def test_cli_colorize_and_demo_pass_the_vividness(tmp_path, monkeypatch, capsys):
-    import kcolor.cli as cli
+    import kcolor.cli.colorize as cli  # demo loads through it too
 
     seen = []
 

@@ -73,8 +73,12 @@ def load_colorizer(spec=None, *, engine: str = "auto", on_fallback=None, **kwarg
                 "has no exported graph (model.onnx): export one with "
                 f"`kcolor export {name} -o FOLDER`, or use --engine keras",
             )
-        if on_fallback is not None and folder is not None:  # a .keras file is Keras anyway
-            on_fallback(f"{name} has no exported graph (model.onnx): using Keras (slower start)")
+        note = folder is not None and on_fallback is not None  # a .keras file is Keras anyway
+    else:
+        note = False
     from kcolor.inference.colorizer import Colorizer
 
-    return Colorizer.from_preset(spec, **kwargs)
+    colorizer = Colorizer.from_preset(spec, **kwargs)
+    if note:  # after loading: a preset that fails to load gets its error alone
+        on_fallback(f"{name} has no exported graph (model.onnx): using Keras (slower start)")
+    return colorizer
