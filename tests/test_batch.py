@@ -222,9 +222,11 @@ def test_bmp_outputs_say_once_that_they_drop_metadata(tmp_path, cli, capsys, mon
         camera_jpeg(src / f"{name}.jpg")
     out = tmp_path / "out"
     # The outputs of a run are BMP: make plan_outputs name them so.
-    real = batch._output_name
+    from kcolor.inference import outputs
+
+    real = outputs._output_name
     monkeypatch.setattr(
-        batch, "_output_name", lambda rel, suffix: real(rel, suffix).with_suffix(".bmp")
+        outputs, "_output_name", lambda rel, suffix: real(rel, suffix).with_suffix(".bmp")
     )
     assert cli(src, "-o", out, "-q") == 0
     err = capsys.readouterr().err

@@ -66,12 +66,12 @@ def test_plural_is_the_one_helper():
     """Issue 27.10: "1 epoch", never "1 epochs"; kcolor's modules share this one helper."""
     from kcolor.cli import train
     from kcolor.formatting import plural
-    from kcolor.inference import batch
+    from kcolor.inference import results
 
     assert plural(1, "epoch") == "1 epoch" and plural(2, "epoch") == "2 epochs"
     assert plural(0, "step") == "0 steps" and plural(np.int64(1), "step") == "1 step"
     assert plural(1234, "photo") == "1,234 photos" and plural(3, "batch", "batches") == "3 batches"
-    assert train._plural is plural and batch._plural is plural
+    assert train._plural is plural and results._plural is plural
 
 
 def test_formatting_imports_without_pandas():

@@ -537,7 +537,7 @@ def test_nothing_is_left_on_disk(tmp_path, monkeypatch):
 def test_photo_over_the_pixel_limit_is_413_before_any_pixel_is_decoded(monkeypatch):
     from PIL import ImageFile
 
-    import kcolor.serve.app as serve_app
+    import kcolor.serve.uploads as serve_uploads
 
     decoded = []
 
@@ -546,7 +546,7 @@ def test_photo_over_the_pixel_limit_is_413_before_any_pixel_is_decoded(monkeypat
         raise AssertionError("the pixels of an over-limit photo must not be decoded")
 
     # Neither kcolor.io's reader nor Pillow's decoder may run: the header alone decides.
-    monkeypatch.setattr(serve_app.kio, "load_image", no_decode)
+    monkeypatch.setattr(serve_uploads.kio, "load_image", no_decode)
     monkeypatch.setattr(ImageFile.ImageFile, "load", no_decode)
     bomb = big_png(12960, 12960)  # 168 megapixels in 0.19 MB, a valid PNG
     assert len(bomb) < 200_000

@@ -22,6 +22,7 @@ import os
 import numpy as np
 
 from kcolor import color
+from kcolor import io as kio
 from kcolor.errors import WeightsError
 from kcolor.fast.graph import find_export, open_session
 from kcolor.inference import vividness as _vividness
@@ -214,10 +215,10 @@ class FastColorizer:
         if isinstance(images, (list, tuple)):
             out = []
             for i in range(0, len(images), self.batch_size):
-                chunk = [_as_photo(im) for im in images[i : i + self.batch_size]]
+                chunk = [kio.as_photo(im) for im in images[i : i + self.batch_size]]
                 out.extend(self.colorize_arrays(chunk, vividness=vividness))
             return out
-        return self.colorize_arrays([_as_photo(images)], vividness=vividness)[0]
+        return self.colorize_arrays([kio.as_photo(images)], vividness=vividness)[0]
 
     def colorize_files(self, paths, out_dir, **kwargs):
         """Colour files and folders into ``out_dir``: :func:`kcolor.inference.batch.colorize_files`."""
@@ -248,7 +249,7 @@ class FastColorizer:
             feed["temperature"] = np.array(d["temperature"], np.float32)
             feed["prior_correction"] = np.array(d["prior_correction"], np.float32)
         gain = 1.0 if self.is_class else d["gain"]
-        photos = [_grey_if_grey(p) for p in photos]
+        photos = [kio.grey_if_grey(p) for p in photos]
         groups: dict[tuple[int, int], list[int]] = {}
         for i, p in enumerate(photos):
             groups.setdefault(self.target_size(p.shape[0], p.shape[1]), []).append(i)
@@ -269,25 +270,3 @@ class FastColorizer:
             for j, i in enumerate(idx):
                 out[i] = color.join_lightness(photos[i], ab[j], rgbx=rgbx)
         return out  # type: ignore[return-value]
-
-
-def _as_photo(image) -> np.ndarray:
-    """Anything :func:`kcolor.io.as_rgb` takes, as uint8 grey ``(H, W)`` or RGB ``(H, W, 3)``."""
-    from kcolor import io as kio
-
-    if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 2:
-        if image.shape[0] == 0 or image.shape[1] == 0:
-            raise ValueError(f"got an empty image of shape {image.shape}")
-        return np.ascontiguousarray(image)
-    if isinstance(image, (str, os.PathLike)):
-        return kio.load_image(image, keep_grey=True)
-    return kio.as_rgb(image)
-
-
-def _grey_if_grey(photo: np.ndarray) -> np.ndarray:
-    """An RGB photo whose three channels are equal, as ``(H, W)``; anything else as it is."""
-    if photo.ndim == 3:
-        r = photo[..., 0]
-        if np.array_equal(r, photo[..., 1]) and np.array_equal(r, photo[..., 2]):
-            return np.ascontiguousarray(r)
-    return photo

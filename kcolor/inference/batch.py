@@ -1,10 +1,12 @@
 """Colouring files and folders: plan the outputs, read ahead, colour, write, report.
 
-* :func:`plan_outputs` maps input files and folders to output paths (no decoding);
+* :func:`plan_outputs` maps input files and folders to output paths (no decoding; it
+  lives in :mod:`kcolor.inference.outputs`);
 * :func:`colorize_files` runs a colourer over them, one batch in memory at a time, with
   decoding of the next batch and encoding of the previous one overlapping the colouring
   (threads: PIL and numpy release the GIL), and collects every failure per file;
-* :class:`ColorizeResult` is what it did, with a :meth:`~ColorizeResult.summary` for people;
+* :class:`ColorizeResult` is what it did, with a :meth:`~ColorizeResult.summary` for people
+  (:mod:`kcolor.inference.results`);
 * :func:`is_color_photo` tells a colour photo from a black-and-white one (toned ones too).
 
 Outputs are written with :func:`kcolor.io.save_image` (atomic, never clobbering), with the
@@ -29,14 +31,14 @@ import os
 import sys
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from kcolor import io as kio
 from kcolor.errors import ImageReadError, ImageWriteError, KcolorError
-from kcolor.formatting import plural as _plural
+from kcolor.inference.outputs import plan_outputs
+from kcolor.inference.results import ColorizeResult
 from kcolor.video import io as _vio
 
 __all__ = [
@@ -48,10 +50,6 @@ __all__ = [
     "is_color_photo",
     "plan_outputs",
 ]
-
-#: Output formats written with the input's own extension; anything else is written as PNG.
-_WRITABLE = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-_BAD_CHARS = set('\\/:*?"<>|')
 
 #: Colour photos named one by one in warnings; after these, one line says there are more.
 _COLOR_WARNINGS = 5
@@ -118,222 +116,11 @@ def is_color_photo(photo: np.ndarray) -> bool:
     return spread >= 4.0 and spread >= 0.25 * chroma
 
 
-@dataclass
-class ColorizeResult:
-    """What :func:`colorize_files` did.
-
-    Attributes:
-        written: the output files written, in input order.
-        failed: ``(input path, reason)`` for every input that produced no output.
-        skipped: ``(path, reason)`` for folders with no images, folders named like images,
-            earlier outputs found among the inputs and (with ``skip_color``) colour photos.
-        ignored: files inside input folders that are not images (by their extension).
-        pairs: ``(input path, output path)`` for every written file.
-        renamed: ``(input path, output path, other input)`` for every output renamed
-            (``photo-2.png``) because ``other input`` has the same output name.
-        recolored: the colour photos among the written inputs (coloured anyway).
-        interrupted: True when the run was stopped (Ctrl-C) before the end.
-        not_done: how many planned inputs were not processed because of the interruption.
-    """
-
-    written: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)
-    pairs: list[tuple[str, str]] = field(default_factory=list)
-    renamed: list[tuple[str, str, str]] = field(default_factory=list)
-    recolored: list[str] = field(default_factory=list)
-    interrupted: bool = False
-    not_done: int = 0
-
-    @property
-    def ok(self) -> bool:
-        """True when no input failed and the run was not interrupted."""
-        return not self.failed and not self.interrupted
-
-    def summary(self, verbose: bool = False) -> str:
-        """A few lines for a person: how many written, which failed or were skipped and why;
-        the non-image files passed over are counted (and, with ``verbose``, listed)."""
-        lines = [f"{len(self.written)} written, {len(self.failed)} failed"]
-        if self.skipped:
-            lines[0] += f", {len(self.skipped)} skipped"
-        if self.ignored:
-            files = _plural(len(self.ignored), "non-image file")
-            lines[0] += f", {files} ignored" + ("" if verbose else " (--verbose lists them)")
-        if self.interrupted:
-            lines[0] += f"; INTERRUPTED with {self.not_done} not done"
-        for path, reason in self.failed:
-            lines.append(f"  FAILED {path}: {reason}")
-        for path, reason in self.skipped:
-            lines.append(f"  SKIPPED {path}: {reason}")
-        if self.recolored:
-            photos = _plural(len(self.recolored), "colour photo")
-            lines.append(
-                f"  RECOLOURED {photos}: their own colours were replaced "
-                "(--skip-color / skip_color=True leaves colour photos alone)"
-            )
-        if verbose:
-            for path in self.ignored:
-                lines.append(f"  IGNORED {path}: not an image file (by its extension)")
-        return "\n".join(lines)
-
-
-# ---------------------------------------------------------------- planning
+# ---------------------------------------------------------------- failures
 def _reason(err: BaseException) -> str:
     if isinstance(err, KcolorError) and getattr(err, "reason", None):
         return err.reason
     return str(err) or type(err).__name__
-
-
-def _safe_part(part: str) -> str:
-    cleaned = "".join("_" if (c in _BAD_CHARS or not c.isprintable()) else c for c in part)
-    cleaned = cleaned.strip().lstrip(".")
-    return cleaned or "_"
-
-
-def _output_name(rel: Path, suffix: str) -> Path:
-    parts = [_safe_part(p) for p in rel.parts]
-    name = Path(parts[-1])
-    ext = name.suffix.lower() if name.suffix.lower() in _WRITABLE else ".png"
-    if _vio.is_video_name(name):  # a video's colour copy: H.264 in mp4/mov/mkv
-        ext = _vio.output_extension(name)
-    stem = name.stem if name.suffix else name.name
-    parts[-1] = f"{stem}{_safe_part(suffix) if suffix else ''}{ext}"
-    return Path(*parts)
-
-
-def _real(path) -> str:
-    return os.path.realpath(path)
-
-
-def _inside(path, root) -> bool:
-    try:
-        return os.path.commonpath([_real(path), _real(root)]) == _real(root)
-    except ValueError:
-        return False
-
-
-def _image_named_folders(folder: Path) -> list[tuple[str, str]]:
-    """Sub-folders of ``folder`` named like images (``x.jpg/``), which a flat scan passes over."""
-    out = []
-    try:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if os.path.splitext(entry.name)[1].lower() in kio.IMAGE_EXTENSIONS:
-                    try:
-                        is_dir = entry.is_dir(follow_symlinks=False)
-                    except OSError:
-                        is_dir = False
-                    if is_dir:
-                        out.append(
-                            (
-                                entry.path,
-                                "a folder named like an image, not an image file "
-                                "(its contents are coloured only with --recursive)",
-                            )
-                        )
-    except OSError:
-        pass
-    return sorted(out)
-
-
-def plan_outputs(
-    inputs, out_dir: str | os.PathLike, *, suffix: str = "", recursive: bool = False, result=None
-) -> list[tuple[str, Path]]:
-    """Map input files and folders to output paths under ``out_dir`` (no I/O besides listing).
-
-    Files keep their name; files found in a folder keep their sub-path relative to it.
-    Names are sanitised and de-duplicated (``name-2.png``, ...), so no two inputs share an
-    output (each rename is recorded in ``result.renamed``); an output that would be an
-    input, or fall outside ``out_dir``, is refused.
-    ``out_dir`` may be an input folder itself (with a ``suffix``, the results land beside
-    the photos); our own outputs are never read back: a folder's files inside ``out_dir``
-    are passed over when ``out_dir`` is a sub-folder of it, and files whose name already
-    ends with ``suffix`` are skipped. Missing inputs, broken links and refusals go to
-    ``result.failed``; folders with no images, sub-folders named like images (``x.jpg/``)
-    and earlier outputs to ``result.skipped``; non-image files in folders to
-    ``result.ignored``.
-
-    Returns:
-        ``[(input path, output path), ...]`` in input order.
-    """
-    result = result if result is not None else ColorizeResult()
-    out_root = Path(out_dir)
-    tail = _safe_part(suffix) if suffix else ""
-    found: list[tuple[str, Path]] = []  # (source, relative output)
-    for inp in inputs:
-        inp = Path(inp)
-        if inp.is_dir():
-            ignored: list[Path] = []
-            files, unusable = kio.find_images([inp], recursive=recursive, ignored=ignored)
-            videos = [p for p in ignored if _vio.is_video_name(p)]  # coloured too
-            files = sorted([*files, *videos])
-            result.ignored.extend(os.fspath(p) for p in ignored if not _vio.is_video_name(p))
-            # Broken links and folders that cannot be listed: photos the user asked for.
-            result.failed.extend((os.fspath(p), r) for p, r in unusable)
-            if not recursive:
-                result.skipped.extend(_image_named_folders(inp))
-            # An output folder below this input folder holds our outputs: never feed them
-            # back in. (The input folder itself as output is fine: results land beside.)
-            own = _real(out_root) != _real(inp) and _inside(out_root, inp)
-            n_before, n_earlier = len(found), 0
-            for f in files:
-                f = Path(f)
-                if own and _inside(f, out_root):
-                    continue
-                if tail and f.stem.endswith(tail) and _inside(f, out_root):
-                    result.skipped.append(
-                        (
-                            os.fspath(f),
-                            f"already ends with the suffix {tail!r}: an earlier "
-                            "output, not coloured again",
-                        )
-                    )
-                    n_earlier += 1
-                    continue
-                try:
-                    rel = f.relative_to(inp)
-                except ValueError:
-                    rel = Path(f.name)
-                found.append((os.fspath(f), rel))
-            if len(found) == n_before and not unusable and not n_earlier:
-                hint = "" if recursive else " (sub-folders are searched with --recursive)"
-                result.skipped.append((os.fspath(inp), f"folder holds no images{hint}"))
-        elif inp.is_file():
-            found.append((os.fspath(inp), Path(inp.name)))
-        elif os.path.islink(inp):
-            result.failed.append(
-                (os.fspath(inp), "broken symbolic link (its target does not exist)")
-            )
-        else:
-            result.failed.append((os.fspath(inp), "no such file or folder"))
-
-    sources = {_real(src) for src, _ in found}
-    taken: dict[str, str] = {}  # output name (lower case) -> the input that has it
-    plan = []
-    for src, rel in found:
-        out_rel = _output_name(rel, suffix)
-        candidate, n = out_rel, 1
-        while str(candidate).lower() in taken:
-            n += 1
-            candidate = out_rel.with_name(f"{out_rel.stem}-{n}{out_rel.suffix}")
-        taken[str(candidate).lower()] = src
-        dst = out_root / candidate
-        if not _inside(dst, out_root):
-            result.failed.append((src, f"output {dst} would fall outside {out_root}"))
-        elif _real(dst) in sources:
-            result.failed.append(
-                (
-                    src,
-                    f"output {dst} would overwrite an input; choose another output folder "
-                    "or a suffix",
-                )
-            )
-        else:
-            plan.append((src, dst))
-            if candidate != out_rel:
-                result.renamed.append((src, os.fspath(dst), taken[str(out_rel).lower()]))
-    return plan
 
 
 # ---------------------------------------------------------------- running

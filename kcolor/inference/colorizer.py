@@ -32,6 +32,7 @@ import threading
 import numpy as np
 
 from kcolor import color
+from kcolor import io as kio
 from kcolor.backend import device as _device
 from kcolor.errors import HintError, WeightsError
 from kcolor.inference import hints as _hints
@@ -331,12 +332,12 @@ class Colorizer:
                 raise HintError(f"for {len(images)} photos, give a list of {len(images)} hints")
             out = []
             for i in range(0, len(images), self.batch_size):
-                chunk = [_as_photo(im) for im in images[i : i + self.batch_size]]
+                chunk = [kio.as_photo(im) for im in images[i : i + self.batch_size]]
                 part = None if hints is None else hints[i : i + self.batch_size]
                 out.extend(self.colorize_arrays(chunk, vividness=vividness, hints=part))
             return out
         hints = None if hints is None else [hints]
-        return self.colorize_arrays([_as_photo(images)], vividness=vividness, hints=hints)[0]
+        return self.colorize_arrays([kio.as_photo(images)], vividness=vividness, hints=hints)[0]
 
     def colorize_files(self, paths, out_dir, **kwargs) -> ColorizeResult:
         """Colour image files and folders into ``out_dir``: :func:`kcolor.inference.batch.colorize_files`
@@ -402,7 +403,7 @@ class Colorizer:
 
         model, forward = self._decoder(vividness)
         gain = 1.0 if self.class_model is not None else self.decoding(vividness)["gain"]
-        photos = [_grey_if_grey(p) for p in photos]
+        photos = [kio.grey_if_grey(p) for p in photos]
         if hints is not None:  # refused before the network runs; [] and None: no hints
             hints = [_hints.check_hints(h, p) for h, p in zip(hints, photos, strict=True)]
         groups: dict[tuple[int, int], list[int]] = {}
@@ -472,25 +473,3 @@ def _class_model_to_ab(model, temperature: float, prior_correction: float = 0.0)
             "encoded ab (2) nor a kcolor colour-class head"
         )
     return ab_model
-
-
-def _as_photo(image) -> np.ndarray:
-    """Anything :func:`kcolor.io.as_rgb` takes, as uint8 grey ``(H, W)`` or RGB ``(H, W, 3)``."""
-    from kcolor import io as kio
-
-    if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 2:
-        if image.shape[0] == 0 or image.shape[1] == 0:
-            raise ValueError(f"got an empty image of shape {image.shape}")
-        return np.ascontiguousarray(image)
-    if isinstance(image, (str, os.PathLike)):
-        return kio.load_image(image, keep_grey=True)
-    return kio.as_rgb(image)
-
-
-def _grey_if_grey(photo: np.ndarray) -> np.ndarray:
-    """An RGB photo whose three channels are equal, as ``(H, W)``; anything else as it is."""
-    if photo.ndim == 3:
-        r = photo[..., 0]
-        if np.array_equal(r, photo[..., 1]) and np.array_equal(r, photo[..., 2]):
-            return np.ascontiguousarray(r)
-    return photo

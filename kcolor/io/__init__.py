@@ -35,8 +35,8 @@ from kcolor.io.formats import (
     ExtensionMismatchWarning,
     holds_metadata,
 )
-from kcolor.io.grey import grey_version
-from kcolor.io.reading import DEFAULT_MAX_PIXELS, as_rgb, image_size, load_image
+from kcolor.io.grey import grey_if_grey, grey_version
+from kcolor.io.reading import DEFAULT_MAX_PIXELS, as_photo, as_rgb, image_size, load_image
 from kcolor.io.stream import ImageStream, iter_images
 from kcolor.io.writing import save_image
 
@@ -46,11 +46,13 @@ __all__ = [
     "METADATA_FORMATS",
     "ExtensionMismatchWarning",
     "ImageStream",
+    "as_photo",
     "as_rgb",
     "atomic_path",
     "atomic_write_bytes",
     "find_images",
     "find_photos",
+    "grey_if_grey",
     "grey_version",
     "holds_metadata",
     "image_size",

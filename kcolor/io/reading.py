@@ -271,3 +271,21 @@ def as_rgb(image, *, max_pixels: int | None = None) -> np.ndarray:
     if isinstance(image, Image.Image):
         return pil_to_rgb(ImageOps.exif_transpose(image))
     return array_to_rgb(image)
+
+
+def as_photo(image) -> np.ndarray:
+    """Anything :func:`as_rgb` takes, or a path, as uint8 grey ``(H, W)`` or RGB
+    ``(H, W, 3)``: what the colourisers (Keras and fast) take in.
+
+    Example:
+        >>> import numpy as np
+        >>> as_photo(np.zeros((4, 5), np.uint8)).shape
+        (4, 5)
+    """
+    if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 2:
+        if image.shape[0] == 0 or image.shape[1] == 0:
+            raise ValueError(f"got an empty image of shape {image.shape}")
+        return np.ascontiguousarray(image)
+    if isinstance(image, (str, os.PathLike)):
+        return load_image(image, keep_grey=True)
+    return as_rgb(image)
