@@ -1,23 +1,15 @@
 """RGB <-> CIELAB (D65) on numpy arrays and torch tensors, and the network's L/ab scaling.
 
-The conversions follow ``skimage.color.rgb2lab`` / ``lab2rgb`` (sRGB, D65,
-2° observer) and agree with them to better than 1e-3. They are batched over
-any leading axes with the channels last (``(..., 3)``), and on torch they run
-on the tensor's device and are differentiable, so losses can go through them.
-
-Conventions, as in the article:
-
-* RGB floats in ``[0, 1]`` (uint8 input is divided by 255);
-* ``L`` in ``[0, 100]``, ``a`` and ``b`` in about ``[-128, 127]``;
-* the network sees ``encode_l(L) = L / 50 - 1`` (in ``[-1, 1]``) and predicts
-  ``encode_ab(ab) = ab / 128`` through a ``tanh``.
-
-Full resolution (the Colorizer's output): :func:`lab_to_rgb_keep_l` converts without
-changing L (out-of-gamut colours are desaturated towards the grey of the same
-luminance), and :func:`join_lightness` joins a photo's own L to low-resolution ab, on
-numpy and threads; a grey photo goes through :func:`grey_ab_table` (one look-up a pixel).
-
+The conversions follow ``skimage.color.rgb2lab`` / ``lab2rgb`` (sRGB, D65, 2° observer) to
+better than 1e-3, batched over leading axes with channels last; on torch they run on the
+tensor's device and are differentiable. As in the article: RGB floats in ``[0, 1]``
+(uint8 / 255); ``L`` in ``[0, 100]``, ``ab`` in about ``[-128, 127]``; the network sees
+``encode_l(L) = L / 50 - 1`` and predicts ``encode_ab(ab) = ab / 128`` through a ``tanh``.
 This module is the only place these constants live.
+
+Full resolution: :func:`lab_to_rgb_keep_l` keeps L (out-of-gamut colours desaturate to
+the grey of the same luminance); :func:`join_lightness` joins a photo's own L to
+low-resolution ab on threads; grey photos take :func:`grey_ab_table` (one look-up a pixel).
 
 Example:
     >>> import numpy as np
