@@ -5,11 +5,10 @@ better than 1e-3, batched over leading axes with channels last; on torch they ru
 tensor's device and are differentiable. As in the article: RGB floats in ``[0, 1]``
 (uint8 / 255); ``L`` in ``[0, 100]``, ``ab`` in about ``[-128, 127]``; the network sees
 ``encode_l(L) = L / 50 - 1`` and predicts ``encode_ab(ab) = ab / 128`` through a ``tanh``.
-This module is the only place these constants live.
 
 Full resolution: :func:`lab_to_rgb_keep_l` keeps L (out-of-gamut colours desaturate to
-the grey of the same luminance); :func:`join_lightness` joins a photo's own L to
-low-resolution ab on threads; grey photos take :func:`grey_ab_table` (one look-up a pixel).
+the grey of the same luminance); :func:`join_lightness` joins a photo's own L to low-res
+ab on threads; grey photos take :func:`grey_ab_table` (one look-up a pixel).
 
 Example:
     >>> import numpy as np
@@ -27,7 +26,7 @@ import threading
 
 import numpy as np
 
-# ---------------------------------------------------------------- scaling
+# ---------------------------------------------------------------- scaling (the only place)
 L_MAX = 100.0
 L_CENTER = 50.0  # encode_l: L / 50 - 1 maps [0, 100] onto [-1, 1]
 AB_SCALE = 128.0  # encode_ab: ab / 128, the range of tanh
