@@ -312,3 +312,13 @@ def test_known_upward_imports_are_still_real():
     graph = import_graph(PACKAGE)
     stale = [(a, b) for a, b in KNOWN_UPWARD if b not in graph.get(a, {})]
     assert not stale, f"remove {stale} from KNOWN_UPWARD: those imports are gone"
+
+
+def test_no_module_over_500_lines():
+    """One idea per file: a module that grows past 500 lines holds more than one."""
+    long = {
+        str(p.relative_to(PACKAGE.parent)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 500
+    }
+    assert not long, f"split these modules: {long}"
