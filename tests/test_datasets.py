@@ -4,11 +4,11 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import shared_path
 from corpus import colour_image
 from PIL import Image
 
 import kcolor
+from conftest import shared_path
 from kcolor import color, io
 from kcolor.datasets import ArrayDataset, Augmenter, ImageFolderDataset
 from kcolor.datasets.augment import resize_fill

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_path
 from PIL import Image
 from skimage import data
 
+from conftest import shared_path
 from kcolor import color, metrics, presets
 from kcolor import io as kio
 from kcolor.cli import main

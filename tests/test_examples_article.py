@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from conftest import shared_path
 
 REPO = Path(__file__).resolve().parents[1]

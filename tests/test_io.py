@@ -5,7 +5,6 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import shared_path
 from corpus import (
     CAMERA,
     DATE_TAKEN,
@@ -18,6 +17,7 @@ from corpus import (
 from PIL import Image
 
 import kcolor
+from conftest import shared_path
 from kcolor import io
 from kcolor.errors import ImageReadError, ImageWriteError
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from conftest import shared_path
 
+from conftest import shared_path
 from kcolor import DataError, color
 from kcolor.datasets import MNIST_PALETTE_AB, colored_mnist
 from kcolor.datasets import mnist as mnist_mod

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import shared_path
 
 REPO = Path(__file__).resolve().parents[1]
