@@ -85,9 +85,11 @@ def test_export_preset_makes_a_float16_shipping_folder(tmp_path):
         "config.json",
         "history.csv",
         "metadata.json",
+        "model.onnx",  # the exported graph of the fast path (docs/export.md)
         "model.weights.h5",
     ]
     meta = presets.read_metadata(folder)
+    assert meta["export"]["sha256"] == presets.sha256sum(folder / "model.onnx")
     assert meta["name"] == "mine" and "run" not in meta  # a shipped preset, not a run
     assert (
         meta["command"] == "kcolor train --model alpha ..." and meta["weights_dtype"] == "float16"

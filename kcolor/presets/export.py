@@ -18,7 +18,7 @@ SHA-256 (and the weights' it came from) in ``metadata.json`` under ``"export"``;
 :func:`export_onnx` writes the file anywhere (``kcolor export``). Run by :mod:`kcolor.fast`.
 
 Example:
-    >>> from kcolor.inference import export
+    >>> from kcolor.presets import export
     >>> export.EXPORT_FILE
     'model.onnx'
     >>> model = kcolor.presets.build_model("beta-photos")              # doctest: +SKIP
