@@ -29,7 +29,14 @@ from kcolor import color, metrics
 from kcolor.inference import hints as H
 from kcolor.inference.colorizer import Colorizer
 
-ROOT = "/work/shared/data/photos"
+# ../shared/data beside the checkout, or $KCOLOR_SHARED (as the tests read it)
+ROOT = os.path.join(
+    os.environ.get(
+        "KCOLOR_SHARED",
+        os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data"),
+    ),
+    "photos",
+)
 COUNTS = (0, 1, 5, 10, 20)
 
 

@@ -1,7 +1,7 @@
 """Old films: flicker, quality and speed of colouring clips, per-frame against stabilised.
 
 Test clips are made from colour validation photos (``campaign/val.csv``, under
-``/work/shared/data/photos``; never ``bsds500/test``), so the true colours are known:
+``../shared/data/photos`` (or ``$KCOLOR_SHARED/photos``); never ``bsds500/test``), so the true colours are known:
 
 * two shots of 24 frames each from two photos, with a scene cut between them: the first
   pans (3 px a frame at 480p, scaled with the frame), the second zooms in by 25% while
@@ -37,7 +37,10 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-PHOTOS = Path("/work/shared/data/photos")
+PHOTOS = (
+    Path(os.environ.get("KCOLOR_SHARED", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    / "photos"
+)
 VAL = REPO / "campaign" / "val.csv"
 
 
