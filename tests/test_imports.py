@@ -238,6 +238,7 @@ FLOORS: list[tuple[str, ...]] = [
     (  # ground floor: no Keras model, no preset
         "kcolor.errors",
         "kcolor._deprecated",
+        "kcolor._lazy",
         "kcolor.backend",
         "kcolor.formatting",
         "kcolor.palette",

@@ -6,6 +6,8 @@
 * :func:`colored_mnist` - the iso-luminant colour-MNIST task of the course.
 """
 
+from kcolor._lazy import lazy_getattr
+
 _LAZY = {
     "ImageFolderDataset": "kcolor.datasets.folder",
     "ArrayDataset": "kcolor.datasets.arrays",
@@ -16,14 +18,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'kcolor.datasets' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = sorted(_LAZY)

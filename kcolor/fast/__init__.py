@@ -21,7 +21,7 @@ Example:
     >>> rgb = colorizer.colorize("grandma.jpg")                       # doctest: +SKIP
 """
 
-import importlib
+from kcolor._lazy import lazy_getattr
 
 _LAZY = {
     "FastColorizer": ("kcolor.fast.colorizer", "FastColorizer"),
@@ -31,13 +31,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(module), attr)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'kcolor.fast' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = ["FastColorizer", "find_export", "load_colorizer", "open_session"]

@@ -14,7 +14,7 @@ The submodules load on first use, so ``import kcolor.inference`` imports neither
 Keras.
 """
 
-import importlib
+from kcolor._lazy import lazy_getattr
 
 _LAZY = {
     "Colorizer": ("kcolor.inference.colorizer", "Colorizer"),
@@ -22,13 +22,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(module), attr)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'kcolor.inference' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = ["Colorizer", "colorize_files"]

@@ -28,7 +28,7 @@ Example:
     True
 """
 
-import importlib
+from kcolor._lazy import lazy_getattr
 
 _LAZY = {
     "CSS": "kcolor.report.html",
@@ -54,12 +54,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'kcolor.report' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = sorted(k for k in _LAZY if not k.startswith("_"))
