@@ -16,7 +16,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
-commit=${1:-HEAD}
+# Resolve the commit here: inside the worktree, "HEAD" would name the worktree's own HEAD.
+commit=$(git rev-parse --verify "${1:-HEAD}^{commit}")
 hours=${2:-2.5}
 photos=$(realpath "${PHOTOS:-../shared/data/photos}")
 python=$(realpath "${PYTHON:-.venv/bin/python}")
