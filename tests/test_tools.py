@@ -168,3 +168,48 @@ def test_train_photo_presets_runs_kcolor_train_with_the_presets_options(tmp_path
         ("fusion", 2.0),
     ]
     assert not any(c.embed_cache for c in configs)  # --no-cache: every batch embedded
+
+
+def test_choose_decoding_shares_the_networks_logits_between_decodings():
+    """Colorizers of one size decode the same cached logits: outputs equal the uncached
+    path, and the class model runs once per batch, not once per decoding."""
+    import importlib.util
+
+    import keras
+    import numpy as np
+
+    from kcolor.inference.colorizer import Colorizer
+    from kcolor.models.color_classes import ColorClassLogits, set_class_weights
+
+    spec = importlib.util.spec_from_file_location(
+        "choose_decoding", REPO / "tools" / "release" / "choose_decoding.py"
+    )
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input((None, None, 1))
+    x = keras.layers.Conv2D(16, 3, strides=2, padding="same", activation="relu")(inputs)
+    head = ColorClassLogits(output_stride=2, name="color_classes")
+    model = keras.Model(inputs, head(x), name="tiny_classes")
+    rng = np.random.default_rng(3)
+    set_class_weights(model, rng.uniform(0.3, 3.0, head.num_bins).astype(np.float32))
+    decodings = [(0.3, 0.0), (0.38, 0.5), (0.6, 1.0)]
+    plain = [
+        Colorizer(model, input_size=32, temperature=t, prior_correction=a) for t, a in decodings
+    ]
+    shared = [
+        Colorizer(model, input_size=32, temperature=t, prior_correction=a) for t, a in decodings
+    ]
+    tool.shared_logits(shared)
+    calls = []
+    for c in shared:
+        inner = c.class_model
+        c.class_model = lambda x, training=False, inner=inner: calls.append(1) or inner(x)
+    photos = [rng.integers(0, 256, (40, 56), dtype=np.uint8) for _ in range(2)]
+    outs = [c.colorize_arrays(photos) for c in shared]
+    assert len(calls) == 1  # one network call for three decodings
+    for c, out in zip(plain, outs, strict=True):
+        for a, b in zip(c.colorize_arrays(photos), out, strict=True):
+            assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+    assert not np.array_equal(outs[0][0], outs[2][0])  # the decodings do differ
