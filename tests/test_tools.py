@@ -213,3 +213,41 @@ def test_choose_decoding_shares_the_networks_logits_between_decodings():
         for a, b in zip(c.colorize_arrays(photos), out, strict=True):
             assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
     assert not np.array_equal(outs[0][0], outs[2][0])  # the decodings do differ
+
+
+def test_vivid_grid_picks_the_most_strongly_coloured_photos(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    photos = tmp_path / "val"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for name, rgb in {
+        "a_grey": (120, 120, 118),
+        "b_red": (200, 30, 30),
+        "c_beige": (150, 140, 120),
+        "d_blue": (20, 60, 210),
+    }.items():
+        noise = rng.integers(-4, 5, (48, 64, 3))
+        pixels = np.clip(np.array(rgb) + noise, 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(photos / f"{name}.png")
+    out = tmp_path / "grid.png"
+    proc = _run_tool(
+        "vivid_grid.py",
+        str(photos),
+        "--new",
+        "alpha-woman",
+        "--old",
+        "alpha-woman",
+        "-n",
+        "2",
+        "--size",
+        "32",
+        "-o",
+        str(out),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "['b_red.png', 'd_blue.png']" in proc.stdout or "['d_blue.png', 'b_red.png']" in (
+        proc.stdout
+    )
+    assert Image.open(out).size[0] > 4 * 32
