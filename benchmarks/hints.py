@@ -5,29 +5,39 @@ Hints are simulated from the true colours as Zhang et al. 2017 did: a random loc
 colour the patch's mean true ab at the patch's mean L. Quality is PSNR (RGB, dB) and vivid
 recall (:mod:`kcolor.metrics`) on validation photos (``campaign/val.csv``, never BSDS500
 test) coloured by the default preset; the network runs once per photo and each hint count
-re-runs only the propagation. Speed: one update (propagation + join at full size, the
-network's ab cached as ``kcolor serve`` does) at 1024x768, median of repeats, first with
-fresh hints, then adding a stroke to earlier ones (warm start).
+re-runs only the propagation. The network is the preset's exported graph (``--engine``),
+as ``kcolor colorize`` and ``kcolor serve`` run it.
 
-Usage::
+Speed, at 1024x768, CPU and wall time: one update through ``kcolor serve`` (request in,
+JPEG out, server in this process), for the first stroke on a photo (network ab, affinities
+and multigrid hierarchy, a cold solve) and for later strokes (those cached, the previous
+solution as the start); then the propagation and join alone. Each of ``--repeats`` photos
+(photo 1, enlarged, one pixel changed so that each is a new upload) gets 6 strokes, each
+request carrying all strokes so far, as the page sends them.
+
+Usage (prints markdown tables)::
 
     nice -n 10 python benchmarks/hints.py --photos 30 --picture docs/hints.jpg
+    nice -n 10 python benchmarks/hints.py --skip-quality          # the speed table alone
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
+import json
 import os
 import statistics
+import threading
 import time
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from kcolor import color, metrics
+from kcolor.fast.engine import load_colorizer
 from kcolor.inference import hints as H
-from kcolor.inference.colorizer import Colorizer
 
 # ../shared/data beside the checkout, or $KCOLOR_SHARED (as the tests read it)
 ROOT = os.path.join(
@@ -80,31 +90,133 @@ def quality(colorizer, paths, seed: int, mode: str):
     return rows
 
 
+def _clocks():
+    return time.perf_counter(), time.process_time()
+
+
+def _since(t0, c0):
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def _threads() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
+def stroke_sequence(truth, n: int, rng) -> list:
+    """``n`` strokes as the page sends them: each a short line of a simulated hint's colour."""
+    h, w = truth.shape[:2]
+    out = []
+    for x, y, rgb, _ in simulate(truth, n, rng):
+        x2, y2 = min(x + rng.integers(10, 60), w - 1), min(y + rng.integers(-20, 20), h - 1)
+        out.append({"points": [[x, y], [x2, max(y2, 0)]], "color": list(rgb), "radius": 4})
+    return out
+
+
+def solver_speed(colorizer, photo, truth, repeats: int):
+    """The propagation alone (``apply_hints`` and the join), as ``HintCache`` runs it."""
+    ab = colorizer.colorize_arrays([photo], ab_only=True)[0]
+    rows = {"first": [], "later": []}
+    thread_share = []
+    for r in range(repeats):
+        strokes = stroke_sequence(truth, 6, np.random.default_rng(r))
+        t0, c0 = _clocks()
+        prepared = H._Prepared(photo, ab, H.WORK_SIZE, None, None)
+        color.join_lightness(photo, H.apply_hints(photo, None, strokes[:1], prepared=prepared))
+        rows["first"].append(_since(t0, c0))
+        for k in range(2, len(strokes) + 1):
+            t0, c0 = _clocks()
+            th0 = time.thread_time()
+            color.join_lightness(photo, H.apply_hints(photo, None, strokes[:k], prepared=prepared))
+            wall, cpu = _since(t0, c0)
+            rows["later"].append((wall, cpu))
+            thread_share.append((time.thread_time() - th0) / max(cpu, 1e-9))
+    return rows, statistics.median(thread_share)
+
+
+def serve_speed(photo, truth, repeats: int):
+    """One update through ``kcolor serve`` (default preset, its exported graph): the
+    request in (the photo as JPEG, the hints so far) to the JPEG out, in this process."""
+    import http.client
+    import uuid
+
+    from kcolor.serve.app import create_app
+    from kcolor.serve.background import BackgroundServer
+
+    def post(srv, data, hints):
+        b = uuid.uuid4().hex
+        body = (
+            (
+                f'--{b}\r\nContent-Disposition: form-data; name="hints"\r\n\r\n'
+                f"{json.dumps(hints)}\r\n--{b}\r\nContent-Disposition: form-data; "
+                'name="image"; filename="photo.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+            ).encode()
+            + data
+            + f"\r\n--{b}--\r\n".encode()
+        )
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=120)
+        t0, c0 = _clocks()
+        conn.request(
+            "POST", "/api/colorize", body, {"Content-Type": f"multipart/form-data; boundary={b}"}
+        )
+        answer = conn.getresponse()
+        content = answer.read()
+        took = _since(t0, c0)
+        conn.close()
+        if answer.status != 200 or content[:3] != b"\xff\xd8\xff":
+            raise RuntimeError(f"the server answered {answer.status}: {content[:200]!r}")
+        return took
+
+    rows = {"first": [], "later": []}
+    with BackgroundServer(create_app()) as srv:
+        for r in range(repeats + 1):
+            grey = photo.copy()
+            grey[0, 0] = r  # another upload each round: the first stroke finds no cache
+            buf = io.BytesIO()
+            Image.fromarray(grey).save(buf, "JPEG", quality=92)
+            data = buf.getvalue()
+            strokes = stroke_sequence(truth, 6, np.random.default_rng(r))
+            first = post(srv, data, strokes[:1])
+            later = [post(srv, data, strokes[:k]) for k in range(2, len(strokes) + 1)]
+            if r:  # round 0 loads the model and warms up
+                rows["first"].append(first)
+                rows["later"].extend(later)
+        threads = _threads()
+    return rows, threads
+
+
 def speed(colorizer, path, repeats: int):
     photo = np.asarray(Image.open(path).convert("L").resize((1024, 768), Image.BICUBIC))
     truth = np.asarray(Image.open(path).convert("RGB").resize((1024, 768), Image.BICUBIC))
-    ab = colorizer.colorize_arrays([photo], ab_only=True)[0]
-    t0 = time.perf_counter()
-    prepared = H._Prepared(photo, ab, H.WORK_SIZE, None, None)
-    prep = time.perf_counter() - t0
-    rng = np.random.default_rng(0)
-    fresh, added, cpu = [], [], []
-    for r in range(repeats):
-        hints = simulate(truth, 10, rng)
-        prepared.last = None
-        t0, c0 = time.perf_counter(), time.process_time()
-        color.join_lightness(photo, H.apply_hints(photo, None, hints, prepared=prepared))
-        fresh.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-        # one more stroke (a short line of the same colour) on top of the same hints
-        x, y, rgb, _ = hints[r % len(hints)]
-        stroke = {"points": [[x, y], [min(x + 40, 1023), y]], "color": list(rgb), "radius": 3}
-        t0 = time.perf_counter()
-        color.join_lightness(
-            photo, H.apply_hints(photo, None, [*hints_as_dicts(hints), stroke], prepared=prepared)
-        )
-        added.append(time.perf_counter() - t0)
-    return prep, statistics.median(fresh), statistics.median(added), statistics.median(cpu)
+    solver, share = solver_speed(colorizer, photo, truth, repeats)
+    served, threads = serve_speed(photo, truth, repeats)
+
+    def median(rows, i):
+        return statistics.median(v[i] for v in rows)
+
+    print(
+        f"\n### One update at 1024x768 (photo 1 enlarged; strokes of simulated hints; "
+        f"median of {repeats} photos x 1 first and 5 later strokes; load average "
+        f"{os.getloadavg()[0]:.1f})\n"
+    )
+    print("| update | CPU (s) | wall (s) |")
+    print("|---|---:|---:|")
+    labels = [
+        (served, "first", "server, first stroke on a photo: network ab, affinities, solve, JPEG"),
+        (served, "later", "server, a later stroke: caches, previous solution as start"),
+        (solver, "first", "propagation + join only, first stroke (affinities built)"),
+        (solver, "later", "propagation + join only, a later stroke"),
+    ]
+    for rows, key, label in labels:
+        print(f"| {label} | {median(rows[key], 1):.2f} | {median(rows[key], 0):.2f} |")
+    print(
+        f"\nCPU time is the whole process's (all threads). In a later stroke's propagation the "
+        f"calling thread did {share:.0%} of the process's CPU time (single-threaded: on a "
+        f"quiet core wall ~ CPU); the server process had {threads} threads (onnxruntime's "
+        f"and OpenBLAS's pools, uvicorn, anyio's worker), idle outside their calls."
+    )
 
 
 def hints_as_dicts(hints):
@@ -144,15 +256,23 @@ def main():
     ap.add_argument("--picture", default=None, help="write the 0/5/20-hint picture here")
     ap.add_argument("--picture-index", type=int, default=20, help="20: the cab")
     ap.add_argument("--skip-quality", action="store_true")
+    ap.add_argument(
+        "--engine",
+        default="auto",
+        choices=["auto", "onnx", "keras"],
+        help="the network's engine for quality and the propagation rows (auto: the export, "
+        "as kcolor colorize and kcolor serve; the server rows always use that)",
+    )
     args = ap.parse_args()
-    with open("/work/main/campaign/val.csv") as f:
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "campaign", "val.csv")) as f:
         paths = [os.path.join(ROOT, r["path"]) for r in csv.DictReader(f)]
-    paths = paths[: args.photos]
-    colorizer = Colorizer.from_preset("unet-lite0-photos")
+    photos = paths[: args.photos]  # the speed photo and the picture: from all of them
+    colorizer = load_colorizer("unet-lite0-photos", engine=args.engine)
     if not args.skip_quality:
-        rows = quality(colorizer, paths, args.seed, args.mode)
+        rows = quality(colorizer, photos, args.seed, args.mode)
         base = statistics.mean(rows[0]["psnr"])
-        print(f"{len(paths)} validation photos, unet-lite0-photos, mode {args.mode}\n")
+        print(f"{len(photos)} validation photos, unet-lite0-photos, mode {args.mode}\n")
         print("| hints | PSNR (dB) | vs automatic | vivid recall |")
         print("|---:|---:|---:|---:|")
         for n in COUNTS:
@@ -160,12 +280,7 @@ def main():
             recall = rows[n]["hits"] / max(rows[n]["strong"], 1)
             print(f"| {n} | {p:.2f} | {p - base:+.2f} | {recall:.3f} |")
     if args.repeats:
-        prep, fresh, added, cpu = speed(colorizer, paths[0], args.repeats)
-        print(
-            f"\n1024x768 update (median of {args.repeats}, shared 2-core CPU, nice 10): "
-            f"first hints {fresh:.2f} s wall ({cpu:.2f} s of CPU time), one more stroke "
-            f"{added:.2f} s wall; per-photo preparation (affinities) {prep:.2f} s"
-        )
+        speed(colorizer, paths[0], args.repeats)
     if args.picture:
         picture(colorizer, paths[args.picture_index], args.picture, args.seed)
         print(f"picture: {args.picture}")

@@ -1,6 +1,6 @@
 """``kcolor colorize``: colour photos, folders and videos into an output folder.
 
-Also colour hints (``--hints``/``--scribble``, one photo, Keras), the engine choice
+Also colour hints (``--hints``/``--scribble``, one photo, either engine), the engine choice
 (``--engine``: the preset's exported ONNX graph or Keras, :func:`_load_colorizer`) and the
 spinner shown while a model loads (:func:`_status`). Keras and torch load only inside
 :func:`run`, and not at all for a preset with an export.
@@ -234,11 +234,11 @@ def add_parser(sub):
 
 
 def _colorize_hinted(args, kwargs) -> int:
-    """``kcolor colorize PHOTO --hints/--scribble``: one photo, with the Keras colouriser."""
+    """``kcolor colorize PHOTO --hints/--scribble``: one photo, on the engine of ``--engine``
+    (the exported graph when the preset has one: no Keras)."""
     from kcolor import io as kio
     from kcolor.errors import HintError, KcolorError
     from kcolor.inference import batch
-    from kcolor.inference.colorizer import Colorizer
     from kcolor.inference.hints import check_hints
 
     flag = "--hints" if args.hints else "--scribble"
@@ -262,7 +262,7 @@ def _colorize_hinted(args, kwargs) -> int:
         photo = kio.load_image(src, keep_grey=True)
         hints = check_hints(hints, photo)  # refused before the model loads
         with _status(f"loading {_model_name(args.model)}", enabled=not args.quiet):
-            colorizer = Colorizer.from_preset(args.model, **kwargs)
+            colorizer = _load_colorizer(args.model, **kwargs)
         rgb = colorizer.colorize(photo, hints=hints)
         kio.save_image(dst, rgb, overwrite=args.overwrite)
     except KcolorError as err:
@@ -283,10 +283,10 @@ def run(args) -> int:
         kwargs["vividness"] = args.vividness
     if getattr(args, "unsafe", False):
         kwargs["safe_mode"] = False
-    if getattr(args, "hints", None) or getattr(args, "scribble", None):
-        return _colorize_hinted(args, kwargs)
     if getattr(args, "engine", "auto") != "auto":
         kwargs["engine"] = args.engine
+    if getattr(args, "hints", None) or getattr(args, "scribble", None):
+        return _colorize_hinted(args, kwargs)
     from kcolor import presets
     from kcolor.inference import batch
 

@@ -5,7 +5,9 @@ is resized (Pillow, antialiased) to the model size, its L encoded; the graph ret
 encoded ab (a colour-class graph decodes its classes at the ``(T, alpha)`` the vividness
 gives); ab is upsampled to the full photo and joined to its own L
 (:func:`kcolor.color.join_lightness`). Outputs match the Keras path to within float
-rounding (``tests/test_export.py``: max |delta ab| <= 1 on the 0-255 scale).
+rounding (``tests/test_export.py``: max |delta ab| <= 1 on the 0-255 scale). Colour hints
+(``hints=``) take the Keras path's own code, :func:`kcolor.inference.hints.finish`, on the
+graph's ab (``tests/test_fast_hints.py``: the same limit with hints).
 
 Example:
     >>> import numpy as np
@@ -25,6 +27,7 @@ from kcolor import color
 from kcolor import io as kio
 from kcolor.errors import WeightsError
 from kcolor.fast.graph import find_export, open_session
+from kcolor.inference import hints as _hints
 from kcolor.inference import vividness as _vividness
 from kcolor.presets import format as preset_format
 from kcolor.presets import registry
@@ -39,8 +42,9 @@ class FastColorizer:
     """Colour photos of any size with a preset's exported ONNX graph: no Keras, no torch.
 
     It has :class:`kcolor.Colorizer`'s colouring methods (``colorize``,
-    ``colorize_arrays``, ``colorize_files``, ``target_size``, ``decoding``) and gives the
-    same colours; build it with :meth:`from_preset`.
+    ``colorize_arrays``, ``colorize_files``, ``target_size``, ``decoding``), with colour
+    hints (``hints=``) and the network's ab alone (``ab_only=``), and gives the same
+    colours; build it with :meth:`from_preset`.
 
     Args:
         session: the onnxruntime session (:func:`kcolor.fast.graph.open_session`).
@@ -197,28 +201,48 @@ class FastColorizer:
         return snap(height), snap(width)
 
     # ------------------------------------------------------------ colouring
-    def colorize(self, images, *, vividness: float | None = None):
+    def colorize(self, images, *, vividness: float | None = None, hints=None):
         """Colour one photo or a list of photos (as :meth:`kcolor.Colorizer.colorize`).
 
         Args:
             images: a path, a ``PIL.Image``, a numpy array, or a list/tuple of these; a 4-D
                 array is a batch.
             vividness: this call's colour strength in [0, 1]; ``None``: the colorizer's own.
+            hints: colour hints for one photo (:mod:`kcolor.inference.hints`): points
+                ``[(x, y, "#c0392b"), ...]`` in the photo's pixels (or dicts, strokes), or a
+                scribble image of its size; for a list of photos, a list of these (``None``
+                for none). ``None`` or empty: the network's colours exactly.
 
         Returns:
             uint8 RGB ``(H, W, 3)`` with each input's size: one array, a list, or a 4-D array.
+
+        Raises:
+            kcolor.errors.HintError: a hint outside the photo, an unparsable colour, more
+                than 500 points, a scribble of another size.
+
+        Example:
+            >>> import numpy as np
+            >>> from kcolor.fast import FastColorizer
+            >>> colorizer = FastColorizer.from_preset("unet-lite0-photos")
+            >>> photo = np.full((40, 60), 128, np.uint8)
+            >>> rgb = colorizer.colorize(photo, hints=[(10, 20, "#2050d0")])
+            >>> bool(rgb[..., 2].mean() > rgb[..., 0].mean() + 20)   # blue
+            True
         """
         if vividness is not None:
             vividness = _vividness.check(vividness)
         if isinstance(images, np.ndarray) and images.ndim == 4:
-            return np.stack(self.colorize(list(images), vividness=vividness))
+            return np.stack(self.colorize(list(images), vividness=vividness, hints=hints))
         if isinstance(images, (list, tuple)):
+            hints = _hints.split_hints(hints, len(images))
             out = []
             for i in range(0, len(images), self.batch_size):
                 chunk = [kio.as_photo(im) for im in images[i : i + self.batch_size]]
-                out.extend(self.colorize_arrays(chunk, vividness=vividness))
+                part = None if hints is None else hints[i : i + self.batch_size]
+                out.extend(self.colorize_arrays(chunk, vividness=vividness, hints=part))
             return out
-        return self.colorize_arrays([kio.as_photo(images)], vividness=vividness)[0]
+        hints = None if hints is None else [hints]
+        return self.colorize_arrays([kio.as_photo(images)], vividness=vividness, hints=hints)[0]
 
     def colorize_files(self, paths, out_dir, **kwargs):
         """Colour files and folders into ``out_dir``: :func:`kcolor.inference.batch.colorize_files`."""
@@ -227,11 +251,22 @@ class FastColorizer:
         return colorize_files(self, paths, out_dir, **kwargs)
 
     def colorize_arrays(
-        self, photos: list[np.ndarray], *, rgbx: bool = False, vividness: float | None = None
+        self,
+        photos: list[np.ndarray],
+        *,
+        rgbx: bool = False,
+        vividness: float | None = None,
+        hints: list | None = None,
+        ab_only: bool = False,
     ) -> list[np.ndarray]:
         """Colour decoded uint8 photos (grey ``(H, W)`` or RGB ``(H, W, 3)``); photos of the
         same model size share one graph call. Returns uint8 RGB (RGBX with ``rgbx=True``)
         arrays, each of its photo's size (as :meth:`kcolor.Colorizer.colorize_arrays`).
+
+        ``hints``: one entry per photo, ``None`` or its colour hints (checked before the
+        graph runs). ``ab_only``: each photo's ab instead, float32 in Lab units: the graph's
+        at the model's size (vividness applied), or with hints the hinted ab at the working
+        size (:func:`kcolor.inference.hints.finish`).
 
         Example:
             >>> import numpy as np
@@ -250,6 +285,7 @@ class FastColorizer:
             feed["prior_correction"] = np.array(d["prior_correction"], np.float32)
         gain = 1.0 if self.is_class else d["gain"]
         photos = [kio.grey_if_grey(p) for p in photos]
+        hints = _hints.check_each(hints, photos)  # refused before the graph runs
         groups: dict[tuple[int, int], list[int]] = {}
         for i, p in enumerate(photos):
             groups.setdefault(self.target_size(p.shape[0], p.shape[1]), []).append(i)
@@ -267,6 +303,7 @@ class FastColorizer:
             ab = color.decode_ab(y.astype(np.float32, copy=False))
             if gain != 1.0:
                 ab = ab * np.float32(gain)
-            for j, i in enumerate(idx):
-                out[i] = color.join_lightness(photos[i], ab[j], rgbx=rgbx)
+            for j, i in enumerate(idx):  # hints: the Keras Colorizer's own path
+                hint = None if hints is None else hints[i]
+                out[i] = _hints.finish(photos[i], ab[j], hint, rgbx=rgbx, ab_only=ab_only)
         return out  # type: ignore[return-value]

@@ -34,7 +34,7 @@ import numpy as np
 from kcolor import color
 from kcolor import io as kio
 from kcolor.backend import device as _device
-from kcolor.errors import HintError, WeightsError
+from kcolor.errors import WeightsError
 from kcolor.inference import hints as _hints
 from kcolor.inference import vividness as _vividness
 from kcolor.inference.batch import ColorizeResult, colorize_files, plan_outputs
@@ -328,8 +328,7 @@ class Colorizer:
         if isinstance(images, np.ndarray) and images.ndim == 4:
             return np.stack(self.colorize(list(images), vividness=vividness, hints=hints))
         if isinstance(images, (list, tuple)):
-            if hints is not None and (not isinstance(hints, list) or len(hints) != len(images)):
-                raise HintError(f"for {len(images)} photos, give a list of {len(images)} hints")
+            hints = _hints.split_hints(hints, len(images))
             out = []
             for i in range(0, len(images), self.batch_size):
                 chunk = [kio.as_photo(im) for im in images[i : i + self.batch_size]]
@@ -404,8 +403,7 @@ class Colorizer:
         model, forward = self._decoder(vividness)
         gain = 1.0 if self.class_model is not None else self.decoding(vividness)["gain"]
         photos = [kio.grey_if_grey(p) for p in photos]
-        if hints is not None:  # refused before the network runs; [] and None: no hints
-            hints = [_hints.check_hints(h, p) for h, p in zip(hints, photos, strict=True)]
+        hints = _hints.check_each(hints, photos)  # refused before the network runs
         groups: dict[tuple[int, int], list[int]] = {}
         for i, p in enumerate(photos):
             groups.setdefault(self.target_size(p.shape[0], p.shape[1]), []).append(i)
@@ -429,11 +427,9 @@ class Colorizer:
                 ab = color.decode_ab(y.float().cpu().numpy())
                 if gain != 1.0:  # out-of-gamut colours are desaturated by join_lightness
                     ab = ab * np.float32(gain)
-                for j, i in enumerate(idx):
-                    abj = ab[j]
-                    if hints is not None and hints[i]:
-                        abj = _hints.apply_hints(photos[i], abj, hints[i])
-                    out[i] = abj if ab_only else color.join_lightness(photos[i], abj, rgbx=rgbx)
+                for j, i in enumerate(idx):  # hints: the one path both colourisers take
+                    hint = None if hints is None else hints[i]
+                    out[i] = _hints.finish(photos[i], ab[j], hint, rgbx=rgbx, ab_only=ab_only)
         return out  # type: ignore[return-value]
 
     def _predict(self, x, model=None, forward=None):

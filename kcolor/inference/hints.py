@@ -1,337 +1,156 @@
 """Colour hints: colours a user puts on a photo, spread along its regions.
 
 A hint is a point (or a stroke) with a colour, in the photo's own pixel coordinates, or a
-scribble image of the photo's size whose coloured pixels are hints. They take effect on the
-network's ab (:class:`kcolor.inference.Colorizer` with ``hints=``):
+scribble image of the photo's size whose coloured pixels are hints (reading and checking
+them: :mod:`kcolor.inference.hints_input`). Both colourisers, :class:`kcolor.Colorizer`
+(Keras) and :class:`kcolor.fast.FastColorizer` (the exported graph), take ``hints=`` and
+finish each photo with :func:`finish`, so hints act alike on both:
 
-1. the photo's L and the network's ab go to a working size of at most :data:`WORK_SIZE`
-   pixels on the long side;
-2. the hints are drawn at that size: each hinted pixel wants the hint colour's ab;
-3. the correction (hint ab minus network ab) spreads to pixels of similar lightness and
-   fades to 0 elsewhere (:class:`kcolor.inference.hints_solver.Propagator`);
-4. the network's ab plus the correction is joined to the photo's full-resolution L as
-   without hints (:func:`kcolor.color.join_lightness`): L is kept exactly.
+1. the network's ab (at the model's size, vividness applied) and the photo's L go to a
+   working size of at most :data:`WORK_SIZE` pixels on the long side;
+2. the hints are drawn at that size (:func:`draw_hints`);
+3. the hint colours and their reach spread to pixels of similar lightness
+   (:class:`kcolor.inference.hints_solver.Propagator`); where a hint reaches, its colour
+   replaces the network's, elsewhere the network's stays (:func:`apply_hints`);
+4. that ab is joined to the photo's full-resolution L as without hints
+   (:func:`kcolor.color.join_lightness`): L is kept exactly.
 
-Accepted hint forms (:func:`parse_hints`): ``(x, y, colour)`` or ``(x, y, colour, radius)``
-tuples, ``{"x", "y", "color"[, "radius"]}`` dicts, strokes ``{"points": [[x, y], ...],
-"color"[, "radius"]}``; a colour is ``"#rgb"``, ``"#rrggbb"`` or an ``(r, g, b)`` of
-0-255 numbers; ``radius`` is in photo pixels (default: about 1.5 working-size pixels).
-At most :data:`MAX_POINTS` points in all (stroke vertices count one each).
+:class:`HintCache` keeps a photo's network ab and propagation data between calls (what
+``kcolor serve`` does for the strokes on one photo).
 
-Public names: :func:`parse_hints`, :func:`parse_color`, :func:`scribble_hints`,
-:func:`apply_hints`, :class:`HintCache`, :class:`Hint`, :data:`MAX_POINTS`.
+Public names: :func:`finish`, :func:`apply_hints`, :class:`HintCache`, :func:`check_each`,
+:func:`split_hints`, :func:`work_size`, :data:`WORK_SIZE`, and, from :mod:`kcolor.inference.hints_input`,
+:func:`parse_hints`, :func:`parse_color`, :func:`check_hints`, :func:`scribble_hints`,
+:func:`draw_hints`, :class:`Hint`, :data:`MAX_POINTS`.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 
 import numpy as np
 
 from kcolor import color
+from kcolor import io as kio
 from kcolor.errors import HintError
+from kcolor.inference.hints_input import (
+    MAX_POINTS,
+    SCRIBBLE_CHROMA,
+    Hint,
+    _Scribble,
+    check_hints,
+    draw_hints,
+    parse_color,
+    parse_hints,
+    scribble_hints,
+)
 
 __all__ = [
     "MAX_POINTS",
+    "SCRIBBLE_CHROMA",
     "WORK_SIZE",
     "Hint",
     "HintCache",
     "apply_hints",
+    "check_each",
     "check_hints",
+    "draw_hints",
+    "finish",
     "parse_color",
     "parse_hints",
     "scribble_hints",
+    "split_hints",
+    "work_size",
 ]
 
-#: The most points (stroke vertices included) one call takes.
-MAX_POINTS = 500
 #: The working size of the propagation: its long side, in pixels.
 WORK_SIZE = 512
 #: Reach (0 to 1) at which a hint's colour replaces the network's wholly is 1 / this. A
 #: small hint's reach falls off fast near it (a 2-D point source), then slowly.
 REACH_GAIN = 2.0
-#: A scribble pixel without alpha is a hint where its chroma (Lab) is above this.
-SCRIBBLE_CHROMA = 10.0
-
-_HEX = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 
 
-@dataclass(frozen=True)
-class Hint:
-    """One point or stroke: ``points`` ``(k, 2)`` as ``(x, y)`` photo pixels, ``rgb``
-    0-255 ints, ``radius`` in photo pixels (``None``: about 1.5 working-size pixels)."""
-
-    points: tuple
-    rgb: tuple
-    radius: float | None = None
-
-
-def parse_color(value, where: str = "hint") -> tuple[int, int, int]:
-    """``"#rgb"``, ``"#rrggbb"`` or 3 numbers from 0 to 255, as an ``(r, g, b)`` of ints.
+def work_size(height: int, width: int, size: int = WORK_SIZE) -> tuple[int, int]:
+    """The working ``(h, w)``: the photo's, shrunk to at most ``size`` on the long side.
 
     Example:
-        >>> parse_color("#c0392b"), parse_color("#fff"), parse_color([0, 128, 255.0])
-        ((192, 57, 43), (255, 255, 255), (0, 128, 255))
+        >>> work_size(768, 1024), work_size(40, 60)
+        ((384, 512), (40, 60))
     """
-    if isinstance(value, str):
-        m = _HEX.fullmatch(value.strip())
-        if not m:
-            raise HintError(f"{where}: cannot parse the colour {value!r} (use '#rrggbb')")
-        h = m.group(1)
-        if len(h) == 3:
-            h = "".join(c * 2 for c in h)
-        return tuple(int(h[i : i + 2], 16) for i in (0, 2, 4))  # type: ignore[return-value]
-    try:
-        rgb = [float(v) for v in value]
-    except (TypeError, ValueError):
-        raise HintError(f"{where}: cannot parse the colour {value!r} (use '#rrggbb')") from None
-    if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
-        raise HintError(
-            f"{where}: the colour {value!r} is not 3 numbers from 0 to 255 (or '#rrggbb')"
-        )
-    return tuple(int(round(v)) for v in rgb)  # type: ignore[return-value]
+    scale = min(1.0, size / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def _number(value, what: str, where: str) -> float:
-    if isinstance(value, bool):
-        raise HintError(f"{where}: {what} must be a number, got {value!r}")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise HintError(f"{where}: {what} must be a number, got {value!r}") from None
-    if not np.isfinite(v):
-        raise HintError(f"{where}: {what} must be a finite number, got {value!r}")
-    return v
-
-
-def _point(x, y, width: int, height: int, where: str) -> tuple[float, float]:
-    x, y = _number(x, "x", where), _number(y, "y", where)
-    if not (0 <= x <= width - 1 and 0 <= y <= height - 1):
-        raise HintError(
-            f"{where}: the point ({x:g}, {y:g}) is outside the {width}x{height} photo "
-            f"(x from 0 to {width - 1}, y from 0 to {height - 1})"
-        )
-    return x, y
-
-
-def parse_hints(hints, width: int, height: int) -> list[Hint]:
-    """Check hints against a ``width`` x ``height`` photo and return them as :class:`Hint`.
-
-    Args:
-        hints: a list of points and strokes (see the module docstring), or its JSON text.
-        width: the photo's width in pixels.
-        height: its height.
-
-    Returns:
-        A list of :class:`Hint`.
+def split_hints(hints, count: int) -> list:
+    """``hints`` of :meth:`kcolor.Colorizer.colorize` for a list of ``count`` photos: a list
+    of one entry per photo (``None`` for none), or ``None``.
 
     Raises:
-        kcolor.errors.HintError: naming the hint at fault (``hint 3``), and what is wrong.
+        kcolor.errors.HintError: not a list of ``count`` entries.
 
     Example:
-        >>> [h] = parse_hints([(10, 5, "#c0392b")], width=64, height=48)
-        >>> h.points, h.rgb
-        (((10.0, 5.0),), (192, 57, 43))
-        >>> parse_hints([(70, 5, "#c0392b")], width=64, height=48)
-        Traceback (most recent call last):
-        ...
-        kcolor.errors.HintError: hint 1: the point (70, 5) is outside the 64x48 photo (x from 0 to 63, y from 0 to 47)
+        >>> split_hints(None, 2), split_hints([None, [(1, 2, "#fff")]], 2)
+        (None, [None, [(1, 2, '#fff')]])
     """
-    if isinstance(hints, (str, bytes)):
-        try:
-            hints = json.loads(hints)
-        except ValueError as err:
-            raise HintError(f"the hints are not valid JSON: {err}") from None
-    if isinstance(hints, dict):
-        hints = [hints]
-    if not isinstance(hints, (list, tuple)):
-        raise HintError(
-            f"hints must be a list of points, got {type(hints).__name__} "
-            "(e.g. [{'x': 10, 'y': 20, 'color': '#c0392b'}])"
-        )
-    out, count = [], 0
-    for i, h in enumerate(hints, 1):
-        where = f"hint {i}"
-        radius = None
-        if isinstance(h, dict):
-            unknown = set(h) - {"x", "y", "color", "colour", "radius", "points"}
-            if unknown:
-                raise HintError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
-            colour = h.get("color", h.get("colour"))
-            if colour is None:
-                raise HintError(f"{where}: it has no 'color'")
-            radius = h.get("radius")
-            if "points" in h:
-                pts = h["points"]
-                if not isinstance(pts, (list, tuple)) or not pts:
-                    raise HintError(f"{where}: 'points' must be a non-empty list of [x, y]")
-                if not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in pts):
-                    raise HintError(f"{where}: each of its 'points' must be [x, y]")
-            elif "x" in h and "y" in h:
-                pts = [(h["x"], h["y"])]
-            else:
-                raise HintError(f"{where}: it needs 'x' and 'y' (or 'points')")
-        elif isinstance(h, (list, tuple)) and len(h) in (3, 4):
-            pts, colour = [(h[0], h[1])], h[2]
-            radius = h[3] if len(h) == 4 else None
-        else:
-            raise HintError(
-                f"{where}: {h!r} is not [x, y, colour], [x, y, colour, radius] or "
-                "{'x': .., 'y': .., 'color': ..}"
-            )
-        count += len(pts)
-        if count > MAX_POINTS:
-            raise HintError(
-                f"too many hint points: more than {MAX_POINTS} (stroke points count one each)"
-            )
-        points = tuple(_point(x, y, width, height, where) for x, y in pts)
-        rgb = parse_color(colour, where)
-        if radius is not None:
-            radius = _number(radius, "radius", where)
-            if not 0 <= radius <= max(width, height):
-                raise HintError(f"{where}: radius {radius:g} is not from 0 to the photo's size")
-        out.append(Hint(points, rgb, radius))
-    return out
+    if hints is not None and (not isinstance(hints, list) or len(hints) != count):
+        raise HintError(f"for {count} photos, give a list of {count} hints")
+    return hints
 
 
-def scribble_hints(scribble, width: int, height: int, work: tuple[int, int]):
-    """The hinted pixels of a scribble image at the working size ``work`` ``(h, w)``.
+def check_each(hints, photos) -> list | None:
+    """Each photo's hints checked against it (:func:`check_hints`), before any network runs.
 
     Args:
-        scribble: a path, ``PIL.Image`` or uint8 array ``(height, width, 3|4)``. With alpha,
-            pixels of alpha above 0 are hints (their RGB the colour); without, pixels of
-            Lab chroma above :data:`SCRIBBLE_CHROMA`.
-        width: the photo's width; the scribble must have the same size.
-        height: the photo's height.
-        work: the working size.
+        hints: ``None`` or one entry per photo (``None``, ``[]`` or that photo's hints).
+        photos: the uint8 photos.
 
     Returns:
-        ``(mask (h, w) bool, ab (h, w, 2) float32)``.
-    """
-    import cv2
-
-    s = (
-        scribble.array
-        if isinstance(scribble, _Scribble)
-        else _scribble_array(scribble, width, height)
-    )
-    ab = color.rgb_to_lab(np.ascontiguousarray(s[..., :3]))[..., 1:]
-    if s.shape[2] == 4:
-        hit = (s[..., 3] > 0).astype(np.float32)
-    else:
-        hit = (np.hypot(ab[..., 0], ab[..., 1]) > SCRIBBLE_CHROMA).astype(np.float32)
-    h, w = work
-    if (h, w) == (height, width):
-        return hit > 0, ab.astype(np.float32)
-    cover = cv2.resize(hit, (w, h), interpolation=cv2.INTER_AREA)
-    sums = cv2.resize(ab * hit[..., None], (w, h), interpolation=cv2.INTER_AREA)
-    mask = cover > 0.2
-    out = np.zeros((h, w, 2), np.float32)
-    out[mask] = sums[mask] / cover[mask][:, None]
-    return mask, out
-
-
-class _Scribble:
-    """A checked scribble: a uint8 ``(H, W, 3|4)`` array of the photo's size."""
-
-    def __init__(self, array: np.ndarray):
-        self.array = array
-
-
-def _scribble_array(scribble, width: int, height: int) -> np.ndarray:
-    from PIL import Image
-
-    if isinstance(scribble, (str, os.PathLike)):
-        try:
-            scribble = Image.open(scribble)
-            scribble.load()
-        except OSError as err:
-            raise HintError(f"the scribble cannot be read: {err}") from None
-    if isinstance(scribble, Image.Image):
-        scribble = np.asarray(scribble.convert("RGBA" if "A" in scribble.getbands() else "RGB"))
-    s = np.asarray(scribble)
-    if s.ndim != 3 or s.shape[2] not in (3, 4) or s.dtype != np.uint8:
-        raise HintError(f"the scribble must be a uint8 RGB or RGBA image, got {s.dtype} {s.shape}")
-    if s.shape[:2] != (height, width):
-        raise HintError(
-            f"the scribble is {s.shape[1]}x{s.shape[0]}, the photo {width}x{height}: "
-            "draw it at the photo's size"
-        )
-    return s
-
-
-def check_hints(hints, photo: np.ndarray):
-    """``hints`` checked against ``photo`` (``(H, W[, 3])``): a list of :class:`Hint` (empty
-    for none), or a checked scribble; what :func:`apply_hints` takes.
+        ``None``, or a list of checked hints (``[]`` for a photo without).
 
     Raises:
         kcolor.errors.HintError: naming the hint and what is wrong with it.
 
     Example:
-        >>> check_hints(None, np.zeros((4, 4), np.uint8))
+        >>> check_each([None, [(1, 2, "#fff")]], [np.zeros((4, 4), np.uint8)] * 2)[0]
         []
-        >>> check_hints(np.zeros((5, 4, 4), np.uint8), np.zeros((4, 4), np.uint8))
-        Traceback (most recent call last):
-        ...
-        kcolor.errors.HintError: the scribble is 4x5, the photo 4x4: draw it at the photo's size
     """
-    height, width = photo.shape[:2]
     if hints is None:
-        return []
-    if isinstance(hints, _Scribble) or (
-        isinstance(hints, list) and all(isinstance(h, Hint) for h in hints)
-    ):
-        return hints
-    if _is_scribble(hints) or isinstance(hints, os.PathLike):
-        return _Scribble(_scribble_array(hints, width, height))
-    return parse_hints(hints, width, height)
+        return None
+    return [check_hints(h, p) for h, p in zip(hints, photos, strict=True)]
 
 
-def work_size(height: int, width: int, size: int = WORK_SIZE) -> tuple[int, int]:
-    """The working ``(h, w)``: the photo's, shrunk to at most ``size`` on the long side."""
-    scale = min(1.0, size / max(height, width))
-    return max(1, round(height * scale)), max(1, round(width * scale))
+def finish(photo: np.ndarray, ab: np.ndarray, hints=None, *, rgbx=False, ab_only=False):
+    """What a colouriser gives for ``photo`` from its network's ``ab``: the one path of hints
+    for :class:`kcolor.Colorizer` and :class:`kcolor.fast.FastColorizer`.
 
+    Args:
+        photo: uint8 grey ``(H, W)`` or RGB ``(H, W, 3)``.
+        ab: the network's ab ``(h', w', 2)`` in Lab units at the model's size (vividness
+            applied).
+        hints: ``None``, ``[]`` or the photo's hints (checked or not, :func:`check_hints`).
+        rgbx: return RGBX ``(H, W, 4)`` (see :func:`kcolor.color.join_lightness`).
+        ab_only: return the ab instead of joining it: the network's own without hints,
+            the hinted one at the working size with them.
 
-def _draw(hints: list[Hint], height: int, width: int, work: tuple[int, int]):
-    """The hinted pixels ``(mask, ab)`` at the working size (later hints over earlier)."""
-    h, w = work
-    sy, sx = h / height, w / width
-    mask = np.zeros((h, w), bool)
-    ab = np.zeros((h, w, 2), np.float32)
-    for hint in hints:
-        lab = color.rgb_to_lab(np.asarray([[hint.rgb]], np.uint8))[0, 0]
-        r = 1.5 if hint.radius is None else max(0.5, hint.radius * (sx + sy) / 2)
-        pts = np.asarray(hint.points, np.float64)
-        px = (pts[:, 0] + 0.5) * sx - 0.5  # photo pixel centres to working pixel centres
-        py = (pts[:, 1] + 0.5) * sy - 0.5
-        segs = zip(np.r_[px[:1], px[:-1]], np.r_[py[:1], py[:-1]], px, py, strict=True)
-        for x0, y0, x1, y1 in segs:
-            c0, c1 = int(np.floor(min(x0, x1) - r)), int(np.ceil(max(x0, x1) + r))
-            r0, r1 = int(np.floor(min(y0, y1) - r)), int(np.ceil(max(y0, y1) + r))
-            c0, r0, c1, r1 = max(c0, 0), max(r0, 0), min(c1, w - 1), min(r1, h - 1)
-            yy, xx = np.mgrid[r0 : r1 + 1, c0 : c1 + 1]
-            dx, dy = x1 - x0, y1 - y0
-            t = ((xx - x0) * dx + (yy - y0) * dy) / max(dx * dx + dy * dy, 1e-12)
-            t = np.clip(t, 0.0, 1.0)
-            dist2 = (xx - x0 - t * dx) ** 2 + (yy - y0 - t * dy) ** 2
-            near = dist2 <= r * r
-            # the nearest pixel always counts, however small the radius
-            near[np.clip(round(y1), r0, r1) - r0, np.clip(round(x1), c0, c1) - c0] = True
-            mask[r0 : r1 + 1, c0 : c1 + 1] |= near
-            ab[r0 : r1 + 1, c0 : c1 + 1][near] = lab[1:]
-    return mask, ab
+    Returns:
+        uint8 RGB ``(H, W, 3)`` (RGBX with ``rgbx``) with the photo's L, or ab float32.
+        Without hints, exactly ``join_lightness(photo, ab)``.
 
-
-def _is_scribble(hints) -> bool:
-    if isinstance(hints, np.ndarray):
-        return hints.ndim == 3
-    return hasattr(hints, "mode") and hasattr(hints, "size")  # a PIL image
+    Example:
+        >>> photo = np.full((30, 40), 100, np.uint8)
+        >>> ab = np.zeros((8, 8, 2), np.float32)
+        >>> np.array_equal(finish(photo, ab), color.join_lightness(photo, ab))
+        True
+        >>> rgb = finish(photo, ab, [(5, 5, "#c0392b")])
+        >>> bool(rgb[..., 0].mean() > rgb[..., 2].mean() + 20)   # red everywhere
+        True
+    """
+    if hints is not None:
+        hints = check_hints(hints, photo)
+    if hints:  # a list of points (empty: none) or a scribble
+        ab = apply_hints(photo, ab, hints)
+    return ab if ab_only else color.join_lightness(photo, ab, rgbx=rgbx)
 
 
 def _resize(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -366,7 +185,7 @@ class _Prepared:
             sigma=hints_solver.DEFAULT_SIGMA if sigma is None else sigma,
             eps=hints_solver.DEFAULT_EPS if eps is None else eps,
         )
-        self.last = None  # (mask, target, correction) of the last solve: a warm start
+        self.last = None  # (mode, solution) of the last solve: the next one's start
 
 
 def apply_hints(
@@ -413,7 +232,7 @@ def apply_hints(
     if isinstance(hints, _Scribble):
         mask, want = scribble_hints(hints, width, height, prepared.work)
     else:
-        mask, want = _draw(hints, height, width, prepared.work)
+        mask, want = draw_hints(hints, height, width, prepared.work)
     if not mask.any():
         return prepared.prior.copy()
     if mode == "shift":  # spread the difference to the network's ab
@@ -476,6 +295,8 @@ class HintCache:
     def colorize(self, key, photo: np.ndarray, hints, colorizer_ab=None) -> np.ndarray:
         """``photo`` coloured with ``hints`` (uint8 RGB ``(H, W, 3)``), its L kept; ``key``
         names the photo (and whatever else its network ab depends on: model, vividness)."""
+        # A grey photo as (H, W): the join's fast grey path (68 -> 14 ms at 1024x768)
+        photo = kio.grey_if_grey(np.asarray(photo))
         hints = check_hints(hints, photo)  # before the network runs
         prepared = self.prepared(key, photo, colorizer_ab)
         ab = apply_hints(photo, None, hints, prepared=prepared)

@@ -1,8 +1,9 @@
 """Colour hints in ``kcolor serve``: the form field ``hints`` and colouring with them.
 
 The network's colours of the last few photos are kept (:class:`kcolor.inference.hints.HintCache`,
-keyed by the upload's SHA-256, the model and the vividness), so the same photo sent again
-with other hints only re-runs their spreading: what the page does after each stroke.
+keyed by the upload's SHA-256, the model and the vividness), with the photo's affinities and
+multigrid hierarchy and the last solution, so the same photo sent again with other hints
+only re-runs their spreading, from the last solution: what the page does after each stroke.
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ def parse_field(value):
 def colorize_with_hints(cache, colorizer, rgb, path: str, name: str, vividness, hints):
     """``rgb`` (the upload at ``path``, decoded) coloured by ``colorizer`` with ``hints``.
 
-    A :class:`kcolor.inference.Colorizer` gives its network ab (``ab_only``); another
-    colouriser (the exported graph's) gives the ab of its answer, at full size.
+    Both engines, :class:`kcolor.inference.Colorizer` and :class:`kcolor.fast.FastColorizer`,
+    give their network's ab (``ab_only``), kept per photo in ``cache``; a colouriser without
+    ``ab_only`` (a stand-in) gives the ab of its answer instead.
 
     Raises:
         kcolor.errors.HintError: a hint outside the photo, or another bad hint.
