@@ -32,6 +32,7 @@ from skimage.transform import resize
 from kcolor import color, metrics
 from kcolor import report as reports
 from kcolor.callbacks import ColorizationPreview, PandasLogger
+from kcolor.training import RunFolder
 
 import keras  # noqa: E402  isort: skip  (after kcolor: the torch backend)
 
@@ -88,6 +89,7 @@ def main(argv=None):
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    run = RunFolder(out)  # the run folder's file names, as build_report reads them
     keras.utils.set_random_seed(0)
     rgb_train = photo_crops(args.train, args.size, seed=0)
     rgb_val = photo_crops(max(16, args.train // 8), args.size, seed=1)
@@ -104,16 +106,16 @@ def main(argv=None):
         "batch_size": args.batch_size,
         "optimizer": "Adam, learning rate 3e-3 with cosine decay",
     }
-    (out / "config.json").write_text(json.dumps(config, indent=2))
+    run.config.write_text(json.dumps(config, indent=2))
 
     model = small_colorizer(args.size)
     steps = args.epochs * int(np.ceil(len(x) / args.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(3e-3, decay_steps=steps, alpha=0.1)
     model.compile(keras.optimizers.Adam(schedule), loss="mse", metrics=["mae"])
     callbacks = [
-        PandasLogger(out / "history.csv"),
-        ColorizationPreview(xv[:6], yv[:6], out / "previews", every=max(1, args.epochs // 5)),
-        keras.callbacks.BackupAndRestore(str(out / "backup")),
+        PandasLogger(run.history),
+        ColorizationPreview(xv[:6], yv[:6], run.previews, every=max(1, args.epochs // 5)),
+        keras.callbacks.BackupAndRestore(str(run.backup)),
     ]
     start = time.perf_counter()
     model.fit(
@@ -133,7 +135,7 @@ def main(argv=None):
         "small_colorizer": scores(color.merge_lab(xv, pred), truth),
         "grey (ab = 0)": scores(color.merge_lab(xv, np.zeros_like(yv)), truth),
     }
-    (out / "metrics.json").write_text(json.dumps(table, indent=2))
+    run.metrics_json.write_text(json.dumps(table, indent=2))
     report = reports.build_report(out, title="Example 00: training companions")
     print(reports._metrics_frame(table).round(4).to_string())
     print(f"report: {report}")

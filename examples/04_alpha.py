@@ -177,7 +177,7 @@ def main(argv=None):
         np.repeat(y, per_epoch, 0),
         batch_size=1,
         epochs=epochs,
-        callbacks=[PandasLogger(out / "history.csv")],
+        callbacks=[PandasLogger(training.RunFolder(out).history)],
         verbose=0,
     )
     wall = time.perf_counter() - start
@@ -195,7 +195,7 @@ def main(argv=None):
         f"alpha on {names[1]} (unseen)": scores(colour_other, full_other),
         f"grey {names[1]}": scores(grey_of(full_other), full_other),
     }
-    (out / "metrics.json").write_text(json.dumps(table, indent=2))
+    training.RunFolder(out).metrics_json.write_text(json.dumps(table, indent=2))
     presets.save_to_preset(
         model,
         out,
@@ -255,7 +255,7 @@ def main(argv=None):
             overwrite=True,
             name="alpha-woman",
         )
-        digest = json.loads((folder / "metadata.json").read_text())["weights_sha256"]
+        digest = presets.read_metadata(folder)["weights_sha256"]
         print(f"preset: {folder}  sha256 {digest}")
     return table
 

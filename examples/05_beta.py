@@ -197,14 +197,14 @@ def make_config(args, model: str, **fields) -> training.TrainConfig:
 
 def fit_callbacks(config, schedule, fit_val):
     """The log, previews of the first held-out photos, and (with ``--minutes``) the time budget."""
-    out = Path(config.output)
-    callbacks = [PandasLogger(out / "history.csv")]
+    run = training.RunFolder(config.output)
+    callbacks = [PandasLogger(run.history)]
     if fit_val is not None:
         x, y = fit_val[0]
         x = [a[:6] for a in x] if isinstance(x, tuple) else x[:6]
         every = max(1, config.epochs // 4) if not config.minutes else 5
         callbacks.append(
-            ColorizationPreview(x, np.asarray(y)[:6, ..., -2:], out / "previews", every=every)
+            ColorizationPreview(x, np.asarray(y)[:6, ..., -2:], run.previews, every=every)
         )
     if config.minutes:
         callbacks.append(TimeBudget(config.minutes * 60, schedule, stop_mid_epoch=False))
@@ -231,7 +231,7 @@ def finish(config, model, val, val_paths, *, label, embedder=None, history, wall
     if scores:
         table[f"{label} (held out)"] = {**scores["model"], "photos": scores["photos"]}
         table["grey baseline (held out)"] = {**scores["grey"], "photos": scores["photos"]}
-        (out / "metrics.json").write_text(json.dumps(table, indent=2))
+        training.RunFolder(out).metrics_json.write_text(json.dumps(table, indent=2))
     final = {k: float(v[-1]) for k, v in history.history.items() if v}
     epochs_run = len(history.history.get("loss", []))
     presets.save_to_preset(
@@ -288,7 +288,7 @@ def export(run_folder, name):
     folder = presets.export_preset(
         run_folder, presets.WEIGHTS_DIR / name, float16=True, overwrite=True, name=name
     )
-    digest = json.loads((folder / "metadata.json").read_text())["weights_sha256"]
+    digest = presets.read_metadata(folder)["weights_sha256"]
     print(f"preset: {folder}  sha256 {digest}")
     return folder
 

@@ -20,6 +20,7 @@ from kcolor import report as reports
 from kcolor.callbacks import PandasLogger
 from kcolor.datasets import colored_mnist
 from kcolor.formatting import plural
+from kcolor.training import RunFolder
 
 import keras  # noqa: E402  isort: skip  (after kcolor: the torch backend)
 
@@ -113,8 +114,9 @@ def train_and_score(
     """
     (x, y), (xv, yv), test = data
     out.mkdir(parents=True, exist_ok=True)
+    run = RunFolder(out)  # the run folder's file names, as build_report reads them
     config = {**vars(args), "model": model.name, "parameters": model.count_params(), **config}
-    (out / "config.json").write_text(json.dumps(config, indent=2, default=str))
+    run.config.write_text(json.dumps(config, indent=2, default=str))
     start = time.perf_counter()
     model.fit(
         x,
@@ -122,11 +124,11 @@ def train_and_score(
         validation_data=(xv, yv),
         epochs=args.epochs,
         batch_size=args.batch_size,
-        callbacks=[PandasLogger(out / "history.csv")],
+        callbacks=[PandasLogger(run.history)],
         verbose=2,
     )
     seconds = time.perf_counter() - start
-    model.save_weights(out / "model.weights.h5")
+    model.save_weights(run.weights)
     pred = model.predict(test.x, batch_size=512, verbose=0)
     scores = {
         **scores,
@@ -137,7 +139,7 @@ def train_and_score(
         "epochs": args.epochs,
         "train_seconds": round(seconds, 1),
     }
-    (out / "metrics.json").write_text(json.dumps(scores, indent=2))
+    run.metrics_json.write_text(json.dumps(scores, indent=2))
     scores["report"] = str(reports.build_report(out, title=report))
     return scores, pred
 

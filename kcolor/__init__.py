@@ -12,6 +12,7 @@ from kcolor.backend import device, ensure_torch_backend
 
 ensure_torch_backend()
 
+from kcolor._lazy import lazy_getattr  # noqa: E402
 from kcolor.errors import (  # noqa: E402
     BackendError,
     DataError,
@@ -24,34 +25,29 @@ from kcolor.presets.registry import DEFAULT_PRESET  # noqa: E402
 
 __version__ = "0.1.0"
 
+# Heavy modules load on first use so `import kcolor` stays quick: {name: (module, attribute
+# or None for the module itself)}; the deprecated ones warn when first used.
 _LAZY = {
-    "color": "kcolor.color",
-    "io": "kcolor.io",
-    "datasets": "kcolor.datasets",
-    "models": "kcolor.models",
-    "losses": "kcolor.losses",
-    "metrics": "kcolor.metrics",
-    "callbacks": "kcolor.callbacks",
-    "report": "kcolor.report",
-    "reports": "kcolor.reports",
-    "presets": "kcolor.presets",
-    "artifacts": "kcolor.artifacts",
-    "loading": "kcolor.loading",
-    "training": "kcolor.training",
-    "Colorizer": "kcolor.inference.colorizer",
+    name: (f"kcolor.{name}", None)
+    for name in (
+        "color",
+        "io",
+        "datasets",
+        "models",
+        "losses",
+        "metrics",
+        "callbacks",
+        "report",
+        "reports",
+        "presets",
+        "artifacts",
+        "loading",
+        "training",
+    )
 }
+_LAZY["Colorizer"] = ("kcolor.inference.colorizer", "Colorizer")
 
-
-def __getattr__(name):
-    # Heavy modules load on first use so `import kcolor` stays quick.
-    if name in _LAZY:
-        import importlib
-
-        module = importlib.import_module(_LAZY[name])
-        value = getattr(module, name) if name[0].isupper() else module
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'kcolor' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 __all__ = [

@@ -127,7 +127,7 @@ def test_inception_resnet_v2_random_and_file_origin(tmp_path):
 
 
 def test_embedders_and_judges_are_frozen_classifiers_with_one_name_each():
-    from kcolor import judges
+    from kcolor.evaluation import judges
     from kcolor.models import classifiers
 
     # one base class for every frozen ImageNet classifier; "Embedder" only feeds fusion

@@ -218,6 +218,8 @@ def test_the_checker_resolves_packages_and_names(tmp_path):
         ("kcolor.colorizer", "kcolor.inference.colorizer"),
         ("kcolor.batch", "kcolor.inference.batch"),
         ("kcolor.vividness", "kcolor.inference.vividness"),
+        ("kcolor.training.folder", "kcolor.presets.run_folder"),
+        ("kcolor.judges", "kcolor.evaluation.judges"),
     ],
 )
 def test_old_import_paths_warn_and_are_the_new_modules(old, new):
@@ -247,19 +249,21 @@ FLOORS: list[tuple[str, ...]] = [
         "kcolor.layers",
         "kcolor.losses",
         "kcolor.metrics",
-        "kcolor.report",
     ),
-    (  # preset files (format, registry, downloads, weights) and CLI argument types
+    (  # preset files (format, registry, downloads, weights, the run folder's layout), CLI
+        # argument types, and the report of a run folder (it reads RunFolder; no Keras)
         "kcolor.presets.format",
+        "kcolor.presets.run_folder",
         "kcolor.presets.registry",
         "kcolor.presets.download",
         "kcolor.presets.weights",
         "kcolor.presets.vividness_record",
         "kcolor.argtypes",
+        "kcolor.report",
     ),
     ("kcolor.models", "kcolor.curation", "kcolor.video"),
     # the root package's __init__ (version, DEFAULT_PRESET) sits with the presets
-    ("kcolor.datasets", "kcolor.presets", "kcolor.callbacks", "kcolor.judges", "kcolor"),
+    ("kcolor.datasets", "kcolor.presets", "kcolor.callbacks", "kcolor"),
     ("kcolor.inference", "kcolor.fast"),
     ("kcolor.distributed",),
     ("kcolor.training",),

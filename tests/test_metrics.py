@@ -268,7 +268,7 @@ def test_metrics_do_not_import_datasets_or_models():
 def test_semantic_agreement_with_efficientnet_lite1():
     from skimage import data
 
-    from kcolor.judges import get_judge
+    from kcolor.evaluation.judges import get_judge
 
     astronaut = data.astronaut()[::4, ::4]  # (128, 128, 3) uint8
     coffee = data.coffee()[::3, 44:428:3][:128]  # (128, 128, 3): a cup of coffee, another class

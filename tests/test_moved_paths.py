@@ -57,7 +57,14 @@ def test_old_names_still_work():
 
 
 def test_kcolor_itself_uses_no_old_path():
-    old = {"kcolor.data", "kcolor.artifacts", "kcolor.loading", "kcolor.models._weights"}
+    old = {
+        "kcolor.data",
+        "kcolor.artifacts",
+        "kcolor.loading",
+        "kcolor.models._weights",
+        "kcolor.judges",
+        "kcolor.training.folder",
+    }
     graph = import_graph(PACKAGE)
     users = {m: sorted(set(e) & old) for m, e in graph.items() if set(e) & old and m not in old}
     assert not users, f"import the new paths instead: {users}"

@@ -27,6 +27,8 @@ Example:
 
 from __future__ import annotations
 
+from kcolor._lazy import lazy_getattr
+
 _LAZY = {
     "scan": "kcolor.curation.scanner",
     "clean": "kcolor.curation.cleaning",
@@ -41,12 +43,5 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name):
-    # Lazy, so that `kcolor --help` (which registers `kcolor data`) does not load pandas.
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'kcolor.curation' has no attribute {name!r}")
+# Lazy, so that `kcolor --help` (which registers `kcolor data`) does not load pandas.
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -6,6 +6,8 @@
   (resize-to-fill + centre crop), grey ones dropped, in batches with their grey versions;
 * ``kcolor.evaluation.systems``: the systems compared (presets, ``.keras`` files, models,
   callables) and the grey baseline;
+* ``kcolor.evaluation.judges``: the frozen ImageNet classifiers that judge semantic
+  agreement (``kcolor.judges`` is its deprecated old path);
 * ``kcolor.evaluation.scoring``: per-image metrics of a batch and the summary table, on
   the one definition of the headline metrics, :mod:`kcolor.metrics.headline`;
 * ``kcolor.evaluation.report``: the CSV files, the HTML page (in
@@ -15,8 +17,10 @@ Public names:
     evaluate: measure one or more colourisers (``kcolor.evaluation.run``).
     format_summary, write_report, grid_caption: the text summary, the HTML page and its
         grid captions (``kcolor.evaluation.report``).
-    score_batch, truth_statistics, PER_IMAGE_METRICS, SUMMARY_COLUMNS, DEFAULT_JUDGE: the
-        per-image metrics and the table columns (``kcolor.evaluation.scoring``).
+    score_batch, truth_statistics, PER_IMAGE_METRICS, SUMMARY_COLUMNS: the per-image
+        metrics and the table columns (``kcolor.evaluation.scoring``).
+    get_judge, JUDGES, DEFAULT_JUDGE: the judges of semantic agreement
+        (``kcolor.evaluation.judges``).
     iter_eval_batches, find_photos, prepare, grey_version, EvalBatch, Tally: the photos
         (``kcolor.evaluation.photos``).
     GREY: the grey baseline's name in the tables (``kcolor.evaluation.systems``).
@@ -37,7 +41,9 @@ _LAZY = {
     "format_summary": "kcolor.evaluation.report",
     "grid_caption": "kcolor.evaluation.report",
     "write_report": "kcolor.evaluation.report",
-    "DEFAULT_JUDGE": "kcolor.evaluation.scoring",
+    "DEFAULT_JUDGE": "kcolor.evaluation.judges",
+    "JUDGES": "kcolor.evaluation.judges",
+    "get_judge": "kcolor.evaluation.judges",
     "PER_IMAGE_METRICS": "kcolor.evaluation.scoring",
     "SUMMARY_COLUMNS": "kcolor.evaluation.scoring",
     "score_batch": "kcolor.evaluation.scoring",

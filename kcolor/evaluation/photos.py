@@ -6,12 +6,14 @@
    side is cut evenly; the same geometry as the training pipeline's validation images);
 2. photos without colour are dropped (:func:`kcolor.datasets.folder.is_grey`: 99% of the
    pixels under 3 units of Lab chroma) and counted, as are unreadable files (:class:`Tally`);
-3. each photo's grey version is made (:func:`grey_version`): its own L with ``a = b = 0``.
+3. each photo's grey version is made (:func:`kcolor.io.grey_version`, re-exported here): its
+   own L with ``a = b = 0``.
    This is what the models see, and it is also the **grey baseline**: the "colourisation"
    that adds no colour at all.
 
 :func:`iter_eval_batches` does all three and yields :class:`EvalBatch` ``(files, truth,
-grey)``, a batch at a time, so folders of any size can be measured.
+grey)``, a batch at a time, so folders of any size can be measured. The photos are found by
+:func:`kcolor.io.find_photos` (re-exported here, as :func:`grey_version` is).
 
 Example:
     >>> import numpy as np
@@ -31,6 +33,7 @@ import numpy as np
 
 from kcolor import io as kio
 from kcolor.errors import ImageReadError
+from kcolor.io import find_photos, grey_version
 
 __all__ = [
     "GEOMETRY",
@@ -57,21 +60,6 @@ def prepare(rgb, size) -> np.ndarray:
     from kcolor.datasets.augment import resize_fill
 
     return np.ascontiguousarray(resize_fill(np.asarray(rgb, dtype=np.uint8), size))
-
-
-def grey_version(rgb) -> np.ndarray:
-    """The grey photo the models see, and the grey baseline: same L, ``a = b = 0``, uint8.
-
-    Works on one image ``(H, W, 3)`` or a batch ``(N, H, W, 3)``.
-
-    Example:
-        >>> import numpy as np
-        >>> red = np.zeros((2, 2, 3), np.uint8); red[..., 0] = 200
-        >>> grey = grey_version(red)
-        >>> bool((grey[..., 0] == grey[..., 1]).all() and (grey[..., 1] == grey[..., 2]).all())
-        True
-    """
-    return kio.grey_version(np.asarray(rgb, dtype=np.uint8))
 
 
 @dataclass
@@ -108,18 +96,6 @@ def as_inputs(data_dir_or_files) -> list:
     if isinstance(data_dir_or_files, (str, os.PathLike)):
         return [data_dir_or_files]
     return list(data_dir_or_files)
-
-
-def find_photos(data_dir_or_files, recursive: bool = False):
-    """The image files of a folder, a file or a list of them, and the skipped paths.
-
-    Returns:
-        ``(paths, skipped)`` as :func:`kcolor.io.find_images` gives them.
-
-    Raises:
-        DataError: nothing exists there, or no image is found (:func:`kcolor.io.find_photos`).
-    """
-    return kio.find_photos(as_inputs(data_dir_or_files), recursive=recursive)
 
 
 def iter_eval_batches(

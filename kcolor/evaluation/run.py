@@ -10,9 +10,9 @@
 3. the per-image metrics of every colourised photo against its original
    (:mod:`kcolor.evaluation.scoring`, on :mod:`kcolor.metrics.headline`: PSNR, SSIM, AuC,
    colourfulness, chroma, vivid recall and, with ``semantic=True``, whether a frozen
-   ImageNet classifier, the *judge* (EfficientNet-Lite1 by default, see :mod:`kcolor.judges`;
-   not the fusion model's own Lite0 backbone), gives the colourised photo the original's
-   top-1 class);
+   ImageNet classifier, the *judge* (EfficientNet-Lite1 by default, see
+   :mod:`kcolor.evaluation.judges`; not the fusion model's own Lite0 backbone), gives the
+   colourised photo the original's top-1 class);
 4. the summary, and the files (:mod:`kcolor.evaluation.report`).
 
 Only the running results and the best and worst few examples stay in memory, so folders of
@@ -53,16 +53,10 @@ from pathlib import Path
 import pandas as pd
 
 from kcolor.errors import DataError
+from kcolor.evaluation.judges import DEFAULT_JUDGE, resolve_judge
 from kcolor.evaluation.photos import GEOMETRY, EvalBatch, Tally, as_inputs, iter_eval_batches
 from kcolor.evaluation.report import RANK_DIRECTION, Examples, write_outputs
-from kcolor.evaluation.scoring import (
-    DEFAULT_JUDGE,
-    frechet_distances,
-    resolve_judge,
-    score_batch,
-    summarize,
-    truth_statistics,
-)
+from kcolor.evaluation.scoring import frechet_distances, score_batch, summarize, truth_statistics
 from kcolor.evaluation.systems import GREY, colourise, systems_of
 
 __all__ = ["evaluate"]
@@ -127,7 +121,7 @@ def evaluate(
         progress: a tqdm progress bar on stderr.
         semantic: also measure semantic agreement, judged by ``judge``.
         recursive: also use photos in sub-folders.
-        judge: the classifier of ``semantic``: a name of :data:`kcolor.judges.JUDGES`
+        judge: the classifier of ``semantic``: a name of :data:`kcolor.evaluation.judges.JUDGES`
             (``"efficientnet_lite1"``, the default, or ``"efficientnet_lite0"``) or a
             callable taking float RGB ``(N, H, W, 3)`` in ``[0, 1]`` and returning class
             scores ``(N, C)``.

@@ -27,11 +27,9 @@ import pandas as pd
 from kcolor import metrics as M
 
 __all__ = [
-    "DEFAULT_JUDGE",
     "PER_IMAGE_METRICS",
     "SUMMARY_COLUMNS",
     "frechet_distances",
-    "resolve_judge",
     "score_batch",
     "summarize",
     "truth_statistics",
@@ -42,8 +40,6 @@ __all__ = [
 SUMMARY_COLUMNS = (*M.HEADLINE_METRICS, "semantic_agreement", "frechet_distance")
 #: Per-image metrics of each model, as ``"<model>/<metric>"`` columns of the per-image table.
 PER_IMAGE_METRICS = (*M.IMAGE_SCORES, "semantic_agree")
-#: The classifier that judges semantic agreement unless told otherwise (see :mod:`kcolor.judges`).
-DEFAULT_JUDGE = "efficientnet_lite1"
 
 
 def truth_statistics(truth, judge=None) -> dict[str, np.ndarray]:
@@ -69,8 +65,8 @@ def score_batch(pred, truth, judge=None, *, truth_stats=None) -> dict[str, np.nd
         pred: colourised photos, uint8 RGB ``(N, H, W, 3)`` (at least 11 x 11).
         truth: the originals, same shape.
         judge: for semantic agreement, a classifier (float RGB ``(N, H, W, 3)`` in ``[0, 1]``
-            -> class scores ``(N, C)``, e.g. :func:`kcolor.judges.get_judge`); ``None`` leaves
-            ``semantic_agree`` out.
+            -> class scores ``(N, C)``, e.g. :func:`kcolor.evaluation.judges.get_judge`);
+            ``None`` leaves ``semantic_agree`` out.
         truth_stats: :func:`truth_statistics` of ``truth`` with the same judge, when already
             computed.
 
@@ -158,23 +154,3 @@ def frechet_distances(feats: dict) -> dict:
         for name, parts in feats.items()
         if name != "truth"
     }
-
-
-def resolve_judge(judge, semantic: bool):
-    """``(callable or None, name or None)`` of ``evaluate``'s ``judge``/``embedder``.
-
-    Example:
-        >>> def dominant(rgb):
-        ...     return rgb.mean(axis=(1, 2))
-        >>> resolve_judge(dominant, semantic=True)[1], resolve_judge("x", semantic=False)
-        ('dominant', (None, None))
-    """
-    if not semantic:
-        return None, None
-    if isinstance(judge, str):
-        from kcolor.judges import get_judge
-
-        return get_judge(judge), judge
-    if not callable(judge):
-        raise TypeError(f"judge must be a judge name or a callable classifier, got {judge!r}")
-    return judge, getattr(judge, "name", None) or getattr(judge, "__name__", type(judge).__name__)

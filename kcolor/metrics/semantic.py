@@ -1,6 +1,6 @@
 """Semantic agreement: does a frozen classifier see the same thing in colour as in truth?
 
-The classifier (a *judge*, e.g. :func:`kcolor.judges.get_judge`) is any callable taking
+The classifier (a *judge*, e.g. :func:`kcolor.evaluation.judges.get_judge`) is any callable taking
 float RGB ``(N, H, W, 3)`` in ``[0, 1]`` and returning class scores ``(N, C)``.
 
 Example:
@@ -32,7 +32,7 @@ def semantic_agreement(preds, truths, embedder) -> float:
     """Share of photos on which a frozen classifier sees the same thing in colour as in truth.
 
     The classifier's top-1 class on each colourised photo is compared with its top-1 class
-    on the true photo. :func:`kcolor.judges.get_judge` builds the ImageNet classifiers
+    on the true photo. :func:`kcolor.evaluation.judges.get_judge` builds the ImageNet classifiers
     ``kcolor evaluate --semantic`` uses.
 
     Args:

@@ -33,6 +33,7 @@ Example:
     (None, 64, 64, 2)
 """
 
+from kcolor._lazy import lazy_getattr
 from kcolor.models import backbones, color_classes
 from kcolor.models.alpha import alpha
 from kcolor.models.beta import beta
@@ -46,15 +47,14 @@ from kcolor.presets.weights import KNOWN_PARAM_COUNTS, load_weights
 
 _EMBEDDERS = ("Embedder", "EfficientNetLite0Embedder", "InceptionResNetV2Embedder", "get_embedder")
 
-
-def __getattr__(name):
-    # The embedders pull in keras.applications / the EfficientNet package: load on first use.
-    if name in _EMBEDDERS or name == "embedders":
-        import importlib
-
-        module = importlib.import_module("kcolor.models.embedders")
-        return module if name == "embedders" else getattr(module, name)
-    raise AttributeError(f"module 'kcolor.models' has no attribute {name!r}")
+# The embedders pull in keras.applications / the EfficientNet package: load on first use.
+__getattr__ = lazy_getattr(
+    __name__,
+    {
+        "embedders": ("kcolor.models.embedders", None),
+        **{name: "kcolor.models.embedders" for name in _EMBEDDERS},
+    },
+)
 
 
 __all__ = [

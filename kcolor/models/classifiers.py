@@ -5,8 +5,8 @@ ImageNet class probabilities ``(N, 1000)``. Two kinds use one:
 
 * an *embedder* (:mod:`kcolor.models.embedders`) feeds them to the fusion model as a
   summary of what is in the picture;
-* a *judge* (:mod:`kcolor.judges`) compares its top class on a colourised photo with that on
-  the original (``kcolor evaluate --semantic``).
+* a *judge* (:mod:`kcolor.evaluation.judges`) compares its top class on a colourised
+  photo with that on the original (``kcolor evaluate --semantic``).
 
 The layers here wrap the networks: :class:`ClassifierPreprocessing` (resize and normalise)
 and :class:`EfficientNetLiteClassifier` (an EfficientNet-Lite PyTorch network, frozen, with
@@ -219,7 +219,7 @@ class FrozenClassifier:
     ``name``, ``input_size`` and build ``self.model``: a Keras model from RGB ``(N, H, W,
     3)`` in ``[0, 1]`` to probabilities ``(N, 1000)``. The fusion model's embedders
     (:class:`kcolor.models.embedders.Embedder`) and the semantic judges
-    (:mod:`kcolor.judges`) are such classifiers.
+    (:mod:`kcolor.evaluation.judges`) are such classifiers.
 
     Attributes:
         name: registry name (``get_embedder(name)``, ``get_judge(name)``).

@@ -4,7 +4,7 @@ The article runs each grey training photo through InceptionResNetV2 and feeds
 the 1000 softmax outputs to :func:`kcolor.models.fusion` as a global summary
 of "what is in the picture". An embedder (a
 :class:`kcolor.models.classifiers.FrozenClassifier`, as the semantic judges of
-:mod:`kcolor.judges` are) does that step:
+:mod:`kcolor.evaluation.judges` are) does that step:
 
 * it takes a batch of encoded L ``(N, H, W, 1)`` in ``[-1, 1]`` (what the
   colourisers see) or RGB ``(N, H, W, 3)`` floats in ``[0, 1]`` (uint8 is

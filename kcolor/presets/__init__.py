@@ -15,6 +15,8 @@ Submodules, lowest first (none imports Keras at import time, none imports
 
 * :mod:`~kcolor.presets.format` - the folder layout, ``config.json``/``metadata.json``
   schema and SHA-256 check (``read_config``, ``read_metadata``, ``verify``, ...);
+* :mod:`~kcolor.presets.run_folder` - ``RunFolder``, the one description of a run folder
+  (a preset folder plus history, previews, backup and report; ``kcolor.training.RunFolder``);
 * :mod:`~kcolor.presets.download` - hash-checked, cached download of a registered zip;
 * :mod:`~kcolor.presets.registry` - the names: shipped presets, :data:`DEFAULT_PRESET`,
   ``register_preset``, ``locate`` (name or folder -> verified folder), ``list_presets``;

@@ -38,6 +38,7 @@ __all__ = [
     "CONFIG",
     "FORMAT",
     "FORMAT_VERSION",
+    "LEGACY_MODEL",
     "METADATA",
     "WEIGHTS",
     "is_preset_folder",
@@ -55,6 +56,8 @@ __all__ = [
 CONFIG = "config.json"
 WEIGHTS = "model.weights.h5"
 METADATA = "metadata.json"
+#: The whole model of an old ``kcolor train`` run folder (:func:`legacy_kind`).
+LEGACY_MODEL = "model.keras"
 FORMAT = "kcolor-preset"
 FORMAT_VERSION = 1
 
@@ -114,7 +117,7 @@ def legacy_kind(path: str | os.PathLike) -> str | None:
         config = None
     if not isinstance(config, dict) or "builder" in config:
         return None
-    if "architecture" in config and (path / "model.keras").is_file():
+    if "architecture" in config and (path / LEGACY_MODEL).is_file():
         return "train-run"
     if "example" in config and (path / WEIGHTS).is_file():
         return "example-run"

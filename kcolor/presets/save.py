@@ -30,6 +30,7 @@ from kcolor.presets.format import (
     CONFIG,
     FORMAT,
     FORMAT_VERSION,
+    LEGACY_MODEL,
     METADATA,
     WEIGHTS,
     legacy_kind,
@@ -39,6 +40,7 @@ from kcolor.presets.format import (
     write_json,
 )
 from kcolor.presets.registry import locate
+from kcolor.presets.run_folder import RunFolder
 from kcolor.presets.weights import load_weights
 
 __all__ = ["convert_legacy", "export_preset", "save_to_preset", "save_weights"]
@@ -204,7 +206,7 @@ def _vividness_record(value, temperature, prior_correction):
 
 def export_preset(src, dst, *, float16: bool = True, overwrite: bool = False, **metadata) -> Path:
     """Copy preset folder ``src`` (e.g. a ``kcolor train`` run) to ``dst`` for shipping:
-    the weights as float16, history.csv kept, ``metadata`` keys added."""
+    the weights as float16, the training history kept, ``metadata`` keys added."""
     src = locate(src)
     config = read_config(src)
     meta = {**read_metadata(src), **metadata}
@@ -225,9 +227,15 @@ def export_preset(src, dst, *, float16: bool = True, overwrite: bool = False, **
         float16=float16,
         overwrite=overwrite,
     )
-    if (src / "history.csv").is_file():
-        shutil.copyfile(src / "history.csv", out / "history.csv")
+    _copy_history(src, out)
     return out
+
+
+def _copy_history(src, dst) -> None:
+    """Copy run folder ``src``'s training history (if any) into ``dst``."""
+    history = RunFolder(src).history
+    if history.is_file():
+        shutil.copyfile(history, RunFolder(dst).history)
 
 
 def convert_legacy(src, dst, *, safe_mode: bool = True) -> Path:
@@ -246,7 +254,7 @@ def convert_legacy(src, dst, *, safe_mode: bool = True) -> Path:
         import kcolor.layers  # noqa: F401  (registers kcolor's layers)
         import kcolor.models  # noqa: F401
 
-        model = keras.saving.load_model(src / "model.keras", compile=False, safe_mode=safe_mode)
+        model = keras.saving.load_model(src / LEGACY_MODEL, compile=False, safe_mode=safe_mode)
         builder, args = old["architecture"], dict(old.get("config") or {})
         size, embedder = old.get("input_size"), old.get("embedder")
     else:
@@ -268,6 +276,5 @@ def convert_legacy(src, dst, *, safe_mode: bool = True) -> Path:
     out = save_to_preset(
         model, dst, builder=builder, args=args, input_size=size, embedder=embedder, metadata=meta
     )
-    if (src / "history.csv").is_file():
-        shutil.copyfile(src / "history.csv", out / "history.csv")
+    _copy_history(src, out)
     return out

@@ -1,24 +1,15 @@
 """The one-page HTML report of a training run folder: :func:`build_report`.
 
-Run-directory layout
---------------------
-A training run (``kcolor train`` writes this; any script can) is a folder::
-
-    run_dir/
-      config.json        the model's configuration (builder and arguments); optional
-      train_config.json  the training configuration (kcolor.training.TrainConfig); optional
-      metadata.json      how it was made (command, data, seed, wall time...); optional
-      history.csv        kcolor.callbacks.PandasLogger, one row per epoch
-      previews/          kcolor.callbacks.ColorizationPreview: preview_epoch_000.png, ...
-      metrics.csv        final evaluation: one row per model/split, one column per
-      (or metrics.json)  metric; a flat {"metric": value} json is one row; optional
-      report.html        written by build_report (self-contained, images embedded)
-      history.png        written by build_report
-      metrics.png        written by build_report (when there are metrics)
-
-Anything else in the folder (checkpoints, weights) is ignored. When
-``history.csv`` is absent, :func:`build_report` uses any other ``*.csv`` that
-has an ``epoch`` column; previews are also looked for directly in ``run_dir``.
+What it reads
+-------------
+A run folder (``kcolor train`` writes one; any script may) is laid out as
+:class:`kcolor.presets.run_folder.RunFolder` describes (the one description of it): the
+report reads ``history.csv``, ``previews/preview_*.png``, ``metrics.csv`` (or
+``metrics.json``: a flat ``{"metric": value}`` object is one row), ``config.json``,
+``train_config.json`` and ``metadata.json``, each optional, and writes ``report.html``,
+``history.png`` and ``metrics.png`` beside them. Anything else in the folder (weights,
+backups) is ignored. When ``history.csv`` is absent, :func:`build_report` uses any other
+``*.csv`` that has an ``epoch`` column; previews are also looked for directly in the folder.
 
 Example:
     >>> from kcolor.report import build_report
@@ -37,6 +28,7 @@ import pandas as pd
 from kcolor.errors import DataError
 from kcolor.formatting import format_value
 from kcolor.io import atomic_write_bytes
+from kcolor.presets.run_folder import RunFolder
 from kcolor.report.figures import figure_to_png
 from kcolor.report.history import _load_history, history_caption, plot_history
 from kcolor.report.html import escape, html_page, img_tag, kv_table
@@ -45,12 +37,11 @@ from kcolor.report.tables import _metrics_frame, metrics_html, metrics_table
 __all__ = ["build_report"]
 
 
-def _find_history(run_dir: Path):
-    preferred = run_dir / "history.csv"
-    if preferred.exists():
-        return preferred
-    for path in sorted(run_dir.glob("*.csv")):
-        if path.name == "metrics.csv" or path.name.endswith(".batches.csv"):
+def _find_history(run: RunFolder):
+    if run.history.exists():
+        return run.history
+    for path in sorted(run.path.glob("*.csv")):
+        if path.name == run.METRICS_CSV or path.name.endswith(".batches.csv"):
             continue
         try:
             if "epoch" in pd.read_csv(path, nrows=0).columns:
@@ -60,8 +51,8 @@ def _find_history(run_dir: Path):
     return None
 
 
-def _read_metrics(run_dir: Path):
-    csv, js = run_dir / "metrics.csv", run_dir / "metrics.json"
+def _read_metrics(run: RunFolder):
+    csv, js = run.metrics_csv, run.metrics_json
     try:
         if csv.exists():
             frame = pd.read_csv(csv)
@@ -103,10 +94,10 @@ def _summary_cards(history: pd.DataFrame) -> str:
 def build_report(run_dir, title=None, max_previews=3, log_scale=False) -> Path:
     """Write ``run_dir/report.html`` (one self-contained page) and its PNG figures.
 
-    Reads what the run left in ``run_dir`` (see the layout in this module's
-    docstring): the training history, the latest ``max_previews`` preview
-    grids, the metrics, ``config.json``, ``train_config.json`` and ``metadata.json``;
-    sections without data are left out.
+    Reads what the run left in ``run_dir`` (laid out as
+    :class:`~kcolor.presets.run_folder.RunFolder` says): the training history, the latest
+    ``max_previews`` preview grids, the metrics, ``config.json``, ``train_config.json`` and
+    ``metadata.json``; sections without data are left out.
     Writes ``history.png`` (and ``metrics.png``) next to the page; every image
     is embedded in the HTML as base64, so the page can be mailed on its own.
 
@@ -122,18 +113,19 @@ def build_report(run_dir, title=None, max_previews=3, log_scale=False) -> Path:
     Raises:
         DataError: the folder is missing or holds nothing to report.
     """
-    run_dir = Path(run_dir)
+    run = RunFolder(run_dir)
+    run_dir = run.path
     if not run_dir.is_dir():
         raise DataError(f"{run_dir}: no such run folder")
     title = title or run_dir.resolve().name
     sections = []
 
-    history_path = _find_history(run_dir)
+    history_path = _find_history(run)
     history = _load_history(history_path) if history_path is not None else None
     if history is not None and not history.empty:
         fig = plot_history(history, log_scale=log_scale, title=None)
         png = figure_to_png(fig)
-        atomic_write_bytes(run_dir / "history.png", png)
+        atomic_write_bytes(run.history_png, png)
         sections.append(
             "<h2>Training</h2>"
             + _summary_cards(history)
@@ -142,9 +134,7 @@ def build_report(run_dir, title=None, max_previews=3, log_scale=False) -> Path:
             + f"{escape(history_caption(history))}</figcaption></figure>"
         )
 
-    previews = sorted((run_dir / "previews").glob("preview_*.png")) + sorted(
-        run_dir.glob("preview_*.png")
-    )
+    previews = sorted(run.previews.glob("preview_*.png")) + sorted(run_dir.glob("preview_*.png"))
     previews = sorted(previews, key=lambda p: p.name)[-max_previews:] if max_previews else []
     if previews:
         figures = "".join(
@@ -154,37 +144,32 @@ def build_report(run_dir, title=None, max_previews=3, log_scale=False) -> Path:
         )
         sections.append(f'<h2>Previews (latest first)</h2><div class="row">{figures}</div>')
 
-    metrics, metrics_path = _read_metrics(run_dir)
+    metrics, metrics_path = _read_metrics(run)
     if metrics is not None:
         fig = metrics_table(metrics)
-        atomic_write_bytes(run_dir / "metrics.png", figure_to_png(fig))
+        atomic_write_bytes(run.metrics_png, figure_to_png(fig))
         sections.append(
             f"<h2>Metrics</h2>{metrics_html(metrics)}"
             f'<p class="sub">From {escape(metrics_path.name)}; best value per column in bold.</p>'
         )
 
-    for name, heading in _JSON_SECTIONS:
-        section = _json_section(run_dir / name, heading)
+    for path, heading in (
+        (run.config, "Configuration"),
+        (run.train_config, "Training configuration"),
+        (run.metadata, "Metadata"),
+    ):
+        section = _json_section(path, heading)
         if section:
             sections.append(section)
 
     if not sections:
         raise DataError(
-            f"{run_dir}: nothing to report (no history.csv, previews/, metrics.csv|json, "
-            "config.json, train_config.json or metadata.json)"
+            f"{run_dir}: nothing to report (no {run.HISTORY}, {run.PREVIEWS}/, "
+            f"{run.METRICS_CSV}|json, {run.CONFIG}, {run.TRAIN_CONFIG} or {run.METADATA})"
         )
     page = html_page(title, sections, subtitle=["kcolor training report", str(run_dir)])
-    out = run_dir / "report.html"
-    atomic_write_bytes(out, page.encode("utf-8"))
-    return out
-
-
-#: The JSON files of a run shown as key/value tables, with their headings.
-_JSON_SECTIONS = (
-    ("config.json", "Configuration"),
-    ("train_config.json", "Training configuration"),
-    ("metadata.json", "Metadata"),
-)
+    atomic_write_bytes(run.report, page.encode("utf-8"))
+    return run.report
 
 
 def _json_section(path: Path, heading: str) -> str | None:

@@ -10,7 +10,8 @@ Public names (and the submodule of each):
     TrainConfig, add_arguments, LOSSES, SCHEDULES (``config``): every option of a run, in
         one table that also makes the ``kcolor train`` arguments and the command that
         repeats the run; the table's machinery is in ``options``.
-    RunFolder (``folder``): the files of a run folder.
+    RunFolder (:mod:`kcolor.presets.run_folder`, on the preset files' floor so that the
+        report can read it too): the files of a run folder.
     find_photos, split_photos, config_photos, make_datasets (``photos``): the photos of a
         run, its held-out split and its datasets.
     WithEmbeddings, embedding_table (``fusion``): the inputs of a two-input (fusion) network.
@@ -34,11 +35,10 @@ Example:
     'kcolor train --model beta --data photos/faces -o runs/faces --epochs 2 --loss saturation --penalty 1.5'
 """
 
-import importlib
+from kcolor._lazy import lazy_getattr
 
 _SUBMODULES = {
     "config": ("TrainConfig", "add_arguments", "LOSSES", "SCHEDULES"),
-    "folder": ("RunFolder",),
     "photos": ("find_photos", "split_photos", "config_photos", "make_datasets"),
     "fusion": ("WithEmbeddings", "embedding_table"),
     "recipe": (
@@ -54,15 +54,11 @@ _SUBMODULES = {
     "scores": ("held_out_scores", "TEMPERATURES", "_set_scores"),
     "run": ("train", "Run", "prepare_folder"),
 }
-_LAZY = {name: module for module, names in _SUBMODULES.items() for name in names}
+_LAZY = {name: f"{__name__}.{module}" for module, names in _SUBMODULES.items() for name in names}
+# the run folder's layout sits with the preset files (kcolor.report reads it too)
+_LAZY["RunFolder"] = "kcolor.presets.run_folder"
 
-
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 def __dir__():

@@ -23,9 +23,9 @@ from kcolor import losses
 from kcolor.errors import DataError, RunComplete
 from kcolor.formatting import plural as _plural
 from kcolor.presets import format as preset_format
+from kcolor.presets.run_folder import RunFolder
 from kcolor.training.callbacks import FiniteBackupAndRestore, SaveBestPreset, StopOnNaN, finite
 from kcolor.training.config import TrainConfig
-from kcolor.training.folder import RunFolder
 from kcolor.training.fusion import WithEmbeddings, embedding_table
 from kcolor.training.photos import config_photos, make_datasets
 from kcolor.training.recipe import (
