@@ -77,3 +77,18 @@ def test_kcolor_itself_uses_no_old_path():
     )
     assert done.returncode == 0, done.stderr
     assert "scan" in done.stdout
+
+
+def test_training_find_photos_is_a_deprecated_name_of_find_colour_photos(tmp_path):
+    """One photo finder (kcolor.io.find_photos); training's colour filter has its own name."""
+    import numpy as np
+    from PIL import Image
+
+    from kcolor import training
+
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(tmp_path / "c.png")
+    Image.fromarray(np.full((16, 16, 3), 90, np.uint8)).save(tmp_path / "g.png")
+    assert training.find_colour_photos([tmp_path]) == ([tmp_path / "c.png"], 1)
+    with pytest.warns(DeprecationWarning, match="find_colour_photos"):
+        assert training.find_photos([tmp_path]) == ([tmp_path / "c.png"], 1)

@@ -109,7 +109,7 @@ def find_images(
 def find_photos(sources, *, recursive: bool = False) -> tuple[list[Path], list[tuple[Path, str]]]:
     """:func:`find_images`, with a :class:`~kcolor.errors.DataError` when nothing is found.
 
-    The one finder behind ``kcolor train`` (:func:`kcolor.training.find_photos`, which
+    The one finder behind ``kcolor train`` (:func:`kcolor.training.find_colour_photos`, which
     then drops the grey photos) and ``kcolor evaluate``
     (:func:`kcolor.evaluation.find_photos`).
 

@@ -2,7 +2,7 @@
 
 ``kcolor train``, the ``tools/`` scripts that make the shipped presets and ``torchrun -m
 kcolor train`` all call :func:`train`. The examples (04-06) show ``model.fit`` in the
-open and build it from the same public pieces: :func:`find_photos`, :func:`split_photos`,
+open and build it from the same public pieces: :func:`find_colour_photos`, :func:`split_photos`,
 :func:`make_datasets`, :func:`make_loss`, :func:`make_schedule`, :class:`WithEmbeddings`.
 What a run folder holds is described once, by :class:`RunFolder`.
 
@@ -12,7 +12,7 @@ Public names (and the submodule of each):
         repeats the run; the table's machinery is in ``options``.
     RunFolder (:mod:`kcolor.presets.run_folder`, on the preset files' floor so that the
         report can read it too): the files of a run folder.
-    find_photos, split_photos, config_photos, make_datasets (``photos``): the photos of a
+    find_colour_photos, split_photos, config_photos, make_datasets (``photos``): the photos of a
         run, its held-out split and its datasets.
     WithEmbeddings, embedding_table (``fusion``): the inputs of a two-input (fusion) network.
     make_loss, make_schedule, builder_args, preset_args, build, set_backbone_trainable,
@@ -39,7 +39,13 @@ from kcolor._lazy import lazy_getattr
 
 _SUBMODULES = {
     "config": ("TrainConfig", "add_arguments", "LOSSES", "SCHEDULES"),
-    "photos": ("find_photos", "split_photos", "config_photos", "make_datasets"),
+    "photos": (
+        "find_colour_photos",
+        "find_photos",
+        "split_photos",
+        "config_photos",
+        "make_datasets",
+    ),
     "fusion": ("WithEmbeddings", "embedding_table"),
     "recipe": (
         "make_loss",

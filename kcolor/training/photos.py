@@ -27,10 +27,27 @@ def _cache_dir() -> Path:
 
 
 def find_photos(sources, *, recursive: bool = False, drop_grey: bool = True) -> tuple[list, int]:
-    """(the readable photos of ``sources``, how many grey ones were dropped).
+    """Deprecated name of :func:`find_colour_photos` (kcolor's one photo finder is
+    :func:`kcolor.io.find_photos`)."""
+    import warnings
 
-    With ``drop_grey`` every photo is decoded once to check its colour; the result is
-    cached in ``~/.cache/kcolor/`` (keyed by the file list, sizes and dates).
+    warnings.warn(
+        "kcolor.training.find_photos is deprecated: use kcolor.training.find_colour_photos "
+        "(or kcolor.io.find_photos for every readable photo)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return find_colour_photos(sources, recursive=recursive, drop_grey=drop_grey)
+
+
+def find_colour_photos(
+    sources, *, recursive: bool = False, drop_grey: bool = True
+) -> tuple[list, int]:
+    """(the colour photos of ``sources`` that training uses, how many grey ones were dropped).
+
+    The files come from :func:`kcolor.io.find_photos`; with ``drop_grey`` every photo is
+    decoded once to check its colour, and the result is cached in ``~/.cache/kcolor/``
+    (keyed by the file list, sizes and dates).
     """
     from kcolor.datasets import ImageFolderDataset
     from kcolor.datasets.folder import GREY_REASON, describe_sources, skipped_summary
@@ -111,7 +128,7 @@ def config_photos(config: TrainConfig) -> tuple[list, list, int]:
     if config.manifest:
         paths, grey = _manifest_paths(config.manifest), 0
     else:
-        paths, grey = find_photos(
+        paths, grey = find_colour_photos(
             config.data, recursive=config.recursive, drop_grey=config.drop_grey
         )
     if config.val_manifest:

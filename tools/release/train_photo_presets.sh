@@ -51,7 +51,7 @@ if [[ -z ${DRY_RUN:-} ]]; then
   mkdir -p "$RUNS" "$EXPORT"
   # Scan once (grey photos dropped; cached in ~/.cache/kcolor) so the four runs skip it.
   $PY -c "import sys; from kcolor import training; \
-print(len(training.find_photos(sys.argv[1:])[0]), 'colour photos')" "${photos[@]}" || exit 1
+print(len(training.find_colour_photos(sys.argv[1:])[0]), 'colour photos')" "${photos[@]}" || exit 1
 fi
 pids=()
 launch() {  # in the background (in order, in the foreground with DRY_RUN)
