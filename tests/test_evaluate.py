@@ -538,3 +538,15 @@ def test_cli_evaluates_the_photos_of_several_folders(photos, tiny_keras, tmp_pat
 def test_one_photo_is_one_photo(photos, tmp_path):
     summary = evaluate(photos / "coffee.jpg", _oracle(photos), size=SIZE, progress=False)
     assert "1 photo at" in format_summary(summary) and "1 photos" not in format_summary(summary)
+
+
+def test_the_judge_option_lists_the_registered_judges():
+    """`kcolor evaluate --judge` names the judges without importing Keras (the parser stays
+    light), so this test keeps its choices and default those of kcolor.evaluation.judges."""
+    from kcolor.cli.parser import build_parser
+    from kcolor.evaluation.judges import DEFAULT_JUDGE, JUDGES
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices["evaluate"]
+    judge = next(a for a in sub._actions if a.dest == "judge")
+    assert set(judge.choices) == set(JUDGES) and judge.default == DEFAULT_JUDGE
