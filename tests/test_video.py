@@ -294,7 +294,7 @@ def test_batches_follow_batch_size():
     list(colorize_frames(colorizer, [_pattern(i) for i in range(10)], keyframe_interval=1))
     assert colorizer.calls == [4, 4, 2]
     sparse = StandIn()
-    list(colorize_frames(sparse, [_pattern(i) for i in range(10)]))  # keyframes 0, 3, 6, 9
+    list(colorize_frames(sparse, [_pattern(i) for i in range(13)]))  # keyframes 0, 4, 8, 12
     assert sparse.calls == [4]
     with pytest.raises(ValueError, match="unknown stabilisation method"):
         Stabilizer("magic")
@@ -382,3 +382,25 @@ def test_join_grey_has_no_dither_and_keeps_lightness():
         assert len(colours) == 1  # one grey level, one colour: nothing moves with the image
     want = color.rgb_to_l(np.repeat(grey[..., None], 3, -1))
     assert np.abs(color.rgb_to_l(out) - want).max() < 1.0
+
+
+def test_progress_callback_counts_frames_and_can_stop_the_job(tmp_path):
+    src = make_clip(tmp_path / "in.mp4")
+    seen = []
+    colorize_video(
+        StandIn(), src, tmp_path / "out.mp4", progress=False, on_progress=lambda *a: seen.append(a)
+    )
+    assert seen == [(i, N) for i in range(1, N + 1)]
+    data = (tmp_path / "out.mp4").read_bytes()  # faststart: the index (moov) before the data
+    assert 0 <= data.find(b"moov") < data.find(b"mdat")
+
+    class Stop(Exception):
+        pass
+
+    def stop(done, total):
+        if done == 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        colorize_video(StandIn(), src, tmp_path / "cut.mp4", progress=False, on_progress=stop)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4"]

@@ -1,6 +1,7 @@
 """``kcolor serve``: a local web page to colour photos, and a small HTTP API.
 
 * :func:`kcolor.serve.app.create_app` - the Starlette application (the page and the API);
+* :mod:`kcolor.serve.clips` - short clips: upload, progress, the colour video;
 * :mod:`kcolor.serve.cli` - the ``kcolor serve`` sub-command (uvicorn).
 
 It needs the ``serve`` extra: ``pip install "kcolor[serve]"``. Importing this package

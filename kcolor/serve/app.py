@@ -22,7 +22,9 @@ Routes:
   vividness that is not a number from 0 to 1 or bad hints (naming the hint); 413 over the
   size limit (``max_mb``) or over the pixel limit (``max_pixels``, read from the file's header before
   any pixel is decoded); 415 not a form; 503 (with ``Retry-After``) when ``max_queue``
-  requests wait already.
+  requests wait already;
+* ``/api/clips`` (``POST`` a clip, ``GET /api/clips/{id}`` its progress, ``.../video`` the
+  colour clip) - short clips, one at a time: :mod:`kcolor.serve.clips`.
 
 Each model is loaded once, on first use, and kept. Photos are decoded, coloured and
 encoded one at a time in a worker thread (a queue: the event loop stays free for other
@@ -58,6 +60,7 @@ from kcolor.errors import HintError, KcolorError
 from kcolor.inference import vividness as _vividness
 from kcolor.inference.hints import HintCache
 from kcolor.serve import hints as serve_hints
+from kcolor.serve.clips import ClipJobs
 from kcolor.serve.uploads import (
     _BadRequest,
     _check_header,
@@ -255,6 +258,8 @@ def create_app(
     # One photo at a time from decoding to encoding (the queue): the memory of one photo.
     queue = _Queue(max_queue)
     hint_cache = HintCache(size=4)
+    # Short clips (/api/clips, kcolor.serve.clips): one at a time in their own worker thread.
+    clips = ClipJobs(cache, default, lambda: [m["name"] for m in list_models(default)])
     page = resources.files("kcolor.serve").joinpath("static/index.html").read_bytes()
 
     async def index(request: Request) -> Response:
@@ -427,6 +432,7 @@ def create_app(
             Route("/api/models", models, methods=["GET"]),
             Route("/api/config", config, methods=["GET"]),
             Route("/api/colorize", colorize, methods=["POST"]),
+            *clips.routes(),
         ],
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
@@ -435,4 +441,5 @@ def create_app(
     app.state.default_vividness = default_vividness
     app.state.max_bytes = max_bytes
     app.state.queue = queue
+    app.state.clips = clips
     return app

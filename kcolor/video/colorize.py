@@ -45,11 +45,12 @@ _FALLBACK_SIDE = 256
 #: which flickers once the picture moves (benchmarks/video.py: sigma 1 took per-frame
 #: flicker from 1.36 to about 1.05 and raised PSNR by 0.05 dB).
 _DEDITHER_SIGMA = 1.0
-#: The network colours every 3rd frame (and each shot's first); the frames between get the
+#: The network colours every 4th frame (and each shot's first); the frames between get the
 #: keyframes' ab carried along the optical flow. benchmarks/video.py: with flow
-#: stabilisation, 1/3 had the least flicker and the same PSNR as every frame, on slow and
-#: fast pans, at a third of the network's time.
-DEFAULT_KEYFRAME_INTERVAL = 3
+#: stabilisation, keyframes 1/2 to 1/5 had the flicker and PSNR of every frame on the
+#: made-up pans and zooms and on Big Buck Bunny (non-rigid motion); 1/4 runs the network a
+#: quarter as often and keeps a margin for faster motion than those clips have.
+DEFAULT_KEYFRAME_INTERVAL = 4
 
 
 def model_size(colorizer, height: int, width: int) -> tuple[int, int]:
@@ -146,8 +147,8 @@ def colorize_frames(
         keyframe_interval: the network colours every n-th frame (and the first frame of
             each shot); the frames between get the two keyframes' ab warped onto them
             along the optical flow, weighted by time and by how well the warped grey
-            agrees. 1 colours every frame; the default, 3 (chosen by
-            ``benchmarks/video.py``), runs the network a third as often.
+            agrees. 1 colours every frame; the default, 4 (chosen by
+            ``benchmarks/video.py``), runs the network a quarter as often.
 
     Yields:
         uint8 RGB ``(H, W, 3)`` frames, one per input frame, each with its frame's lightness.
@@ -278,13 +279,14 @@ def colorize_video(
     method: str = "flow",
     strength: float | None = None,
     crf: int = 18,
-    preset: str = "medium",
+    preset: str = vio.DEFAULT_PRESET,
     overwrite: bool = False,
     progress: bool = True,
     batch_size: int | None = None,
     vividness: float | None = None,
     max_pixels: int = vio.MAX_PIXELS,
     keyframe_interval: int = DEFAULT_KEYFRAME_INTERVAL,
+    on_progress=None,
 ) -> VideoResult:
     """Colour a black-and-white video file into a colour one, sound kept.
 
@@ -301,14 +303,19 @@ def colorize_video(
             :mod:`kcolor.video.stabilize`.
         strength: the stabiliser's weight of the past; ``None``: the method's default.
         crf: H.264 quality, 0 (lossless) to 51; 18 looks lossless, 23 is FFmpeg's default.
-        preset: libx264 speed preset (``ultrafast`` ... ``veryslow``).
+        preset: libx264 speed preset (``ultrafast`` ... ``veryslow``; default ``"faster"``,
+            which encodes as well as FFmpeg's ``"medium"`` at the same ``crf`` for about
+            half the CPU time: ``benchmarks/video.py``).
         overwrite: replace an existing ``dst``.
         progress: a progress bar in frames with an ETA on stderr (when it is a terminal).
         batch_size: frames per network call (default: the colouriser's ``batch_size``).
         vividness: colour strength in [0, 1], passed to the colouriser.
         max_pixels: the largest frame accepted (width x height).
-        keyframe_interval: the network colours every n-th frame (default 3), the others
+        keyframe_interval: the network colours every n-th frame (default 4), the others
             get ab carried along the optical flow (see :func:`colorize_frames`).
+        on_progress: ``on_progress(done, total)`` after each frame written (``total``: the
+            frames the file states, 0 if unknown); raising in it stops the job, leaving
+            nothing written (what ``kcolor serve`` uses for its progress and limits).
 
     Returns:
         A :class:`VideoResult`.
@@ -348,6 +355,7 @@ def colorize_video(
         progress=progress,
         max_pixels=max_pixels,
         desc=Path(os.fspath(src)).name[:24],
+        on_progress=on_progress,
     )
     return VideoResult(
         src=os.fspath(src),
