@@ -7,7 +7,9 @@ Every row is measured side by side in one run, interleaved rep by rep, medians o
   default engine (the preset's ``model.onnx``) and with ``--engine keras``, against a bare
   ``python -c "import numpy, PIL.Image"`` (target: <= 8x the bare one);
 * **serve**: ``python -m kcolor serve`` started, then ``POST /api/colorize`` polled until
-  the first photo comes back: seconds from start to that answer (target: <= 3 s);
+  the first photo comes back: seconds from start to that answer (target: <= 3 s), and the
+  server's CPU seconds by then (``/proc``: robust on a shared machine); with the cache of
+  onnxruntime's optimised graph (``kcolor.fast.session_cache``) warm, and without it;
 * **folder**: ``kcolor colorize`` of 24 photos at 768x512, whole process, default engine
   against ``--engine keras`` (target: >= 2x), and in one process (models loaded): seconds
   per photo;
@@ -24,6 +26,7 @@ ratios, which the interleaving keeps fair, rather than seconds.
 
 Usage:
     python benchmarks/cold_start.py [--reps 3] [--model unet-lite0-photos] [--skip-int8]
+        [--parts procs,serve,inprocess,graph]
 """
 
 from __future__ import annotations
@@ -101,8 +104,18 @@ def _multipart(path: Path) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-def serve_first_answer(photo: Path, extra=(), timeout: float = 120.0) -> float:
-    """Seconds from starting ``kcolor serve`` to its first colour photo."""
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system, all threads) process ``pid`` has used so far (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def serve_first_answer(photo: Path, extra=(), timeout: float = 120.0, env=None):
+    """``(wall seconds, server CPU seconds)`` from starting ``kcolor serve`` to its first
+    colour photo."""
     port = _free_port()
     body, ctype = _multipart(photo)
     t = time.perf_counter()
@@ -110,6 +123,7 @@ def serve_first_answer(photo: Path, extra=(), timeout: float = 120.0) -> float:
         [PY, "-m", "kcolor", "serve", "--port", str(port), *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=env,
     )
     try:
         while time.perf_counter() - t < timeout:
@@ -121,7 +135,7 @@ def serve_first_answer(photo: Path, extra=(), timeout: float = 120.0) -> float:
             try:
                 with urllib.request.urlopen(req, timeout=timeout) as r:
                     if r.status == 200 and r.read():
-                        return time.perf_counter() - t
+                        return time.perf_counter() - t, _cpu_seconds(proc.pid)
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("no answer")
@@ -135,35 +149,48 @@ def med(xs) -> float:
 
 
 def in_process(paths, model: str, reps: int) -> dict:
-    """Per-photo seconds in one process (models loaded): fast and Keras on the folder, fast
-    on the 12-MP still, and the Pillow floor of the still."""
+    """Per-photo seconds in one process (models loaded): fast and Keras on the folder and
+    on the 12-MP still, and the Pillow floor of the still; wall and CPU (``process_time``,
+    all threads) each: ``{row: ((wall as run, wall less the fixed cost), (cpu as run, cpu
+    less the fixed cost))}``."""
     import kcolor  # noqa: F401
     from kcolor.fast import FastColorizer
     from kcolor.inference.colorizer import Colorizer
 
     fast, slow = FastColorizer.from_preset(model), Colorizer.from_preset(model)
     out = Path(tempfile.mkdtemp())
-    rows = {k: [] for k in ("fast folder", "keras folder", "fast 12MP", "keras 12MP")}
-    raw = {k: [] for k in rows}
-    rows["pillow 12MP"] = raw["pillow 12MP"] = []
+    keys = ("fast folder", "keras folder", "fast 12MP", "keras 12MP", "pillow 12MP")
+    rows = {k: [] for k in keys}  # (wall, wall less fixed, cpu, cpu less fixed)
+
+    def clock():
+        return time.perf_counter(), time.process_time()
+
     for rep in range(reps + 1):  # the first is a warm-up
         for name in ["fast", "keras"] if rep % 2 == 0 else ["keras", "fast"]:
             c = fast if name == "fast" else slow
-            t = time.perf_counter()
+            t = clock()
             c.colorize_files([paths["tiny"]], out / "tiny", overwrite=True, progress=False)
-            fixed = time.perf_counter() - t  # one call's fixed cost (fullres.py's method)
+            fixed = [b - a for a, b in zip(t, clock(), strict=True)]  # one call's fixed cost
             for key, src, n in (("folder", paths["folder"], 24), ("12MP", paths["big"], 1)):
-                t = time.perf_counter()
+                t = clock()
                 c.colorize_files([src], out / f"{key}-{name}", overwrite=True, progress=False)
-                took = time.perf_counter() - t
-                raw[f"{name} {key}"].append(took / n)
-                rows[f"{name} {key}"].append((took - fixed) / n)
-        t = time.perf_counter()
+                took = [b - a for a, b in zip(t, clock(), strict=True)]
+                rows[f"{name} {key}"].append(
+                    (took[0] / n, (took[0] - fixed[0]) / n, took[1] / n, (took[1] - fixed[1]) / n)
+                )
+        t = clock()
         with Image.open(paths["big"]) as im:
             im.load()
             im.save(io.BytesIO(), "JPEG", quality=95)
-        rows["pillow 12MP"].append(time.perf_counter() - t)
-    return {k: (med(raw[k][1:]), med(v[1:])) for k, v in rows.items()}
+        took = [b - a for a, b in zip(t, clock(), strict=True)]
+        rows["pillow 12MP"].append((took[0], took[0], took[1], took[1]))
+    return {
+        k: (
+            (med([r[0] for r in v[1:]]), med([r[1] for r in v[1:]])),
+            (med([r[2] for r in v[1:]]), med([r[3] for r in v[1:]])),
+        )
+        for k, v in rows.items()
+    }
 
 
 def _fp32_copy(src: Path, dst: Path) -> Path:
@@ -260,18 +287,57 @@ def graph_options(model: str, paths, reps: int, int8: bool) -> list[tuple]:
     return rows
 
 
+PARTS = ("procs", "serve", "inprocess", "graph")
+
+
+def serve_rows(paths, m, reps: int) -> dict:
+    """``kcolor serve``'s first answer, with the optimised-graph cache
+    (``kcolor.fast.session_cache``; primed by one start first) and without it
+    (``KCOLOR_ONNX_CACHE=0``), interleaved: ``{row: [(wall, server cpu), ...]}``."""
+    cache = tempfile.mkdtemp(prefix="kcolor-ortcache-")
+    envs = {
+        "kcolor serve: start to first answer (optimised-graph cache warm)": {
+            **os.environ,
+            "KCOLOR_ONNX_CACHE": cache,
+        },
+        "kcolor serve: start to first answer (no cache, KCOLOR_ONNX_CACHE=0)": {
+            **os.environ,
+            "KCOLOR_ONNX_CACHE": "0",
+        },
+    }
+    serve_first_answer(paths["one"], m, env=envs[next(iter(envs))])  # primes the cache
+    out = {k: [] for k in envs}
+    for rep in range(reps):
+        for k in list(envs) if rep % 2 == 0 else list(reversed(envs)):
+            out[k].append(serve_first_answer(paths["one"], m, env=envs[k]))
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--model", default="unet-lite0-photos")
     ap.add_argument("--skip-int8", action="store_true")
+    ap.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help=f"comma-separated parts to run, of {','.join(PARTS)} (default: all)",
+    )
     args = ap.parse_args(argv)
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    if parts - set(PARTS):
+        ap.error(f"unknown parts: {', '.join(sorted(parts - set(PARTS)))}")
     reps = max(3, args.reps)
     root = Path(tempfile.mkdtemp(prefix="kcolor-cold-"))
     paths = make_photos(root)
     m = ["--model", args.model]
+    print(
+        f"## Cold start and speed: {args.model}, {reps} reps (medians), {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f} at the start\n"
+    )
+    floor_cmd = "python -c 'import numpy, PIL.Image' (floor)"
     procs = {
-        "python -c 'import numpy, PIL.Image' (floor)": [PY, "-c", "import numpy, PIL.Image"],
+        floor_cmd: [PY, "-c", "import numpy, PIL.Image"],
         "python -c 'import torch' (torch.export's floor)": [PY, "-c", "import torch"],
         "kcolor colorize one.jpg (500x500)": colorize_cmd(paths["one"], root / "o1", *m),
         "kcolor colorize one.jpg --engine keras": colorize_cmd(
@@ -283,48 +349,63 @@ def main(argv=None) -> int:
         ),
         "kcolor colorize big.jpg (12 MP)": colorize_cmd(paths["big"], root / "b1", *m),
     }
+    if "procs" not in parts:
+        procs = {floor_cmd: procs[floor_cmd]} if "serve" in parts else {}
     walls = {k: [] for k in procs}
     rss = {k: [] for k in procs}
-    serve = {"auto": []}
-    for rep in range(reps):
+    for rep in range(reps if procs else 0):
         order = list(procs) if rep % 2 == 0 else list(reversed(procs))
         for k in order:
             wall, peak = run_process(procs[k])
             walls[k].append(wall)
             rss[k].append(peak)
-        serve["auto"].append(serve_first_answer(paths["one"], m))
     w = {k: med(v) for k, v in walls.items()}
-    floor = w["python -c 'import numpy, PIL.Image' (floor)"]
-    print(f"## Cold start and speed: {args.model}, {reps} reps (medians), {os.cpu_count()} CPUs\n")
-    print("| what | seconds | ratio | peak RSS MB |")
-    print("|---|---:|---:|---:|")
-    for k in procs:
-        ratio = w[k] / floor
-        print(f"| {k} | {w[k]:.2f} | {ratio:.1f}x floor | {med(rss[k]):.0f} |")
-    print(f"| kcolor serve: start to first answer | {med(serve['auto']):.2f} | | |")
-    f_fast = w["kcolor colorize folder (24 x 768x512)"]
-    f_keras = w["kcolor colorize folder --engine keras"]
-    print(f"\nfolder, whole command: keras / fast = {f_keras / f_fast:.2f}x")
-    one = w["kcolor colorize one.jpg (500x500)"]
-    print(f"one photo, whole command: {one / floor:.1f}x the numpy+Pillow floor (target <= 8x)")
-    inner = in_process(paths, args.model, reps)
-    print("\n| in one process (model loaded), seconds | as run | less a 64x64 photo's |")
-    print("|---|---:|---:|")
-    for k, (whole, less) in inner.items():
-        print(f"| {k}{' per photo' if 'folder' in k else ''} | {whole:.3f} | {less:.3f} |")
-    floor12 = inner["pillow 12MP"][0]
-    print(
-        f"\nfolder per photo, as run: keras / fast = "
-        f"{inner['keras folder'][0] / inner['fast folder'][0]:.2f}x; 12 MP against the "
-        f"Pillow floor (target <= 3x): fast {inner['fast 12MP'][0] / floor12:.2f}x as run, "
-        f"{inner['fast 12MP'][1] / floor12:.2f}x less the fixed cost; keras "
-        f"{inner['keras 12MP'][0] / floor12:.2f}x as run; 12 MP process peak RSS "
-        f"{med(rss['kcolor colorize big.jpg (12 MP)']):.0f} MB"
-    )
-    print("\n| graph option | value |")
-    print("|---|---:|")
-    for k, v in graph_options(args.model, paths, reps, not args.skip_int8):
-        print(f"| {k} | {v:.4f} |")
+    floor = w.get(floor_cmd)
+    if procs:
+        print("| what (fresh process) | seconds | ratio | peak RSS MB |")
+        print("|---|---:|---:|---:|")
+        for k in procs:
+            print(f"| {k} | {w[k]:.2f} | {w[k] / floor:.1f}x floor | {med(rss[k]):.0f} |")
+    if "procs" in parts:
+        f_fast = w["kcolor colorize folder (24 x 768x512)"]
+        f_keras = w["kcolor colorize folder --engine keras"]
+        print(f"\nfolder, whole command: keras / fast = {f_keras / f_fast:.2f}x")
+        one = w["kcolor colorize one.jpg (500x500)"]
+        print(f"one photo, whole command: {one / floor:.1f}x the numpy+Pillow floor (target <= 8x)")
+    if "serve" in parts:
+        served = serve_rows(paths, m, reps)
+        print("\n| kcolor serve (fresh process) | wall s | ratio to the floor | server CPU s |")
+        print("|---|---:|---:|---:|")
+        for k, v in served.items():
+            wall, cpu = med([a for a, _ in v]), med([b for _, b in v])
+            print(f"| {k} | {wall:.2f} | {wall / floor:.1f}x | {cpu:.2f} |")
+    if "inprocess" in parts:
+        inner = in_process(paths, args.model, reps)
+        print(
+            "\n| in one process (model loaded), seconds | wall as run | wall less a 64x64 "
+            "photo's | CPU as run | CPU less a 64x64 photo's |"
+        )
+        print("|---|---:|---:|---:|---:|")
+        for k, ((ww, wl), (cw, cl)) in inner.items():
+            label = f"{k}{' per photo' if 'folder' in k else ''}"
+            print(f"| {label} | {ww:.3f} | {wl:.3f} | {cw:.3f} | {cl:.3f} |")
+        (fw, _), (fc, _) = inner["pillow 12MP"]
+        (aw, lw), (ac, lc) = inner["fast 12MP"]
+        (kw, _), (kc, _) = inner["keras 12MP"]
+        print(
+            f"\n12 MP against the Pillow floor (target <= 3x): fast {aw / fw:.2f}x as run, "
+            f"{lw / fw:.2f}x less the fixed cost (wall); {ac / fc:.2f}x and {lc / fc:.2f}x by "
+            f"CPU time; keras {kw / fw:.2f}x as run (wall), {kc / fc:.2f}x (CPU). Folder per "
+            f"photo, as run: keras / fast = "
+            f"{inner['keras folder'][0][0] / inner['fast folder'][0][0]:.2f}x"
+        )
+        if "procs" in parts:
+            print(f"12 MP process peak RSS {med(rss['kcolor colorize big.jpg (12 MP)']):.0f} MB")
+    if "graph" in parts:
+        print("\n| graph option | value |")
+        print("|---|---:|")
+        for k, v in graph_options(args.model, paths, reps, not args.skip_int8):
+            print(f"| {k} | {v:.4f} |")
     return 0
 
 

@@ -221,7 +221,7 @@ def load_image(
             if metadata is not None:
                 metadata.update(metadata_of(im))
             if keep_grey and im.mode in ("L", "1") and "transparency" not in im.info:
-                rgb = np.asarray(im if im.mode == "L" else im.convert("L"), np.uint8).copy()
+                rgb = np.asarray(im if im.mode == "L" else im.convert("L")).copy()  # no dtype: fast
             else:
                 rgb = pil_to_rgb(im)
         except ImageReadError:

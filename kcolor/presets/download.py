@@ -19,8 +19,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from kcolor.errors import WeightsError
@@ -48,6 +46,8 @@ def download(name: str, url: str, digest: str, folder: Path) -> None:
         WeightsError: the fetch failed, the archive fails its hash, is no zip or holds no
             preset folder.
     """
+    import urllib.error  # here: urllib.request (http, email, ssl) costs every start 15 ms
+    import urllib.request
     import zipfile
 
     folder.parent.mkdir(parents=True, exist_ok=True)

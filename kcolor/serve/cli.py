@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import socket
 import sys
+import threading
 
 PROG = "kcolor"
 
@@ -147,6 +149,10 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+#: ``listen()`` backlog (uvicorn's default).
+_BACKLOG = 2048
+
+
 def _bind(host: str, port: int) -> socket.socket:
     host = host.strip("[]")
     family, kind, proto, _, address = socket.getaddrinfo(
@@ -156,10 +162,64 @@ def _bind(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
+        # Listening from now on: a request sent while the model loads waits in the backlog
+        # (answered as soon as the app is up) instead of being refused.
+        sock.listen(_BACKLOG)
     except BaseException:
         sock.close()
         raise
     return sock
+
+
+class _Preload(threading.Thread):
+    """Loads the default model on a thread (the app's own loader, ``_load_colorizer``).
+
+    ``spec`` is the name the app gives the default model; :meth:`result` waits for the
+    colorizer (or raises the loading error); :meth:`warm_up` then fills, on the same
+    thread, the rows of the colour table that most photos use (otherwise the first photo
+    would build them: about 0.1 s of CPU).
+    """
+
+    def __init__(self, model):
+        super().__init__(name="kcolor-preload", daemon=True)
+        from kcolor.presets.registry import DEFAULT_PRESET
+
+        self.spec = os.fspath(model) if model is not None else DEFAULT_PRESET
+        self._done = threading.Event()
+        self._warm = threading.Event()
+        self._value = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            try:  # its C++ library loads while the main thread imports the web framework
+                import onnxruntime  # noqa: F401
+            except ImportError:
+                pass
+            from kcolor.serve import app as serve_app
+
+            self._value = serve_app._load_colorizer(self.spec)
+        except BaseException as err:  # noqa: BLE001 - handed to result()
+            self._error = err
+        finally:
+            self._done.set()
+        if self._error is None and self._warm.wait(timeout=60):
+            from kcolor import color
+
+            for lo in range(62, 50, -4):  # a near grey first, in [-20, 22] (any b): 85 ms
+                color.grey_ab_table((lo, lo + 3))
+                color.grey_ab_table((126 - lo, 129 - lo))
+
+    def result(self):
+        """The loaded colorizer (waits for it); raises what loading it raised."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def warm_up(self) -> None:
+        """Let the thread fill the colour table's common rows (after the model loaded)."""
+        self._warm.set()
 
 
 def run(args) -> int:
@@ -195,14 +255,26 @@ def run(args) -> int:
         )
         return 2
 
-    import uvicorn
-
-    from kcolor.errors import KcolorError
-    from kcolor.serve.app import create_app
-
     with sock:
-        app = create_app(
-            args.model, max_mb=args.max_mb, max_pixels=args.max_pixels, max_queue=args.max_queue
+        # The default model loads on a thread while this one imports the web framework.
+        preload = _Preload(args.model)
+        preload.start()
+        import uvicorn
+
+        from kcolor.errors import KcolorError
+        from kcolor.serve import app as serve_app
+
+        def factory(name):
+            if name == preload.spec:
+                return preload.result()
+            return serve_app._load_colorizer(name)
+
+        app = serve_app.create_app(
+            args.model,
+            max_mb=args.max_mb,
+            max_pixels=args.max_pixels,
+            max_queue=args.max_queue,
+            colorizer_factory=factory,
         )
         default = app.state.default_model
         print(f"{PROG} serve: loading the model {default} ...", file=sys.stderr)
@@ -211,6 +283,7 @@ def run(args) -> int:
         except KcolorError as err:
             _err(str(err))
             return 2
+        preload.warm_up()  # on its thread: the colour table's common rows
         host, port = sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         print(f"{PROG} serve: open http://{shown}:{port}/  (Ctrl-C stops it)", file=sys.stderr)
