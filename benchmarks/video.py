@@ -178,19 +178,45 @@ def chroma(frames) -> float:
     )
 
 
-#: (label, colorize_frames keyword arguments)
+#: (label, colorize_frames keyword arguments; "trust": the Stabilizer's tolerance and
+#: radius, "sigma": kcolor.video.colorize._DEDITHER_SIGMA for that row)
+OLD = {"trust": (24.0, 0), "sigma": 1.0}  # the defaults before the neighbourhood trust
 METHODS = [
     ("per-frame, photo path", None),  # Colorizer.colorize_arrays on each full frame
     ("per-frame (none)", {"method": "none"}),
     ("ema 0.6", {"method": "ema", "strength": 0.6}),
-    ("flow 0.85", {"method": "flow", "strength": 0.85}),
-    ("flow 0.92", {"method": "flow", "strength": 0.92}),
-    ("flow 0.95", {"method": "flow", "strength": 0.95}),
-    ("flow 0.92, keyframes 1/2", {"method": "flow", "strength": 0.92, "keyframe_interval": 2}),
-    ("flow 0.92, keyframes 1/3", {"method": "flow", "strength": 0.92, "keyframe_interval": 3}),
-    ("flow 0.92, keyframes 1/4", {"method": "flow", "strength": 0.92, "keyframe_interval": 4}),
-    ("flow 0.92, keyframes 1/5", {"method": "flow", "strength": 0.92, "keyframe_interval": 5}),
+    ("flow 0.92, pixel trust (the old default)", {"strength": 0.92, **OLD}),
+    ("flow 0.98, pixel trust", {"strength": 0.98, **OLD}),
+    ("flow 0.92, neighbourhood trust", {"strength": 0.92}),
+    ("flow 0.95, neighbourhood trust", {"strength": 0.95}),
+    ("flow 0.97, neighbourhood trust", {"strength": 0.97}),
+    ("flow 0.98, neighbourhood trust, de-dither 1", {"strength": 0.98, "sigma": 1.0}),
+    ("flow 0.98, neighbourhood trust", {"strength": 0.98}),
+    ("flow 0.98, keyframes 1/2", {"strength": 0.98, "keyframe_interval": 2}),
+    ("flow 0.98, keyframes 1/5", {"strength": 0.98, "keyframe_interval": 5}),
 ]
+
+
+def run_method(colorizer, greys, kwargs):
+    """``colorize_frames`` with one row's settings (``trust`` and ``sigma`` as METHODS says)."""
+    import kcolor.video.colorize as vc
+    from kcolor.video import Stabilizer, colorize_frames
+
+    kwargs = dict(kwargs)
+    sigma = kwargs.pop("sigma", vc._DEDITHER_SIGMA)
+    trust = kwargs.pop("trust", None)
+    method = kwargs.pop("method", "flow")
+    tolerance, radius = trust if trust else (48.0, 1)
+    kwargs["stabilizer"] = Stabilizer(
+        method, kwargs.pop("strength", None), tolerance=tolerance, radius=radius
+    )
+    default = vc._DEDITHER_SIGMA
+    vc._DEDITHER_SIGMA = sigma
+    try:
+        return list(colorize_frames(colorizer, greys, **kwargs))
+    finally:
+        vc._DEDITHER_SIGMA = default
+
 
 #: The speed rows: (size, keyframe interval, libx264 preset).
 SPEED_ROWS = [
@@ -205,28 +231,32 @@ SPEED_ROWS = [
 ]
 
 
-#: The default's row (kcolor.video.stabilize.DEFAULT_STRENGTH["flow"],
-#: kcolor.video.colorize.DEFAULT_KEYFRAME_INTERVAL).
-STABLE = "flow 0.92, keyframes 1/4"
+#: The default's row (kcolor.video.stabilize.DEFAULT_STRENGTH["flow"] and
+#: DEFAULT_TOLERANCE, radius 1, kcolor.video.colorize.DEFAULT_KEYFRAME_INTERVAL and
+#: _DEDITHER_SIGMA).
+STABLE = "flow 0.98, neighbourhood trust"
 
 
 def quality(colorizer, clips, strip=None):
-    from kcolor.video import colorize_frames, flicker
+    from kcolor.video import flicker
 
-    rows = {label: {"flicker": [], "psnr": [], "chroma": []} for label, _ in METHODS}
+    rows = {label: {"flicker": [], "psnr": [], "chroma": [], "cpu": []} for label, _ in METHODS}
     floor = []
     cached = Cached(colorizer)
     shown = {}
     for k, (truth, greys, _) in enumerate(clips):
         floor.append(flicker(truth, greys))
         true_chroma = chroma(truth)
+        run_method(cached, greys, {"method": "none", "keyframe_interval": 1})  # fill the cache
         for label, kwargs in METHODS:
+            cpu = time.process_time()
             if kwargs is None:  # what colouring frame by frame as photos gives
                 out = []
                 for i in range(0, len(greys), colorizer.batch_size):
                     out += colorizer.colorize_arrays(greys[i : i + colorizer.batch_size])
             else:
-                out = list(colorize_frames(cached, greys, **kwargs))
+                out = run_method(cached, greys, kwargs)
+            rows[label]["cpu"].append((time.process_time() - cpu) * 1000 / len(greys))
             rows[label]["flicker"].append(flicker(out, greys))
             rows[label]["psnr"].append(
                 np.mean([psnr(o, t) for o, t in zip(out, truth, strict=True)])
@@ -330,9 +360,13 @@ def speed(colorizer, greys, tmp, label, keyframe_interval=1, preset="medium", fl
 
 def quality_table(rows, floor, title):
     base = rows["per-frame, photo path"]
-    print(f"{title}, true frames' own flicker {floor:.2f}; flicker and ΔPSNR per clip in brackets")
-    print("| method | flicker (|Δab|) | vs per-frame | PSNR (dB) | ΔPSNR | chroma ratio |")
-    print("|---|---|---|---|---|---|")
+    print(
+        f"{title}, true frames' own flicker {floor:.2f}; flicker and ΔPSNR per clip in "
+        "brackets; CPU: ms per frame, all threads, of the pipeline without the network "
+        "(cached), except on the photo path's row (with it)"
+    )
+    print("| method | flicker (|Δab|) | vs per-frame | PSNR (dB) | ΔPSNR | chroma ratio | CPU |")
+    print("|---|---|---|---|---|---|---|")
     for label, _ in METHODS:
         r = rows[label]
         f, q = np.mean(r["flicker"]), np.mean(r["psnr"])
@@ -340,14 +374,15 @@ def quality_table(rows, floor, title):
         each_q = ", ".join(f"{a - b:+.2f}" for a, b in zip(r["psnr"], base["psnr"], strict=True))
         print(
             f"| {label} | {f:.2f} ({each_f}) | {f / np.mean(base['flicker']):.2f} | {q:.2f} | "
-            f"{q - np.mean(base['psnr']):+.2f} ({each_q}) | {np.mean(r['chroma']):.2f} |"
+            f"{q - np.mean(base['psnr']):+.2f} ({each_q}) | {np.mean(r['chroma']):.2f} | "
+            f"{np.mean(r['cpu']):.1f} |"
         )
 
 
 def speed_table(colorizer, clips480, photos, args):
     cores = os.cpu_count() or 1
     print(
-        f"\nspeed, file to file (H.264 crf 18 in and out), flow 0.92, {type(colorizer).__name__}; "
+        f"\nspeed, file to file (H.264 crf 18 in and out), default stabilisation, {type(colorizer).__name__}; "
         "ms per frame, wall clock and [CPU time of this process, all its threads]; "
         f"'if alone' = {cores} cores / CPU time per frame: what an otherwise idle machine "
         "could reach at best"
@@ -367,54 +402,6 @@ def speed_table(colorizer, clips480, photos, args):
                 f"| {label} | 1/{k} | {preset} | {s['fps']:.1f} | {s['cpu']:.0f} | "
                 f"{1000 * cores / s['cpu']:.1f} | {s['net']:.0f} [{s['cpu_net']:.0f}] | "
                 f"{s['io']:.0f} [{s['cpu_io']:.0f}] | {s['rest']:.0f} [{s['cpu_rest']:.0f}] |",
-                flush=True,
-            )
-
-
-#: libx264 presets compared by encoder_table (kcolor.video.io.DEFAULT_PRESET is one).
-ENCODER_PRESETS = ("medium", "faster", "veryfast", "superfast", "ultrafast")
-
-
-def encoder_table(colorizer, greys, crf=18):
-    """libx264 presets at one crf on the same colour frames: CPU per frame, size, PSNR
-    against the uncompressed frames (what the preset costs in quality)."""
-    import av
-
-    from kcolor.video import colorize_frames
-
-    frames = list(colorize_frames(colorizer, greys))
-    h, w = frames[0].shape[:2]
-    print(
-        f"\nlibx264 presets at crf {crf}, {len(frames)} coloured 480p frames ({w}x{h}); CPU time "
-        "(all threads) per frame of RGB to yuv420p and encoding; PSNR (RGB) of the decoded "
-        "frames against the uncompressed ones"
-    )
-    print("| preset | CPU ms/frame | wall ms/frame | size (kB) | PSNR (dB) |")
-    print("|---|---|---|---|---|")
-    with tempfile.TemporaryDirectory() as tmp:
-        for preset in ENCODER_PRESETS:
-            path = Path(tmp) / f"{preset}.mp4"
-            t, c = time.perf_counter(), time.process_time()
-            with av.open(os.fspath(path), "w") as out:
-                v = out.add_stream("libx264", rate=24)
-                v.width, v.height, v.pix_fmt = w, h, "yuv420p"
-                v.options = {"crf": str(crf), "preset": preset}
-                for f in frames:
-                    vf = av.VideoFrame.from_ndarray(f, format="rgb24").reformat(
-                        format="yuv420p", dst_colorspace="itu709", dst_color_range="MPEG"
-                    )
-                    for packet in v.encode(vf):
-                        out.mux(packet)
-                for packet in v.encode():
-                    out.mux(packet)
-            wall, cpu = time.perf_counter() - t, time.process_time() - c
-            with av.open(os.fspath(path)) as inp:
-                decoded = [f.to_ndarray(format="rgb24") for f in inp.decode(video=0)]
-            q = np.mean([psnr(a, b) for a, b in zip(decoded, frames, strict=True)])
-            n = len(frames)
-            print(
-                f"| {preset} | {1000 * cpu / n:.0f} | {1000 * wall / n:.0f} | "
-                f"{path.stat().st_size / 1e3:.0f} | {q:.2f} |",
                 flush=True,
             )
 
@@ -486,6 +473,8 @@ def main(argv=None):
         clips480 = [make_clip(photos[0], photos[1], 480, 854, args.frames, 0, pans[0])]
     if not args.no_speed:
         speed_table(colorizer, clips480, photos, args)
+        from video_encoders import encoder_table  # beside this file
+
         encoder_table(colorizer, clips480[0][1])
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 

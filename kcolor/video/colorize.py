@@ -43,8 +43,10 @@ _FALLBACK_SIDE = 256
 #: Gaussian sigma (pixels at the network's size) smoothing the colouriser's output ab: a
 #: :class:`kcolor.Colorizer` dithers ab onto a grid with a pattern fixed to the image,
 #: which flickers once the picture moves (benchmarks/video.py: sigma 1 took per-frame
-#: flicker from 1.36 to about 1.05 and raised PSNR by 0.05 dB).
-_DEDITHER_SIGMA = 1.0
+#: flicker from 1.36 to about 1.05 and raised PSNR by 0.05 dB; 2, with the stabiliser's
+#: neighbourhood trust, took the stabilised flicker a little lower again on both clip sets
+#: at no PSNR cost).
+_DEDITHER_SIGMA = 2.0
 #: The network colours every 4th frame (and each shot's first); the frames between get the
 #: keyframes' ab carried along the optical flow. benchmarks/video.py: with flow
 #: stabilisation, keyframes 1/2 to 1/5 had the flicker and PSNR of every frame on the
