@@ -240,3 +240,26 @@ def test_the_export_command_writes_a_graph_plain_onnxruntime_runs(tiny_preset, t
     (ab,) = session.run(None, {"l": color.encode_l(L)[None].astype(np.float32)})
     assert ab.shape == (1, 48, 64, 2)
     assert main(["export", str(tiny_preset), "-o", str(out)]) == 2  # exists: --overwrite
+
+
+def test_the_readme_example_runs_on_plain_onnxruntime(tmp_path, monkeypatch):
+    """The README's plain-onnxruntime example, run as written against `kcolor export`'s
+    files: it colours a photo of the right size, close to kcolor's own colours."""
+    import re
+    from pathlib import Path
+
+    from kcolor.cli import main
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    [code] = [c for c in re.findall(r"```python\n(.*?)```", readme, re.S) if "deploy/" in c]
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "unet-lite0-photos", "-o", "deploy"]) == 0
+    Image.fromarray(_photo(90, 120)).save("old.jpg", quality=95)
+    exec(compile(code, "README.md", "exec"), {})
+    out = np.asarray(Image.open("coloured.jpg").convert("RGB"))
+    assert out.shape == (90, 120, 3)
+    ours = load_colorizer("unet-lite0-photos").colorize(np.asarray(Image.open("old.jpg")))
+    ab_readme = color.rgb_to_lab(out.astype(np.float32) / 255)[..., 1:]
+    ab_ours = color.rgb_to_lab(ours.astype(np.float32) / 255)[..., 1:]
+    assert np.abs(ab_ours).mean() > 2  # colours to compare
+    assert np.abs(ab_readme - ab_ours).mean() < 0.2 * np.abs(ab_ours).mean()
