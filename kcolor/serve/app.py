@@ -48,7 +48,6 @@ from urllib.parse import quote
 import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
@@ -66,9 +65,9 @@ from kcolor.serve.uploads import (
     _check_header,
     _content_disposition,
     _decode,
-    _display_name,
     _drain,
     _encode,
+    _form_fields,
     _megabytes,
     _output_name,
     _save_upload,
@@ -342,25 +341,9 @@ def create_app(
         path = os.path.join(tmp, "upload")
         form = await read_form(request, os.path.join(tmp, "body"))
         try:
-            upload = form.get("image")
-            if not isinstance(upload, UploadFile):
-                what = "is not a file" if upload is not None else "is missing"
-                raise _BadRequest(400, f"the multipart field 'image' {what}: send the photo in it")
-            filename = _display_name(upload.filename)
-            name = form.get("model") or default
-            allowed = [m["name"] for m in list_models(default)]
-            if not isinstance(name, str) or name not in allowed:
-                raise _BadRequest(
-                    400, f"unknown model {name!r}: choose one of {', '.join(allowed)}"
-                )
-            vividness = form.get("vividness")
-            if vividness is not None:
-                try:
-                    if not isinstance(vividness, str):
-                        raise ValueError("the field 'vividness' must be a number, not a file")
-                    vividness = _vividness.check(vividness.strip())
-                except ValueError as err:
-                    raise _BadRequest(400, f"{filename}: {err}") from None
+            upload, filename, name, vividness = _form_fields(
+                form, "image", "photo", default, [m["name"] for m in list_models(default)]
+            )
             try:
                 hints = serve_hints.parse_field(form.get("hints"))
             except HintError as err:

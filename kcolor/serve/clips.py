@@ -43,19 +43,17 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from kcolor.errors import KcolorError, VideoReadError, VideoWriteError
-from kcolor.inference import vividness as _vividness
 from kcolor.serve.clip_checks import FORM_OVERHEAD, ClipLimits, probe_clip, read_clip_form
 from kcolor.serve.uploads import (
     _BadRequest,
     _content_disposition,
-    _display_name,
     _drain,
+    _form_fields,
     _megabytes,
     _save_upload,
 )
@@ -319,25 +317,9 @@ class ClipJobs:
 
         form = await read_clip_form(request, self.limits)
         try:
-            upload = form.get("video")
-            if not isinstance(upload, UploadFile):
-                what = "is not a file" if upload is not None else "is missing"
-                raise _BadRequest(400, f"the multipart field 'video' {what}: send the clip in it")
-            filename = _display_name(upload.filename)
-            name = form.get("model") or self.default
-            allowed = self.allowed()
-            if not isinstance(name, str) or name not in allowed:
-                raise _BadRequest(
-                    400, f"unknown model {name!r}: choose one of {', '.join(allowed)}"
-                )
-            vividness = form.get("vividness")
-            if vividness is not None:
-                try:
-                    if not isinstance(vividness, str):
-                        raise ValueError("the field 'vividness' must be a number, not a file")
-                    vividness = _vividness.check(vividness.strip())
-                except ValueError as err:
-                    raise _BadRequest(400, f"{filename}: {err}") from None
+            upload, filename, name, vividness = _form_fields(
+                form, "video", "clip", self.default, self.allowed()
+            )
             path = os.path.join(folder, "upload")
             size, _ = await _save_upload(upload, path, self.limits.max_bytes)
         finally:

@@ -49,6 +49,30 @@ def _display_name(filename: str | None) -> str:
     return name[:200] or "the upload"
 
 
+def _form_fields(form, field: str, what: str, default: str, allowed: list[str]):
+    """(the upload, its display name, the model name, the vividness or ``None``) of a
+    ``/api/colorize`` or ``/api/clips`` form, each checked: a 400 names what is wrong."""
+    from kcolor.inference import vividness as _vividness
+
+    upload = form.get(field)
+    if not isinstance(upload, UploadFile):
+        how = "is not a file" if upload is not None else "is missing"
+        raise _BadRequest(400, f"the multipart field {field!r} {how}: send the {what} in it")
+    filename = _display_name(upload.filename)
+    name = form.get("model") or default
+    if not isinstance(name, str) or name not in allowed:
+        raise _BadRequest(400, f"unknown model {name!r}: choose one of {', '.join(allowed)}")
+    vividness = form.get("vividness")
+    if vividness is not None:
+        try:
+            if not isinstance(vividness, str):
+                raise ValueError("the field 'vividness' must be a number, not a file")
+            vividness = _vividness.check(vividness.strip())
+        except ValueError as err:
+            raise _BadRequest(400, f"{filename}: {err}") from None
+    return upload, filename, name, vividness
+
+
 def _output_name(filename: str, jpeg: bool) -> str:
     stem = os.path.splitext(filename)[0] if filename != "the upload" else "photo"
     stem = re.sub(r'[\x00-\x1f"\\/:*?<>|]', "_", stem).strip(" .") or "photo"
