@@ -310,6 +310,29 @@ def test_frechet_distance_is_a_distance():
         metrics.frechet_distance(a, b[:, :3])
 
 
+def _frechet_by_sqrtm(a, b):
+    """FID's textbook formula (scipy's sqrtm of the (d, d) product), the reference."""
+    from scipy import linalg
+
+    sa, sb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    mu = a.mean(0) - b.mean(0)
+    root = linalg.sqrtm(sa @ sb)
+    root = root[0] if isinstance(root, tuple) else root
+    return float(mu @ mu + np.trace(sa + sb) - 2.0 * np.trace(np.real(root)))
+
+
+@pytest.mark.parametrize("n, d", [(300, 5), (40, 12), (12, 40), (25, 25)])
+def test_frechet_distance_equals_the_sqrtm_formula(n, d):
+    """Both ways to Tr((S_a S_b)^(1/2)) (singular values when n <= d, eigh otherwise) give
+    what scipy's sqrtm of the product gives, with more or fewer photos than dimensions."""
+    rng = np.random.default_rng(n * d)
+    mix = rng.normal(size=(d, d))
+    a = rng.normal(size=(n, d)) @ mix
+    b = rng.normal(size=(n + 3, d)) @ (mix * 1.3) + 0.5
+    want = _frechet_by_sqrtm(a, b)
+    assert metrics.frechet_distance(a, b) == pytest.approx(want, rel=1e-6, abs=1e-6)
+
+
 # ---------------------------------------------------------------- the headline scores
 def _photos(n, side=24, seed=0):
     """Blocky random colour photos and a noisy "colourisation" of them, uint8."""
