@@ -78,7 +78,15 @@ def test_export_preset_makes_a_float16_shipping_folder(tmp_path):
         metadata={"run": True, "command": "kcolor train --model alpha ..."},
     )
     (run / "history.csv").write_text("epoch,loss\n0,0.5\n")
-    proc = _run_tool("export_preset.py", str(run), "mine", "--weights-dir", str(tmp_path / "w"))
+    proc = _run_tool(
+        "export_preset.py",
+        str(run),
+        "mine",
+        "--weights-dir",
+        str(tmp_path / "w"),
+        "--description",
+        "a test preset",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     folder = tmp_path / "w" / "mine"
     assert sorted(p.name for p in folder.iterdir()) == [
@@ -91,6 +99,7 @@ def test_export_preset_makes_a_float16_shipping_folder(tmp_path):
     meta = presets.read_metadata(folder)
     assert meta["export"]["sha256"] == presets.sha256sum(folder / "model.onnx")
     assert meta["name"] == "mine" and "run" not in meta  # a shipped preset, not a run
+    assert meta["description"] == "a test preset"
     assert (
         meta["command"] == "kcolor train --model alpha ..." and meta["weights_dtype"] == "float16"
     )

@@ -1,6 +1,7 @@
 """Export a run folder (``kcolor train`` or examples 04-06) as a shipped preset folder.
 
     python tools/release/export_preset.py RUN_DIR NAME [--weights-dir DIR] [--float32]
+        [--description TEXT]
 
 writes ``kcolor/weights/NAME/`` (config.json, model.weights.h5 as float16, metadata.json
 with the weights' SHA-256, history.csv) with :func:`kcolor.presets.export_preset`, replacing
@@ -24,6 +25,9 @@ def main(argv=None) -> int:
         help="where the preset folder goes (default: kcolor/weights)",
     )
     parser.add_argument("--float32", action="store_true", help="keep the weights as float32")
+    parser.add_argument(
+        "--description", help="what `kcolor models` says of it (default: the run's own)"
+    )
     args = parser.parse_args(argv)
 
     from kcolor import presets
@@ -34,7 +38,12 @@ def main(argv=None) -> int:
     dest = Path(args.weights_dir) if args.weights_dir else presets.WEIGHTS_DIR
     try:
         folder = presets.export_preset(
-            args.run, dest / args.name, float16=not args.float32, overwrite=True, name=args.name
+            args.run,
+            dest / args.name,
+            float16=not args.float32,
+            overwrite=True,
+            name=args.name,
+            **({"description": args.description} if args.description else {}),
         )
     except KcolorError as err:
         print(f"export_preset: {err}", file=sys.stderr)
