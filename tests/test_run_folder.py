@@ -115,6 +115,14 @@ def test_export_preset_keeps_the_history_through_run_folder(tmp_path):
     out = save.export_preset(src, tmp_path / "shipped")
     assert RunFolder(out).history.read_text() == "epoch,loss\n0,0.5\n"
 
+    # Replacing that preset with weights that have no history (a campaign checkpoint)
+    # leaves no stale history behind.
+    bare = save.save_to_preset(
+        models.alpha(), tmp_path / "bare", builder="alpha", args={}, input_size=32, export=False
+    )
+    out = save.export_preset(bare, tmp_path / "shipped", overwrite=True)
+    assert not RunFolder(out).history.exists()
+
 
 def test_run_folder_is_light_and_keeps_its_old_paths():
     code = (

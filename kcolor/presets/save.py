@@ -232,10 +232,13 @@ def export_preset(src, dst, *, float16: bool = True, overwrite: bool = False, **
 
 
 def _copy_history(src, dst) -> None:
-    """Copy run folder ``src``'s training history (if any) into ``dst``."""
+    """Copy run folder ``src``'s training history into ``dst``; without one, remove any that
+    ``dst`` held (a replaced preset's history is not the new weights')."""
     history = RunFolder(src).history
     if history.is_file():
         shutil.copyfile(history, RunFolder(dst).history)
+    else:
+        RunFolder(dst).history.unlink(missing_ok=True)
 
 
 def convert_legacy(src, dst, *, safe_mode: bool = True) -> Path:
