@@ -2,6 +2,7 @@
 
 import json
 import shlex
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,8 @@ from kcolor import Colorizer, presets, training
 from kcolor.cli import build_parser, main, train_config_from_args
 from kcolor.errors import DataError
 from kcolor.training import TrainConfig
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _parse(command: str) -> TrainConfig:
@@ -84,10 +87,19 @@ def test_the_recorded_command_gives_back_the_same_config(config):
 
 
 def test_the_shipped_presets_commands_parse():
+    """Each preset's command chain starts with `kcolor train` runs that parse and build its
+    network; any later steps are kcolor's own release tools (the default's campaign)."""
     for name in presets.shipped_names():
-        for command in presets.read_metadata(presets.locate(name))["command"].split(" && "):
-            config = _parse(command)
-            assert config.model == presets.read_config(presets.locate(name))["builder"]
+        chain = presets.read_metadata(presets.locate(name))["command"].split(" && ")
+        assert chain[0].startswith("kcolor train "), (name, chain[0])
+        for command in chain:
+            if command.startswith("kcolor train "):
+                config = _parse(command)
+                assert config.model == presets.read_config(presets.locate(name))["builder"]
+            else:
+                tool = command.split()[1]
+                assert command.startswith("python tools/release/"), (name, command)
+                assert (REPO / tool).is_file(), (name, tool)
 
 
 def test_validate_names_every_bad_field():

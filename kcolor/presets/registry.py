@@ -254,8 +254,8 @@ def get_preset(name: str) -> dict:
 
 def fine_tune_flags(name: str) -> list[str]:
     """The ``kcolor train`` options that fine-tune preset ``name``: its network's options
-    (``--model``, ``--model-arg``, ``--embedder``, ``--loss``, from the command in its
-    ``metadata.json``) and ``--init NAME``. No Keras import.
+    (``--model``, ``--model-arg``, ``--embedder``, ``--loss``, from the last ``kcolor train``
+    of the command chain in its ``metadata.json``) and ``--init NAME``. No Keras import.
 
     Example:
         >>> from kcolor.presets import registry
@@ -265,7 +265,11 @@ def fine_tune_flags(name: str) -> list[str]:
     try:
         info = describe(name)
         meta = read_metadata(info["folder"]) if info["installed"] else {}
-        tokens = shlex.split(str(meta.get("command") or "").split(" && ")[-1])
+        parts = str(meta.get("command") or "").split(" && ")
+        # the last `kcolor train` of the chain: later steps (a training campaign's
+        # tools, for the default) keep that network
+        trains = [c for c in parts if c.strip().startswith("kcolor train")]
+        tokens = shlex.split(trains[-1] if trains else parts[-1])
     except (WeightsError, OSError, ValueError):
         info, tokens = {}, []
     flags = []

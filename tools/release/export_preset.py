@@ -1,7 +1,7 @@
 """Export a run folder (``kcolor train`` or examples 04-06) as a shipped preset folder.
 
     python tools/release/export_preset.py RUN_DIR NAME [--weights-dir DIR] [--float32]
-        [--description TEXT]
+        [--description TEXT] [--command "CMD && CMD ..."]
 
 writes ``kcolor/weights/NAME/`` (config.json, model.weights.h5 as float16, metadata.json
 with the weights' SHA-256, history.csv) with :func:`kcolor.presets.export_preset`, replacing
@@ -28,6 +28,11 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--description", help="what `kcolor models` says of it (default: the run's own)"
     )
+    parser.add_argument(
+        "--command",
+        help="the commands that make it, joined by ' && ', starting with its `kcolor train` "
+        "(default: the run's own)",
+    )
     args = parser.parse_args(argv)
 
     from kcolor import presets
@@ -44,6 +49,7 @@ def main(argv=None) -> int:
             overwrite=True,
             name=args.name,
             **({"description": args.description} if args.description else {}),
+            **({"command": args.command} if args.command else {}),
         )
     except KcolorError as err:
         print(f"export_preset: {err}", file=sys.stderr)
