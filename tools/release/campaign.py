@@ -260,10 +260,26 @@ def cmd_train(args) -> int:
     campaign = meta.get("campaign", {})
     ledger = list(meta.get("ledger", []))
     start_from = os.fspath(ckpt) if (ckpt / "config.json").exists() else args.init
-    if not start_from:
-        _log(f"{ckpt} holds no checkpoint: give --init PRESET for the first stretch")
+    if not start_from and not args.init_backbone:
+        _log(
+            f"{ckpt} holds no checkpoint: give --init PRESET or --init-backbone NAME "
+            "for the first stretch"
+        )
         return 2
-    model = presets.build_model(start_from)
+    if start_from:
+        model = presets.build_model(start_from)
+        builder_args = presets.read_config(presets.locate(start_from))["args"]
+    else:  # a fresh arm: the U-Net on an ImageNet backbone (e.g. to compare backbones)
+        from kcolor import models
+
+        model = models.unet(backbone=args.init_backbone, head="classes")
+        builder_args = {
+            "input_shape": [None, None, 1],
+            "backbone": args.init_backbone,
+            "head": "classes",
+            "backbone_weights": None,
+        }
+        start_from = f"unet({args.init_backbone}, ImageNet weights)"
     _log(f"starting from {start_from}: {model.count_params():,} parameters")
     caches = {name: PhotoCache(Path(args.cache_dir) / name) for name, _, _ in BUCKETS}
     for c in caches.values():
@@ -310,8 +326,8 @@ def cmd_train(args) -> int:
         return args.lr * min(1.0, (float(step) + 1.0) / warm)
 
     budget_s = args.hours * 3600.0
+    cpu_budget_s = args.cpu_hours * 3600.0 if args.cpu_hours else float("inf")
     every_s = args.checkpoint_minutes * 60.0
-    builder_args = presets.read_config(presets.locate(start_from))["args"]
 
     state = {
         "stop": None,
@@ -445,7 +461,9 @@ def cmd_train(args) -> int:
                     f"step {state['step']}: loss {np.mean(state['losses'][-50:]):.4f}, "
                     f"{(now - state['t0']) / 3600:.2f} h"
                 )
-            if now - state["t0"] >= budget_s:
+            if now - state["t0"] >= budget_s or (
+                time.process_time() - state["cpu0"] >= cpu_budget_s
+            ):
                 self.model.stop_training = True
                 return
             if now - state["last"] >= every_s:
@@ -613,7 +631,19 @@ def main(argv=None) -> int:
     t.add_argument("--cache-dir", required=True)
     t.add_argument("--val", required=True, metavar="CSV", help="validation manifest")
     t.add_argument("--init", help="preset to start from when there is no checkpoint yet")
+    t.add_argument(
+        "--init-backbone",
+        help="with no checkpoint and no --init: start from the U-Net on this ImageNet "
+        "backbone (efficientnet_lite0/1/2), e.g. for an arm that compares backbones",
+    )
     t.add_argument("--hours", type=float, default=2.5)
+    t.add_argument(
+        "--cpu-hours",
+        type=float,
+        default=None,
+        help="also stop once the process has used this much CPU time (arms that run "
+        "side by side then get the same compute)",
+    )
     t.add_argument("--checkpoint-minutes", type=float, default=30.0)
     t.add_argument("--eval-photos", type=int, default=0, help="0: all of --val")
     t.add_argument("--no-eval", action="store_true", help="checkpoints without scores")
