@@ -1,4 +1,4 @@
-"""The campaign's weight average covers the batch norms' moving statistics too."""
+"""The campaign tool: its weight average (batch norms included) and its first stretch."""
 
 import sys
 from pathlib import Path
@@ -27,3 +27,13 @@ def test_ema_averages_batch_norm_statistics_and_swaps_them():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_mean), live / 2, rtol=1e-5)
     ema.swap()
     np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_mean), live, rtol=1e-6)
+
+
+def test_train_without_checkpoint_or_start_refuses(tmp_path, capsys):
+    """A first stretch needs --init PRESET or --init-backbone NAME: said, exit 2."""
+    code = campaign.main(
+        ["train", "--campaign", str(tmp_path / "c"), "--cache-dir", str(tmp_path)]
+        + ["--val", str(tmp_path / "val.csv"), "--cpu-hours", "0.1"]
+    )
+    assert code == 2
+    assert "--init-backbone" in capsys.readouterr().err
