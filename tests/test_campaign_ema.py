@@ -37,3 +37,11 @@ def test_train_without_checkpoint_or_start_refuses(tmp_path, capsys):
     )
     assert code == 2
     assert "--init-backbone" in capsys.readouterr().err
+
+
+def test_class_weights_refit_only_for_a_new_lambda():
+    assert campaign.rebalancing_lambda({}, 0.5, None) == 0.5  # first stretch
+    assert campaign.rebalancing_lambda({}, 0.5, 0.8) == 0.8
+    assert campaign.rebalancing_lambda({"lambda": 0.5}, 0.5, None) is None  # kept
+    assert campaign.rebalancing_lambda({"lambda": 0.5}, 0.5, 0.8) == 0.8  # the new choice
+    assert campaign.rebalancing_lambda({"lambda": 0.8}, 0.5, 0.8) is None  # already so

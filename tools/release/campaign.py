@@ -238,6 +238,26 @@ def _read_meta(folder: Path) -> dict:
         return {}
 
 
+def rebalancing_lambda(campaign: dict, lam: float, refit: float | None) -> float | None:
+    """The lambda to fit the class weights with at the start of a stretch, or ``None``.
+
+    The first stretch (no ``campaign`` record yet) fits them at ``lam``; a later one keeps
+    the checkpoint's weights unless ``refit`` asks for another lambda than the recorded one
+    (``--refit-lambda``: a recipe chosen on validation after the campaign began).
+
+    Example:
+        >>> rebalancing_lambda({}, 0.5, None), rebalancing_lambda({"lambda": 0.5}, 0.5, None)
+        (0.5, None)
+        >>> rebalancing_lambda({"lambda": 0.5}, 0.5, 0.8), rebalancing_lambda({"lambda": 0.8}, 0.5, 0.8)
+        (0.8, None)
+    """
+    if not campaign:
+        return float(lam if refit is None else refit)
+    if refit is not None and float(refit) != float(campaign.get("lambda", lam)):
+        return float(refit)
+    return None
+
+
 def cmd_train(args) -> int:
     import keras
     import numpy as np
@@ -301,18 +321,18 @@ def cmd_train(args) -> int:
         max_queue_size=6,
     )
     head = color_classes.class_head(model)
-    if not campaign:  # the first stretch: rebalancing fitted on the campaign's own photos
+    lam = rebalancing_lambda(campaign, args.lam, args.refit_lambda)
+    if lam is not None:  # rebalancing fitted on the campaign's own photos
         fit_data = CachedCrops(
             [(caches[n], 64, len(caches[n]), 32) for n in caches], steps=120, seed=args.seed + 1
         )
-        weights = color_classes.fit_class_weights(
-            fit_data, head.bins, lam=args.lam, max_batches=120
-        )
+        weights = color_classes.fit_class_weights(fit_data, head.bins, lam=lam, max_batches=120)
         color_classes.set_class_weights(model, weights)
         _log(
-            f"class weights fitted on 120 batches, lambda {args.lam}: "
+            f"class weights fitted on 120 batches, lambda {lam}: "
             f"min {weights.min():.2f} max {weights.max():.2f}"
         )
+    lam_now = lam if lam is not None else float(campaign.get("lambda", args.lam))
     weights = np.asarray(
         head.class_weights.numpy()
         if hasattr(head.class_weights, "numpy")
@@ -368,6 +388,7 @@ def cmd_train(args) -> int:
             "mixed_precision": args.mixed_precision,
             "lr": args.lr,
             "batch_scale": args.batch_scale,
+            "lambda": lam_now,
             "train_loss": float(np.mean(state["losses"])) if state["losses"] else None,
             "reason": reason,
         }
@@ -378,7 +399,7 @@ def cmd_train(args) -> int:
             "train_cpu_hours": entry["train_cpu_hours"],
             "stretches": stretch,
             "mix": args.mix,
-            "lambda": float(campaign.get("lambda", args.lam)),
+            "lambda": lam_now,
             "seed": args.seed,
             "ema": args.ema,
         }
@@ -663,6 +684,13 @@ def main(argv=None) -> int:
     t.add_argument("--lr", type=float, default=1e-4)
     t.add_argument("--warmup-steps", type=int, default=100)
     t.add_argument("--lam", type=float, default=0.5, help="rebalancing lambda (first stretch)")
+    t.add_argument(
+        "--refit-lambda",
+        type=float,
+        default=None,
+        help="refit the class weights at this lambda when it differs from the "
+        "checkpoint's (recorded in the ledger from then on)",
+    )
     t.add_argument("--ema", type=float, default=0.999)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--machine", default="2-core CPU")

@@ -3,7 +3,9 @@
 # fixed commit (so that work in the main checkout cannot break the running job), resumed
 # from the committed checkpoint campaign/unet-lite0-photos/ and run with nohup.
 #
-#   tools/release/campaign_stretch.sh [COMMIT] [HOURS]
+#   tools/release/campaign_stretch.sh [COMMIT] [HOURS] [campaign.py train options...]
+#
+#   e.g. tools/release/campaign_stretch.sh HEAD 2.5 --refit-lambda 0.8   (docs/campaign.md)
 #
 # COMMIT (default HEAD) is checked out detached in ../kcolor-campaign-wt; the manifests and
 # photo caches are rebuilt in ../kcolor-campaign-data when missing (campaign.py data and
@@ -19,6 +21,7 @@ repo=$(pwd)
 # Resolve the commit here: inside the worktree, "HEAD" would name the worktree's own HEAD.
 commit=$(git rev-parse --verify "${1:-HEAD}^{commit}")
 hours=${2:-2.5}
+extra=("${@:3}")   # more `campaign.py train` options
 photos=$(realpath "${PHOTOS:-../shared/data/photos}")
 python=$(realpath "${PYTHON:-.venv/bin/python}")
 wt=$(realpath -m ../kcolor-campaign-wt)
@@ -53,5 +56,5 @@ nohup "${prio[@]}" "$python" "$wt/tools/release/campaign.py" train \
     --campaign "$run/unet-lite0-photos" --cache-dir "$data/cache" --val "$data/val.csv" \
     --init unet-lite0-photos --hours "$hours" --checkpoint-minutes 30 \
     --machine "$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores" \
-    >"$log" 2>&1 &
+    "${extra[@]}" >"$log" 2>&1 &
 echo "stretch started (pid $!): tail -f $log"
