@@ -296,7 +296,7 @@ def test_page_colours_a_clip_with_a_progress_bar_player_and_download(tmp_path):
             page.on("pageerror", lambda err: problems.append(str(err)))
             page.goto(srv.url)
             page.wait_for_function(
-                "document.getElementById('clip-limits').textContent.includes('30 s')"
+                "() => document.getElementById('clip-limits').textContent.includes('30 s')"
             )
             page.set_input_files("#files", str(src))  # the photos' chooser hands videos on
             card = page.wait_for_selector("#clips .card[data-state='working']", timeout=30_000)
@@ -309,8 +309,8 @@ def test_page_colours_a_clip_with_a_progress_bar_player_and_download(tmp_path):
             assert page.inner_text("#photos") == ""
             # the player reads the clip (its size: H.264 the browser can decode)
             size = page.wait_for_function(
-                "(() => { const v = document.querySelector('#clips video');"
-                " return v.videoWidth ? [v.videoWidth, v.videoHeight] : (v.error ? 'error' : null); })()",
+                "() => { const v = document.querySelector('#clips video');"
+                " return v.videoWidth ? [v.videoWidth, v.videoHeight] : (v.error ? 'error' : null); }",
                 timeout=30_000,
             ).json_value()
             assert size in ([W, H], "error")  # 'error': a Chromium built without H.264
