@@ -45,3 +45,24 @@ def test_class_weights_refit_only_for_a_new_lambda():
     assert campaign.rebalancing_lambda({"lambda": 0.5}, 0.5, None) is None  # kept
     assert campaign.rebalancing_lambda({"lambda": 0.5}, 0.5, 0.8) == 0.8  # the new choice
     assert campaign.rebalancing_lambda({"lambda": 0.8}, 0.5, 0.8) is None  # already so
+
+
+def test_paired_bootstrap_of_a_constant_gain(tmp_path):
+    import paired_bootstrap
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    rows = {"file": [f"p{i}.jpg" for i in range(40)]}
+    psnr = rng.uniform(18, 26, 40)
+    for name, gain in (("A", 0.0), ("B", 1.0)):
+        rows[f"{name}/psnr"] = psnr + gain
+        rows[f"{name}/semantic_agree"] = np.ones(40)
+        rows[f"{name}/vivid_hits"] = np.full(40, 5.0 + 5 * gain)
+        rows[f"{name}/vivid_pixels"] = np.full(40, 10.0)
+    pd.DataFrame(rows).to_csv(tmp_path / "per_image.csv", index=False)
+    a = paired_bootstrap.table([str(tmp_path / "per_image.csv")], "A")
+    b = paired_bootstrap.table([str(tmp_path / "per_image.csv")], "B")
+    diff, low, high = paired_bootstrap.paired_bootstrap(a, "A", b, "B", resamples=50)
+    np.testing.assert_allclose(diff, [1.0, 0.0, 0.5])
+    np.testing.assert_allclose(low, diff)
+    np.testing.assert_allclose(high, diff)
