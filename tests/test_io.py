@@ -140,6 +140,37 @@ AS_RGB_CASES = [
 ]
 
 
+@pytest.mark.parametrize("size", [(1, 1), (7, 3), (640, 481), (4000, 3000)])
+def test_grey_array_equals_numpy_and_is_writable(size, monkeypatch):
+    from kcolor.io.pixels import grey_array
+
+    rng = np.random.default_rng(sum(size))
+    pixels = rng.integers(0, 256, size[::-1], dtype=np.uint8)
+    im = Image.fromarray(pixels).copy()  # Pillow's own buffer, not the array's
+    out = grey_array(im)
+    assert out.flags.writeable and out.dtype == np.uint8
+    np.testing.assert_array_equal(out, pixels)
+    out[0, 0] ^= 1  # the copy is the caller's: the image is untouched
+    assert im.getpixel((0, 0)) == pixels[0, 0]
+
+    # the plain copy when Pillow cannot share the buffer
+    def refuse(*args, **kwargs):
+        raise ValueError("no shared buffer")
+
+    monkeypatch.setattr(Image, "frombuffer", refuse)
+    np.testing.assert_array_equal(grey_array(im), pixels)
+
+
+def test_grey_jpeg_loads_as_numpy_decodes_it(tmp_path):
+    pixels = np.random.default_rng(0).integers(0, 256, (301, 403), dtype=np.uint8)
+    path = tmp_path / "grey.jpg"
+    Image.fromarray(pixels).save(path, quality=90)
+    out = io.load_image(path, keep_grey=True)
+    with Image.open(path) as im:
+        np.testing.assert_array_equal(out, np.asarray(im))
+    assert out.shape == (301, 403) and out.flags.writeable
+
+
 def test_as_rgb_arrays():
     for array, shape in AS_RGB_CASES:
         out = io.as_rgb(array)

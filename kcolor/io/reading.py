@@ -46,7 +46,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from kcolor.errors import ImageReadError
 from kcolor.io.formats import _EXT_FORMAT, _FORMAT_EXTENSIONS, ExtensionMismatchWarning
 from kcolor.io.metadata import metadata_of
-from kcolor.io.pixels import array_to_rgb, pil_to_rgb
+from kcolor.io.pixels import array_to_rgb, grey_array, pil_to_rgb
 
 __all__ = ["DEFAULT_MAX_PIXELS", "as_rgb", "image_size", "load_image"]
 
@@ -221,7 +221,7 @@ def load_image(
             if metadata is not None:
                 metadata.update(metadata_of(im))
             if keep_grey and im.mode in ("L", "1") and "transparency" not in im.info:
-                rgb = np.asarray(im if im.mode == "L" else im.convert("L")).copy()  # no dtype: fast
+                rgb = grey_array(im if im.mode == "L" else im.convert("L"))
             else:
                 rgb = pil_to_rgb(im)
         except ImageReadError:
