@@ -261,3 +261,23 @@ def test_vivid_grid_picks_the_most_strongly_coloured_photos(tmp_path):
         proc.stdout
     )
     assert Image.open(out).size[0] > 4 * 32
+
+
+def test_vivid_grid_pick_shows_the_listed_photos_in_order(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    photos = tmp_path / "val"
+    photos.mkdir()
+    for i, name in enumerate(["a.png", "b.png", "c.png"]):
+        Image.fromarray(np.full((40, 40, 3), 60 * i + 20, np.uint8)).save(photos / name)
+    listing = tmp_path / "pick.txt"
+    listing.write_text("# people in scenes\nc.png\n\na.png  # the first\n")
+    out = tmp_path / "grid.png"
+    args = [str(photos), "--new", "alpha-woman", "--old", "alpha-woman", "--size", "32"]
+    proc = _run_tool("vivid_grid.py", *args, "--pick", str(listing), "-o", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "['c.png', 'a.png']" in proc.stdout
+    listing.write_text("c.png\nmissing.png\n")
+    proc = _run_tool("vivid_grid.py", *args, "--pick", str(listing), "-o", str(out))
+    assert proc.returncode != 0 and "missing.png" in proc.stderr

@@ -40,6 +40,26 @@ def pick(photos: list[np.ndarray], n: int) -> list[int]:
     return [int(i) for i in np.argsort(-shares, kind="stable")[:n]]
 
 
+def read_names(path) -> list[str]:
+    """The file names listed in ``path``: one a line, blank lines and ``#`` comments skipped."""
+    lines = (line.split("#", 1)[0].strip() for line in Path(path).read_text().splitlines())
+    return [line for line in lines if line]
+
+
+def picked(files: list, names: list[str]) -> list[int]:
+    """Indices into ``files`` of ``names``, in their order; a name not found is an error.
+
+    Example:
+        >>> picked(["a/x.jpg", "a/y.jpg", "a/z.jpg"], ["z.jpg", "x.jpg"])
+        [2, 0]
+    """
+    index = {Path(f).name: i for i, f in enumerate(files)}
+    missing = [n for n in names if n not in index]
+    if missing:
+        raise SystemExit(f"--pick: not among the photos: {', '.join(missing)}")
+    return [index[n] for n in names]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("data", help="validation photos (a folder)")
@@ -48,6 +68,12 @@ def main(argv=None) -> int:
     p.add_argument("--new-title", default="new")
     p.add_argument("--old-title", default="old default")
     p.add_argument("-n", type=int, default=12, help="how many photos")
+    p.add_argument(
+        "--pick",
+        default=None,
+        help="a text file of photo file names (one a line, # comments), in the order to show:"
+        " these photos instead of the most colourful ones",
+    )
     p.add_argument("--size", type=int, default=256)
     p.add_argument("-o", "--output", required=True, help="the grid (.jpg or .png)")
     args = p.parse_args(argv)
@@ -60,7 +86,7 @@ def main(argv=None) -> int:
 
     files, _ = find_photos(args.data)
     photos = [prepare(as_rgb(f), args.size) for f in files]
-    chosen = pick(photos, args.n)
+    chosen = picked(files, read_names(args.pick)) if args.pick else pick(photos, args.n)
     truth = [photos[i] for i in chosen]
     grey = [grey_version(t) for t in truth]
     columns = {"truth": truth, "grey": grey}
