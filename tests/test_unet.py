@@ -92,3 +92,29 @@ def test_regression_fit_step_and_freezing():
     assert len(model.trainable_weights) > frozen
     bn = [la for la in backbone.layers if isinstance(la, keras.layers.BatchNormalization)]
     assert bn and not any(la.trainable for la in bn)
+
+
+def test_every_convolution_gets_channels_last_memory(monkeypatch):
+    """The U-Net's NHWC tensors reach torch's convolutions as channels-last NCHW views.
+
+    Issue 26 reports channels-last memory 1.75x faster than contiguous NCHW for
+    EfficientNet-Lite0 training in plain PyTorch on a Xeon; Keras' NHWC layout already gives
+    it. A layer that made a contiguous NCHW copy would lose that, and fail here.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    formats = []
+    conv2d = F.conv2d
+
+    def spy(x, w, *args, **kwargs):
+        channels_last = x.is_contiguous(memory_format=torch.channels_last)
+        formats.append(channels_last and (x.shape[1] == 1 or not x.is_contiguous()))
+        return conv2d(x, w, *args, **kwargs)
+
+    monkeypatch.setattr(F, "conv2d", spy)
+    model = unet((64, 64, 1), backbone_weights=None, decoder_filters=(16, 16, 16, 16))
+    with torch.no_grad():
+        model(np.zeros((2, 64, 64, 1), np.float32), training=False)
+    assert len(formats) > 40, "the spy saw too few convolutions"
+    assert all(formats), f"{formats.count(False)} of {len(formats)} convolutions got NCHW"
