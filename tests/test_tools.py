@@ -281,3 +281,43 @@ def test_vivid_grid_pick_shows_the_listed_photos_in_order(tmp_path):
     listing.write_text("c.png\nmissing.png\n")
     proc = _run_tool("vivid_grid.py", *args, "--pick", str(listing), "-o", str(out))
     assert proc.returncode != 0 and "missing.png" in proc.stderr
+
+
+def test_choose_decoding_writes_the_choice_from_earlier_sweeps(tmp_path):
+    """--summaries joins sweeps already run and writes their best decoding, colouring nothing."""
+    import importlib.util
+    import json
+    import shutil
+
+    spec = importlib.util.spec_from_file_location(
+        "choose_decoding", REPO / "tools" / "release" / "choose_decoding.py"
+    )
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+
+    columns = "model,psnr,delta_colorfulness,chroma_ratio,semantic_agreement,vivid_recall\n"
+    grey = "grey baseline,21.9,42.7,0.0,0.615,0.0\n"
+    first = tmp_path / "a.csv"  # the pale half: 3 targets at best
+    first.write_text(columns + "128px T=0.5 a=0.4,23.25,8.9,0.85,0.69,0.60\n" + grey)
+    second = tmp_path / "b.csv"  # the vivid half: T 0.6, alpha 0.3 meets all five
+    second.write_text(
+        columns
+        + "128px T=0.5 a=0.3,22.90,5.0,0.95,0.69,0.66\n"
+        + "128px T=0.6 a=0.3,22.95,5.5,0.93,0.69,0.65\n"
+        + "compare: unet-lite0-photos,23.50,3.0,0.95,0.70,0.70\n"  # never the choice
+        + grey
+    )
+    preset = tmp_path / "ckpt"
+    shutil.copytree(REPO / "kcolor" / "weights" / "alpha-woman", preset)
+    assert (
+        tool.main([str(preset), "valdir", "--write", "--summaries", str(first), str(second)]) == 0
+    )
+    config = json.loads((preset / "config.json").read_text())
+    assert (config["input_size"], config["temperature"], config["prior_correction"]) == (
+        128,
+        0.6,
+        0.3,
+    )
+    choice = json.loads((preset / "metadata.json").read_text())["decoding_choice"]
+    assert set(choice["table"]) == {"128px T=0.5 a=0.4", "128px T=0.5 a=0.3", "128px T=0.6 a=0.3"}
+    assert "--summaries" in choice["command"]

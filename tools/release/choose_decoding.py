@@ -19,12 +19,16 @@ the same cached class logits, so a sweep costs little more than one evaluation p
 
 With ``--write`` the choice goes into the preset's ``config.json`` (``input_size``,
 ``temperature``) and the whole table into ``metadata.json`` (``decoding_choice``).
+``--summaries`` chooses from sweeps already run (their ``summary.csv`` files, e.g. two
+sweeps over different alphas), without colouring the photos again.
 
 Usage::
 
     python tools/release/choose_decoding.py runs/unet-lite0-mixed runs/val-photos \\
         --sizes 128 192 256 --temperatures 0.2 0.38 0.6 -o runs/choose --write
         --compare unet-lite0-photos
+    python tools/release/choose_decoding.py runs/ckpt26 runs/val-photos --write \\
+        --summaries runs/sweep-a/summary.csv runs/sweep-b/summary.csv
 """
 
 from __future__ import annotations
@@ -102,12 +106,47 @@ def main(argv=None) -> int:
     p.add_argument(
         "--compare", nargs="*", default=[], help="other presets to score beside (not chosen)"
     )
-    p.add_argument("-o", "--output", required=True, help="folder for the evaluation files")
+    p.add_argument("-o", "--output", help="folder for the evaluation files")
     p.add_argument("--write", action="store_true", help="record the choice in the preset")
+    p.add_argument(
+        "--summaries",
+        nargs="+",
+        metavar="CSV",
+        help="choose from these sweeps' summary.csv files instead of colouring again",
+    )
     args = p.parse_args(argv)
+    if args.summaries:
+        summary = read_summaries(args.summaries)
+        compared = [name for name in summary.index if str(name).startswith("compare: ")]
+    elif not args.output:
+        p.error("-o/--output is required (unless --summaries)")
+    else:
+        summary, compared = sweep(args)
+    return choose(summary, compared, args, argv)
 
-    from kcolor import presets
-    from kcolor.evaluation import GREY, evaluate
+
+def read_summaries(paths):
+    """Sweeps' ``summary.csv`` tables as one, indexed by system; one grey row kept.
+
+    Example:
+        >>> import os, tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> for name, psnr in (("a", 23.0), ("b", 22.5)):
+        ...     with open(os.path.join(d, name), "w") as f:
+        ...         _ = f.write(f"model,psnr\\n128px T=0.5 a={name},{psnr}\\ngrey baseline,21.9\\n")
+        >>> read_summaries([os.path.join(d, "a"), os.path.join(d, "b")])["psnr"].to_dict()
+        {'128px T=0.5 a=a': 23.0, 'grey baseline': 21.9, '128px T=0.5 a=b': 22.5}
+    """
+    import pandas as pd
+
+    tables = [pd.read_csv(path, index_col=0) for path in paths]
+    table = pd.concat(tables)
+    return table[~table.index.duplicated(keep="first")]
+
+
+def sweep(args):
+    """Colour the validation photos with every decoding; the evaluation's summary table."""
+    from kcolor.evaluation import evaluate
     from kcolor.inference.colorizer import Colorizer
 
     systems = {}
@@ -130,6 +169,14 @@ def main(argv=None) -> int:
         limit=args.limit,
         semantic=True,
     )
+    return summary, list(compared)
+
+
+def choose(summary, compared, args, argv) -> int:
+    """Print the table, pick the decoding (most targets, then PSNR), and write it if asked."""
+    from kcolor import presets
+    from kcolor.evaluation import GREY
+
     grey = summary.loc[GREY]
     if compared:
         print(summary.loc[[GREY, *compared]].round(3).to_string())
