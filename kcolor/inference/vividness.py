@@ -17,9 +17,9 @@ and the server check values with it before anything heavy loads.
 
   Why alpha and not T: alpha undoes the class rebalancing the network was trained with,
   which pulls it to rare, saturated colours, so *less* alpha means *more* colour. On the
-  default preset (T* 0.7, alpha* 0.5 since 48be76b; the 371 validation photos of
-  ``docs/campaign.md``), the chroma ratio to the truth is 0.62 at alpha 1 (V = 0), 0.77
-  at 0.75, 0.94 at 0.5 (V = 0.5), 1.11 at 0.25 and 1.28 at 0 (V = 1). On the first
+  default preset (T* 0.5, alpha* 0.2 since 79c3226; the 371 validation photos of
+  ``docs/campaign.md``), the chroma ratio to the truth is 0.70 at alpha 0.7 (V = 0), 0.83
+  at 0.45, 0.95 at 0.2 (V = 0.5), 1.07 at -0.05 and 1.18 at -0.3 (V = 1). On the first
   default (T* 0.38, 8 photos: skimage's astronaut and coffee and six article test
   photos) the mean chroma rose on every photo, 4.0 at alpha 1, 7.3 at 0.5, 13.5 at 0; T
   moved it little and not in one direction (13.7, 13.6, 13.6 at T 0.76, 0.38, 0.19 with
