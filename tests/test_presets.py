@@ -75,7 +75,11 @@ def test_from_preset_without_a_name_is_the_default():
     named = Colorizer.from_preset(presets.DEFAULT_PRESET)
     assert colorizer.model.name.startswith("unet_efficientnet_lite0_classes")  # the U-Net
     assert colorizer.model.count_params() == named.model.count_params()
-    assert colorizer.prior_correction == named.prior_correction == 0.5  # its chosen decoding
+    # its decoding is the one chosen on validation and recorded in the preset
+    chosen = presets.read_metadata(presets.locate(presets.DEFAULT_PRESET))["decoding_choice"]
+    assert colorizer.prior_correction == named.prior_correction
+    assert colorizer.prior_correction == chosen["chosen"]["prior_correction"]
+    assert colorizer.temperature == chosen["chosen"]["temperature"]
     assert colorizer.input_size == (128, 128) and colorizer.multiple == 32
     assert (
         Colorizer.from_preset("beta-photos").model.count_params()

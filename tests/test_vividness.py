@@ -148,7 +148,9 @@ def test_higher_vividness_gives_more_colour_on_real_photos(default_colorizer):
         grey = grey_of(getattr(data, name)())
         values = [chroma(c.colorize(grey, vividness=v)) for v in (0.0, 0.5, 1.0)]
         assert values[0] < values[1] < values[2], (name, values)
-        assert values[2] >= 2 * values[0], (name, values)  # a real range: at least double
+        # a real range: the default's anchors (alpha 0.7 to -0.3 since 79c3226) take the chroma
+        # ratio on the validation photos from 0.70 to 1.18 (1.7x); 1.88x here on the astronaut
+        assert values[2] >= 1.5 * values[0], (name, values)
         out = c.colorize(grey, vividness=1.0)
         assert (
             np.abs(color.rgb_to_l(out) - color.rgb_to_l(np.repeat(grey[..., None], 3, -1))).max()
@@ -160,13 +162,16 @@ def test_higher_vividness_gives_more_colour_on_real_photos(default_colorizer):
 
 def test_colorizer_vividness_argument_and_precedence(default_colorizer):
     grey = grey_of(data.astronaut())[::4, ::4]
+    t, a = _default_decoding()
     vivid = Colorizer.from_preset(vividness=1.0)
-    assert vivid.decoding()["prior_correction"] == 0.0
+    assert vivid.decoding()["prior_correction"] == pytest.approx(max(-1.0, a - viv.ALPHA_SPAN))
     assert np.array_equal(vivid.colorize(grey), default_colorizer.colorize(grey, vividness=1.0))
     # an explicit temperature is kept exactly and becomes the mid-point; alpha stays the preset's
     warm = Colorizer.from_preset(temperature=0.2)
-    assert warm.decoding() == {"vividness": 0.5, "temperature": 0.2, "prior_correction": 0.5}
-    assert warm.decoding(1.0) == {"vividness": 1.0, "temperature": 0.2, "prior_correction": 0.0}
+    assert warm.decoding() == {"vividness": 0.5, "temperature": 0.2, "prior_correction": a}
+    assert warm.decoding(1.0) == pytest.approx(
+        {"vividness": 1.0, "temperature": 0.2, "prior_correction": max(-1.0, a - viv.ALPHA_SPAN)}
+    )
     assert warm.model.get_layer("annealed_mean").temperature == 0.2
     with pytest.raises(ValueError, match="vividness must be a number from 0 to 1"):
         default_colorizer.colorize(grey, vividness=3)
@@ -254,7 +259,7 @@ def test_a_presets_own_anchors_are_used_and_checked(tmp_path, default_colorizer)
     assert np.array_equal(c.colorize(grey), default_colorizer.colorize(grey))
     # an explicit temperature replaces the record: anchors derived around it
     assert Colorizer.from_preset(folder, temperature=0.3).vividness_anchors == viv.derived_anchors(
-        0.3, 0.5
+        0.3, a
     )
     # a record that disagrees with the preset's temperature is refused, naming the file
     config["vividness"]["default"] = 1.0
