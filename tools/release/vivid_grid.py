@@ -85,9 +85,13 @@ def main(argv=None) -> int:
     from kcolor.report.figures import compare_grid
 
     files, _ = find_photos(args.data)
-    photos = [prepare(as_rgb(f), args.size) for f in files]
-    chosen = picked(files, read_names(args.pick)) if args.pick else pick(photos, args.n)
-    truth = [photos[i] for i in chosen]
+    if args.pick:  # only the listed photos are decoded
+        chosen = picked(files, read_names(args.pick))
+        truth = [prepare(as_rgb(files[i]), args.size) for i in chosen]
+    else:
+        photos = [prepare(as_rgb(f), args.size) for f in files]
+        chosen = pick(photos, args.n)
+        truth = [photos[i] for i in chosen]
     grey = [grey_version(t) for t in truth]
     columns = {"truth": truth, "grey": grey}
     for title, spec in ((args.new_title, args.new), (args.old_title, args.old)):
